@@ -1,0 +1,1 @@
+//! The Sharp RMM wire protocol.

@@ -1,0 +1,2 @@
+//! The `rmm` command.
+fn main() {}
