@@ -1,0 +1,19 @@
+// Build and test settings of the front end: the desktop app embeds ui/dist, and Vitest runs the
+// unit tests in a simulated DOM (happy-dom) so that no browser is needed.
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  // Relative asset paths: Tauri serves dist/ from its own protocol, not from a web root.
+  base: "./",
+  clearScreen: false,
+  server: { port: 5173, strictPort: true },
+  build: {
+    outDir: "dist",
+    emptyOutDir: true,
+    target: "es2022",
+  },
+  test: {
+    environment: "happy-dom",
+    include: ["src/**/*.test.ts"],
+  },
+});
