@@ -1,2 +1,83 @@
-//! The `rmm` command.
-fn main() {}
+//! The `rmm` command: a terminal face over the Sharp RMM tools, and the host of `rmm sim`.
+//!
+//! Each subcommand lives in its own module and only translates between the terminal and the
+//! libraries; the rules live in the crates below.
+
+mod logging;
+mod sim_command;
+
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Keep a fleet of Sharp multi-function printers on the right firmware.
+#[derive(Debug, Parser)]
+#[command(name = "rmm", version, about, propagate_version = true)]
+struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Options every subcommand understands.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// More detail on stderr: -v for debug, -vv for trace (RUST_LOG overrides).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// The named profile to use (see `rmm sim --profile`).
+    #[arg(long, global = true, env = "RMM_PROFILE")]
+    pub profile: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run a simulator of the Sharp cloud on loopback (login, identity provider, dashboard, API).
+    Sim(sim_command::SimArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    logging::init(cli.global.verbose);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("rmm: cannot start the async runtime: {error}");
+            return ExitCode::from(1);
+        }
+    };
+    let outcome = runtime.block_on(async {
+        match cli.command {
+            Command::Sim(args) => sim_command::run(args, &cli.global).await,
+        }
+    });
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("rmm: {failure}");
+            ExitCode::from(failure.exit_code())
+        }
+    }
+}
+
+/// Why a command failed, sorted by what the caller can do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    /// The user's input was wrong: fix the flags.
+    #[error("{0}")]
+    BadInput(String),
+    /// Something on this machine failed (ports, files, the keyring, ...).
+    #[error("{0}")]
+    Local(String),
+}
+
+impl Failure {
+    /// Exit codes tell failures apart for scripts: 2 bad input, 1 anything local.
+    fn exit_code(&self) -> u8 {
+        match self {
+            Failure::BadInput(_) => 2,
+            Failure::Local(_) => 1,
+        }
+    }
+}

@@ -1,0 +1,95 @@
+//! `rmm sim` as a user starts it: the real binary, its one JSON line, its refusals of bad flags.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+/// Kills the simulator when the test ends, pass or fail.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn rmm() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_rmm"))
+}
+
+#[tokio::test]
+async fn prints_one_json_line_with_the_connection_details_then_serves() {
+    let child = rmm()
+        .args(["sim", "--devices", "40", "--seed", "7"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut running = Running(child);
+    let stdout = running.0.stdout.take().unwrap();
+    let line = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        line
+    })
+    .await
+    .unwrap();
+    let info: serde_json::Value = serde_json::from_str(line.trim()).expect("one JSON line");
+    for key in [
+        "login_url",
+        "dashboard_url",
+        "api_base_url",
+        "jwks_url",
+        "username",
+        "password",
+        "subscription_key",
+        "group_id",
+    ] {
+        let value = info[key].as_str().unwrap_or_default();
+        assert!(!value.is_empty(), "{key} missing from {line}");
+    }
+    assert_eq!(info["devices"], 40);
+    for key in ["login_url", "dashboard_url", "api_base_url", "jwks_url"] {
+        assert!(
+            info[key].as_str().unwrap().starts_with("http://127.0.0.1:"),
+            "{key} must be on loopback: {}",
+            info[key]
+        );
+    }
+
+    // It serves: the JWKS has a key, and the API refuses a call without credentials.
+    let http = reqwest::Client::new();
+    let jwks: serde_json::Value = http
+        .get(info["jwks_url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(jwks["keys"][0]["kty"], "RSA");
+    let refused = http
+        .get(format!("{}/api/v1/tenants", info["api_base_url"].as_str().unwrap()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+}
+
+#[test]
+fn bad_flags_are_refused_with_the_flag_named_and_exit_code_2() {
+    for (args, named) in [
+        (vec!["sim", "--devices", "0"], "--devices"),
+        (vec!["sim", "--devices", "100001"], "--devices"),
+        (vec!["sim", "--failure-share", "1.5"], "--failure-share"),
+        (vec!["sim", "--port", "65534"], "--port"),
+        (vec!["sim", "--token-ttl", "0"], "--token-ttl"),
+    ] {
+        let output = rmm().args(&args).output().unwrap();
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(named), "{args:?}: {stderr}");
+        assert!(output.stdout.is_empty(), "{args:?} printed on stdout");
+    }
+}
