@@ -1,0 +1,196 @@
+//! A printer as the device list (`getFirmwareUpdateList`) describes it, with its firmware and
+//! automatic-update (OTA) state. Unknown fields are kept in `extra`, missing ones defaulted.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::device_id::DeviceId;
+use crate::lenient;
+use crate::wire_enum::wire_enum;
+
+wire_enum! {
+    /// Progress of a reserved firmware update.
+    UpdateStatus {
+        None => "none",
+        Reserved => "reserved",
+        Downloading => "downloading",
+        Downloaded => "downloaded",
+        Updating => "updating",
+        Completed => "completed",
+        Failed => "failed",
+    }
+}
+
+wire_enum! {
+    /// How a device takes firmware updates on its own.
+    OtaMode {
+        /// Installs new firmware in its update window.
+        Auto => "auto",
+        /// Asks at the panel first.
+        Confirmation => "confirmation",
+        /// Never updates on its own.
+        Off => "off",
+    }
+}
+
+wire_enum! {
+    /// Whether the last OTA setting reached the device.
+    OtaSettingStatus {
+        Applied => "applied",
+        Pending => "pending",
+    }
+}
+
+wire_enum! {
+    /// Whether the device is talking to the cloud.
+    ConnectionStatus {
+        Online => "online",
+        Offline => "offline",
+    }
+}
+
+/// A firmware update scheduled on a device.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Reservation {
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub file_id: String,
+    /// When the file is sent to the device, Unix milliseconds.
+    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    pub file_transfer_timestamp: Option<i64>,
+    /// e.g. "UTC+05:30".
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub file_transfer_time_zone: String,
+    /// `YYYYMMDDHHMM`, local to the time zone.
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub execute_update_date_time: String,
+    /// Fields this client does not know, kept as sent.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// One device of the device list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Device {
+    pub device_id: DeviceId,
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub model_name: String,
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub serial_number: String,
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub friendly_name: String,
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub ip_address: String,
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub firmware_version: String,
+    /// Non-empty exactly when an update is available.
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub latest_firmware_version: String,
+    #[serde(default)]
+    pub update_status: UpdateStatus,
+    #[serde(default)]
+    pub ota_mode: OtaMode,
+    #[serde(default)]
+    pub ota_setting_status: OtaSettingStatus,
+    /// 0-23, or -1 for any time of day.
+    #[serde(default, deserialize_with = "lenient::opt_hour")]
+    pub ota_start_hour: Option<i32>,
+    #[serde(default, deserialize_with = "lenient::opt_hour")]
+    pub ota_end_hour: Option<i32>,
+    #[serde(default)]
+    pub connection_status: ConnectionStatus,
+    #[serde(default, deserialize_with = "reservation")]
+    pub reservation: Option<Reservation>,
+    /// Fields this client does not know (e.g. `location`), kept as sent.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl Device {
+    /// True when the cloud offers newer firmware for this device.
+    pub fn needs_update(&self) -> bool {
+        !self.latest_firmware_version.trim().is_empty()
+    }
+}
+
+/// `null`, `{}` or a non-object mean "no reservation"; an object without a file id is kept.
+fn reservation<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Reservation>, D::Error> {
+    match Value::deserialize(d)? {
+        Value::Object(map) if !map.is_empty() => serde_json::from_value(Value::Object(map))
+            .map(Some)
+            .map_err(serde::de::Error::custom),
+        _ => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn reads_the_contract_example_and_keeps_unknown_fields() {
+        let device: Device = serde_json::from_value(json!({
+            "deviceId": "mn=U2hhcnA=:sn=MTIzNDU2Nzg=", "modelName": "MX-3071",
+            "serialNumber": "12345678", "friendlyName": "2F copier", "ipAddress": "192.0.2.17",
+            "firmwareVersion": "1.0", "latestFirmwareVersion": "1.2", "updateStatus": "reserved",
+            "otaMode": "confirmation", "otaSettingStatus": "pending", "otaStartHour": 2,
+            "otaEndHour": 4, "connectionStatus": "online", "location": "Osaka",
+            "reservation": {"fileId": "f-1", "fileTransferTimestamp": 1692012000000_i64,
+                            "fileTransferTimeZone": "UTC+05:30", "executeUpdateDateTime": "202508111400",
+                            "priority": 3}
+        }))
+        .unwrap();
+        assert_eq!(device.device_id.serial(), "12345678");
+        assert!(device.needs_update());
+        assert_eq!(device.update_status, UpdateStatus::Reserved);
+        assert_eq!(device.ota_mode, OtaMode::Confirmation);
+        assert_eq!(device.ota_setting_status, OtaSettingStatus::Pending);
+        assert_eq!((device.ota_start_hour, device.ota_end_hour), (Some(2), Some(4)));
+        assert_eq!(device.connection_status, ConnectionStatus::Online);
+        assert_eq!(device.extra.get("location"), Some(&json!("Osaka")));
+        let reservation = device.reservation.unwrap();
+        assert_eq!(reservation.file_id, "f-1");
+        assert_eq!(reservation.file_transfer_timestamp, Some(1_692_012_000_000));
+        assert_eq!(reservation.extra.get("priority"), Some(&json!(3)));
+    }
+
+    #[test]
+    fn missing_null_and_odd_fields_are_defaulted_not_fatal() {
+        let device: Device = serde_json::from_value(json!({
+            "deviceId": "mn=U2hhcnA=:sn=MTIz", "modelName": null, "otaStartHour": "5",
+            "otaEndHour": "soon", "updateStatus": "queued", "otaMode": 7, "reservation": {}
+        }))
+        .unwrap();
+        assert_eq!(device.model_name, "");
+        assert!(!device.needs_update());
+        assert_eq!(device.ota_start_hour, Some(5));
+        assert_eq!(device.ota_end_hour, None);
+        assert_eq!(device.update_status, UpdateStatus::Other("queued".into()));
+        assert_eq!(device.ota_mode, OtaMode::Other("7".into()));
+        assert_eq!(device.connection_status, ConnectionStatus::Other(String::new()));
+        assert_eq!(device.reservation, None);
+    }
+
+    #[test]
+    fn serializes_back_with_the_wire_names_and_extra_fields() {
+        let device: Device = serde_json::from_value(json!({
+            "deviceId": "mn=U2hhcnA=:sn=MTIz", "otaMode": "off", "newField": [1, 2]
+        }))
+        .unwrap();
+        let back = serde_json::to_value(&device).unwrap();
+        assert_eq!(back["otaMode"], json!("off"));
+        assert_eq!(back["newField"], json!([1, 2]));
+        assert_eq!(back["deviceId"], json!("mn=U2hhcnA=:sn=MTIz"));
+    }
+
+    #[test]
+    fn wire_enums_round_trip_their_text() {
+        for text in UpdateStatus::KNOWN {
+            assert_eq!(UpdateStatus::from(*text).as_str(), *text);
+            assert!(!matches!(UpdateStatus::from(*text), UpdateStatus::Other(_)));
+        }
+        assert_eq!(OtaMode::from("AUTO"), OtaMode::Other("AUTO".into()));
+    }
+}
