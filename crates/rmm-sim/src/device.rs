@@ -1,0 +1,398 @@
+//! A simulated printer, its firmware reservation, and how the API shows and sorts it.
+
+use std::borrow::Cow;
+use std::cmp::Ordering;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use serde::Serialize;
+
+/// Progress of a reserved firmware update.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UpdateStatus {
+    None,
+    Reserved,
+    Downloading,
+    Downloaded,
+    Updating,
+    Completed,
+    Failed,
+}
+
+impl UpdateStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Reserved => "reserved",
+            Self::Downloading => "downloading",
+            Self::Downloaded => "downloaded",
+            Self::Updating => "updating",
+            Self::Completed => "completed",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+/// Automatic-update preference of a device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OtaMode {
+    Auto,
+    Confirmation,
+    Off,
+}
+
+impl OtaMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Auto => "auto",
+            Self::Confirmation => "confirmation",
+            Self::Off => "off",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "auto" => Some(Self::Auto),
+            "confirmation" => Some(Self::Confirmation),
+            "off" => Some(Self::Off),
+            _ => None,
+        }
+    }
+}
+
+/// A scheduled firmware update as stored on the device.
+#[derive(Debug, Clone)]
+pub struct Reservation {
+    pub file_id: String,
+    pub transfer_ms: i64,
+    pub time_zone: String,
+    pub execute: String,
+    pub execute_ms: i64,
+    /// The version the file installs; `None` when the file does not fit the model (the update fails).
+    pub installs: Option<&'static str>,
+    /// Decided when reserved, from the configured failure share.
+    pub will_fail: bool,
+}
+
+/// Minutes a device spends downloading and updating.
+pub const DOWNLOAD_MS: i64 = 2 * 60_000;
+pub const UPDATE_MS: i64 = 5 * 60_000;
+/// How long an OTA change stays `pending` on an online device.
+pub const OTA_APPLY_MS: i64 = 60_000;
+
+#[derive(Debug, Clone)]
+pub struct Device {
+    pub device_id: String,
+    pub model: &'static str,
+    pub serial: String,
+    pub friendly_name: String,
+    pub ip: String,
+    pub ip_num: u32,
+    pub firmware: &'static str,
+    /// The model's newest firmware; shown as `latestFirmwareVersion` only when it differs.
+    pub newest: &'static str,
+    pub update_status: UpdateStatus,
+    pub ota_mode: OtaMode,
+    pub ota_start: i8,
+    pub ota_end: i8,
+    /// Simulated time of the last OTA change that may not have reached the device yet.
+    pub ota_changed_at: Option<i64>,
+    pub online: bool,
+    pub location: String,
+    pub reservation: Option<Reservation>,
+    /// Lower-cased name, model, serial and IP, for the `keyword` filter.
+    pub search_text: String,
+}
+
+/// Device fields that `simpleFilters` and `orderBy` accept.
+pub const DEVICE_FIELDS: &[&str] = &[
+    "deviceId",
+    "modelName",
+    "serialNumber",
+    "friendlyName",
+    "ipAddress",
+    "firmwareVersion",
+    "latestFirmwareVersion",
+    "updateStatus",
+    "otaMode",
+    "otaSettingStatus",
+    "otaStartHour",
+    "otaEndHour",
+    "connectionStatus",
+    "location",
+];
+
+/// A value to sort by: numbers sort numerically, IP addresses by their octets.
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum SortKey<'a> {
+    Num(i64),
+    Text(&'a str),
+}
+
+impl Device {
+    pub fn latest_shown(&self) -> &'static str {
+        if self.firmware == self.newest {
+            ""
+        } else {
+            self.newest
+        }
+    }
+
+    pub fn ota_setting_status(&self, now_ms: i64) -> &'static str {
+        match self.ota_changed_at {
+            Some(at) if !self.online || now_ms < at + OTA_APPLY_MS => "pending",
+            _ => "applied",
+        }
+    }
+
+    pub fn connection_status(&self) -> &'static str {
+        if self.online { "online" } else { "offline" }
+    }
+
+    /// The field as text, for `simpleFilters`; `None` for an unknown field.
+    pub fn field_text(&self, field: &str, now_ms: i64) -> Option<Cow<'_, str>> {
+        Some(match field {
+            "deviceId" => Cow::Borrowed(self.device_id.as_str()),
+            "modelName" => Cow::Borrowed(self.model),
+            "serialNumber" => Cow::Borrowed(self.serial.as_str()),
+            "friendlyName" => Cow::Borrowed(self.friendly_name.as_str()),
+            "ipAddress" => Cow::Borrowed(self.ip.as_str()),
+            "firmwareVersion" => Cow::Borrowed(self.firmware),
+            "latestFirmwareVersion" => Cow::Borrowed(self.latest_shown()),
+            "updateStatus" => Cow::Borrowed(self.update_status.as_str()),
+            "otaMode" => Cow::Borrowed(self.ota_mode.as_str()),
+            "otaSettingStatus" => Cow::Borrowed(self.ota_setting_status(now_ms)),
+            "otaStartHour" => Cow::Owned(self.ota_start.to_string()),
+            "otaEndHour" => Cow::Owned(self.ota_end.to_string()),
+            "connectionStatus" => Cow::Borrowed(self.connection_status()),
+            "location" => Cow::Borrowed(self.location.as_str()),
+            _ => return None,
+        })
+    }
+
+    pub fn sort_key(&self, field: &str, now_ms: i64) -> SortKey<'_> {
+        match field {
+            "otaStartHour" => SortKey::Num(i64::from(self.ota_start)),
+            "otaEndHour" => SortKey::Num(i64::from(self.ota_end)),
+            "ipAddress" => SortKey::Num(i64::from(self.ip_num)),
+            other => match self.field_text(other, now_ms) {
+                Some(Cow::Borrowed(text)) => SortKey::Text(text),
+                _ => SortKey::Num(0),
+            },
+        }
+    }
+
+    pub fn compare(&self, other: &Self, field: &str, now_ms: i64) -> Ordering {
+        self.sort_key(field, now_ms)
+            .cmp(&other.sort_key(field, now_ms))
+    }
+
+    pub fn view(&self, now_ms: i64) -> DeviceView<'_> {
+        DeviceView {
+            device_id: &self.device_id,
+            model_name: self.model,
+            serial_number: &self.serial,
+            friendly_name: &self.friendly_name,
+            ip_address: &self.ip,
+            firmware_version: self.firmware,
+            latest_firmware_version: self.latest_shown(),
+            update_status: self.update_status,
+            ota_mode: self.ota_mode,
+            ota_setting_status: self.ota_setting_status(now_ms),
+            ota_start_hour: self.ota_start,
+            ota_end_hour: self.ota_end,
+            connection_status: self.connection_status(),
+            location: &self.location,
+            reservation: self.reservation.as_ref().map(|r| ReservationView {
+                file_id: &r.file_id,
+                file_transfer_timestamp: r.transfer_ms,
+                file_transfer_time_zone: &r.time_zone,
+                execute_update_date_time: &r.execute,
+            }),
+        }
+    }
+
+    /// Moves a reserved update along to where it is at `now_ms`.
+    pub fn settle(&mut self, now_ms: i64) {
+        let Some(reservation) = &self.reservation else {
+            return;
+        };
+        if !self.online || now_ms < reservation.transfer_ms {
+            self.update_status = UpdateStatus::Reserved;
+            return;
+        }
+        let downloaded_at = reservation.transfer_ms + DOWNLOAD_MS;
+        let update_start = downloaded_at.max(reservation.execute_ms);
+        self.update_status = if now_ms < downloaded_at {
+            UpdateStatus::Downloading
+        } else if now_ms < update_start {
+            UpdateStatus::Downloaded
+        } else if now_ms < update_start + UPDATE_MS {
+            UpdateStatus::Updating
+        } else {
+            match (reservation.will_fail, reservation.installs) {
+                (false, Some(version)) => {
+                    self.firmware = version;
+                    UpdateStatus::Completed
+                }
+                _ => UpdateStatus::Failed,
+            }
+        };
+        if matches!(
+            self.update_status,
+            UpdateStatus::Completed | UpdateStatus::Failed
+        ) {
+            self.reservation = None;
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceView<'a> {
+    pub device_id: &'a str,
+    pub model_name: &'a str,
+    pub serial_number: &'a str,
+    pub friendly_name: &'a str,
+    pub ip_address: &'a str,
+    pub firmware_version: &'a str,
+    pub latest_firmware_version: &'a str,
+    pub update_status: UpdateStatus,
+    pub ota_mode: OtaMode,
+    pub ota_setting_status: &'static str,
+    pub ota_start_hour: i8,
+    pub ota_end_hour: i8,
+    pub connection_status: &'static str,
+    pub location: &'a str,
+    pub reservation: Option<ReservationView<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReservationView<'a> {
+    pub file_id: &'a str,
+    pub file_transfer_timestamp: i64,
+    pub file_transfer_time_zone: &'a str,
+    pub execute_update_date_time: &'a str,
+}
+
+/// `mn=<base64 maker>:sn=<base64 serial>`.
+pub fn device_id_for(maker: &str, serial: &str) -> String {
+    format!(
+        "mn={}:sn={}",
+        STANDARD.encode(maker),
+        STANDARD.encode(serial)
+    )
+}
+
+/// Whether `text` has the device-id shape: both parts present and valid base64 of UTF-8 text.
+pub fn is_well_formed_device_id(text: &str) -> bool {
+    let Some(rest) = text.strip_prefix("mn=") else {
+        return false;
+    };
+    let Some((maker, serial)) = rest.split_once(":sn=") else {
+        return false;
+    };
+    [maker, serial].iter().all(|part| {
+        STANDARD
+            .decode(part)
+            .ok()
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .is_some_and(|decoded| !decoded.is_empty())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Device {
+        Device {
+            device_id: device_id_for("Sharp", "12345678"),
+            model: "MX-3071",
+            serial: "12345678".into(),
+            friendly_name: "Copy Room".into(),
+            ip: "192.0.2.10".into(),
+            ip_num: 0xC000_020A,
+            firmware: "1.2.3",
+            newest: "1.2.5",
+            update_status: UpdateStatus::None,
+            ota_mode: OtaMode::Auto,
+            ota_start: 2,
+            ota_end: 4,
+            ota_changed_at: None,
+            online: true,
+            location: "HQ".into(),
+            reservation: None,
+            search_text: String::new(),
+        }
+    }
+
+    #[test]
+    fn device_id_matches_the_documented_example() {
+        assert_eq!(
+            device_id_for("Sharp", "12345678"),
+            "mn=U2hhcnA=:sn=MTIzNDU2Nzg="
+        );
+        assert!(is_well_formed_device_id("mn=U2hhcnA=:sn=MTIzNDU2Nzg="));
+        assert!(!is_well_formed_device_id("mn=U2hhcnA=:sn="));
+        assert!(!is_well_formed_device_id("12345678"));
+        assert!(!is_well_formed_device_id("mn=!!:sn=MTIz"));
+    }
+
+    #[test]
+    fn reservation_walks_through_every_status() {
+        let mut device = sample();
+        device.reservation = Some(Reservation {
+            file_id: "f".into(),
+            transfer_ms: 1_000_000,
+            time_zone: "UTC+00:00".into(),
+            execute: String::new(),
+            execute_ms: 1_000_000 + 10 * 60_000,
+            installs: Some("1.2.5"),
+            will_fail: false,
+        });
+        let steps = [
+            (999_999, UpdateStatus::Reserved),
+            (1_000_000, UpdateStatus::Downloading),
+            (1_000_000 + DOWNLOAD_MS, UpdateStatus::Downloaded),
+            (1_000_000 + 10 * 60_000, UpdateStatus::Updating),
+            (1_000_000 + 10 * 60_000 + UPDATE_MS, UpdateStatus::Completed),
+        ];
+        for (at, expected) in steps {
+            device.settle(at);
+            assert_eq!(device.update_status, expected, "at {at}");
+        }
+        assert_eq!(device.firmware, "1.2.5");
+        assert_eq!(device.latest_shown(), "");
+        assert!(device.reservation.is_none());
+    }
+
+    #[test]
+    fn offline_device_stays_reserved() {
+        let mut device = sample();
+        device.online = false;
+        device.reservation = Some(Reservation {
+            file_id: "f".into(),
+            transfer_ms: 0,
+            time_zone: "UTC+00:00".into(),
+            execute: String::new(),
+            execute_ms: 0,
+            installs: Some("1.2.5"),
+            will_fail: false,
+        });
+        device.settle(i64::MAX / 2);
+        assert_eq!(device.update_status, UpdateStatus::Reserved);
+    }
+
+    #[test]
+    fn ip_sorts_numerically() {
+        let mut a = sample();
+        let mut b = sample();
+        a.ip_num = u32::from(std::net::Ipv4Addr::new(192, 0, 2, 9));
+        b.ip_num = u32::from(std::net::Ipv4Addr::new(192, 0, 2, 10));
+        assert_eq!(a.compare(&b, "ipAddress", 0), Ordering::Less);
+    }
+}

@@ -1,0 +1,303 @@
+//! Paging, `simpleFilters` and `orderBy` of the list endpoints, over indices (never cloning devices).
+
+use std::cmp::Ordering;
+
+use serde_json::Value;
+
+use crate::device::{DEVICE_FIELDS, Device};
+use crate::problems::Problems;
+
+pub const MAX_COUNT: i64 = 100;
+pub const DEFAULT_COUNT: i64 = 25;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Paging {
+    pub start: usize,
+    pub count: usize,
+}
+
+pub fn parse_paging(body: &Value, problems: &mut Problems) -> Paging {
+    let count = problems.int(body, "count", DEFAULT_COUNT, "INVALID_COUNT");
+    let start = problems.int(body, "startIndex", 0, "INVALID_START_INDEX");
+    if let Some(c) = count
+        && !(1..=MAX_COUNT).contains(&c)
+    {
+        problems.add(
+            "INVALID_COUNT",
+            "count",
+            format!("count must be between 1 and {MAX_COUNT}, got {c}"),
+        );
+    }
+    if let Some(s) = start
+        && s < 0
+    {
+        problems.add(
+            "INVALID_START_INDEX",
+            "startIndex",
+            format!("startIndex must be 0 or more, got {s}"),
+        );
+    }
+    Paging {
+        start: usize::try_from(start.unwrap_or(0)).unwrap_or(0),
+        count: usize::try_from(count.unwrap_or(DEFAULT_COUNT)).unwrap_or(0),
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Filter {
+    Equals {
+        key: String,
+        value: String,
+    },
+    /// `needle` is lower-cased.
+    Contains {
+        key: String,
+        needle: String,
+    },
+    NeedsUpdate(bool),
+    Keyword(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeviceQuery {
+    filters: Vec<Filter>,
+    order: Vec<(String, bool)>,
+    pub paging: Paging,
+}
+
+fn filter_value_text(value: Option<&Value>) -> Option<String> {
+    match value? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+pub fn parse_device_query(body: &Value, problems: &mut Problems) -> DeviceQuery {
+    let paging = parse_paging(body, problems);
+    let mut filters = Vec::new();
+    match body.get("simpleFilters") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(entries)) => {
+            for (i, entry) in entries.iter().enumerate() {
+                if let Some(filter) = parse_filter(entry, i, problems) {
+                    filters.push(filter);
+                }
+            }
+        }
+        Some(_) => problems.add(
+            "INVALID_FILTER",
+            "simpleFilters",
+            "simpleFilters must be an array",
+        ),
+    }
+    let mut order = Vec::new();
+    match body.get("orderBy") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(entries)) => {
+            for (i, entry) in entries.iter().enumerate() {
+                let key = entry.get("key").and_then(Value::as_str);
+                let direction = entry
+                    .get("order")
+                    .and_then(Value::as_str)
+                    .unwrap_or("ascending");
+                let key_ok = key.is_some_and(|k| DEVICE_FIELDS.contains(&k));
+                if !key_ok {
+                    problems.add(
+                        "INVALID_ORDER",
+                        format!("orderBy[{i}].key"),
+                        format!("orderBy key must be one of: {}", DEVICE_FIELDS.join(", ")),
+                    );
+                }
+                let descending = match direction {
+                    "ascending" => false,
+                    "descending" => true,
+                    _ => {
+                        problems.add(
+                            "INVALID_ORDER",
+                            format!("orderBy[{i}].order"),
+                            "order must be \"ascending\" or \"descending\"",
+                        );
+                        false
+                    }
+                };
+                if let (true, Some(key)) = (key_ok, key) {
+                    order.push((key.to_string(), descending));
+                }
+            }
+        }
+        Some(_) => problems.add("INVALID_ORDER", "orderBy", "orderBy must be an array"),
+    }
+    DeviceQuery {
+        filters,
+        order,
+        paging,
+    }
+}
+
+fn parse_filter(entry: &Value, i: usize, problems: &mut Problems) -> Option<Filter> {
+    let key = entry.get("key").and_then(Value::as_str);
+    let value = filter_value_text(entry.get("value"));
+    let operator = match entry.get("operator") {
+        None | Some(Value::Null) => Some("equals"),
+        Some(Value::String(op)) if op == "equals" || op == "contains" => Some(op.as_str()),
+        Some(_) => {
+            problems.add(
+                "INVALID_FILTER",
+                format!("simpleFilters[{i}].operator"),
+                "operator must be \"equals\" or \"contains\"",
+            );
+            None
+        }
+    };
+    let key_ok =
+        key.is_some_and(|k| DEVICE_FIELDS.contains(&k) || k == "needsUpdate" || k == "keyword");
+    if !key_ok {
+        problems.add(
+            "INVALID_FILTER",
+            format!("simpleFilters[{i}].key"),
+            format!(
+                "filter key must be one of: {}, needsUpdate, keyword",
+                DEVICE_FIELDS.join(", ")
+            ),
+        );
+    }
+    if value.is_none() {
+        problems.add(
+            "INVALID_FILTER",
+            format!("simpleFilters[{i}].value"),
+            "filter value must be a string",
+        );
+    }
+    let (key, value, operator) = (key.filter(|_| key_ok)?, value?, operator?);
+    match key {
+        "needsUpdate" => match value.as_str() {
+            "true" => Some(Filter::NeedsUpdate(true)),
+            "false" => Some(Filter::NeedsUpdate(false)),
+            _ => {
+                problems.add(
+                    "INVALID_FILTER",
+                    format!("simpleFilters[{i}].value"),
+                    "needsUpdate value must be \"true\" or \"false\"",
+                );
+                None
+            }
+        },
+        "keyword" => Some(Filter::Keyword(value.to_lowercase())),
+        _ if operator == "contains" => Some(Filter::Contains {
+            key: key.to_string(),
+            needle: value.to_lowercase(),
+        }),
+        _ => Some(Filter::Equals {
+            key: key.to_string(),
+            value,
+        }),
+    }
+}
+
+fn contains_ignore_case(hay: &str, needle_lower: &str) -> bool {
+    if hay.is_ascii() && needle_lower.is_ascii() {
+        let (hay, needle) = (hay.as_bytes(), needle_lower.as_bytes());
+        needle.is_empty()
+            || hay
+                .windows(needle.len())
+                .any(|w| w.eq_ignore_ascii_case(needle))
+    } else {
+        hay.to_lowercase().contains(needle_lower)
+    }
+}
+
+fn matches(device: &Device, filter: &Filter, now_ms: i64) -> bool {
+    match filter {
+        Filter::Equals { key, value } => device
+            .field_text(key, now_ms)
+            .is_some_and(|text| text == value.as_str()),
+        Filter::Contains { key, needle } => device
+            .field_text(key, now_ms)
+            .is_some_and(|text| contains_ignore_case(&text, needle)),
+        Filter::NeedsUpdate(wanted) => !device.latest_shown().is_empty() == *wanted,
+        Filter::Keyword(needle) => device.search_text.contains(needle.as_str()),
+    }
+}
+
+/// The indices of one page of `devices` and the total that matched.
+pub fn select(devices: &[Device], query: &DeviceQuery, now_ms: i64) -> (Vec<usize>, usize) {
+    let Paging { start, count } = query.paging;
+    if query.filters.is_empty() && query.order.is_empty() {
+        let end = start.saturating_add(count).min(devices.len());
+        return ((start.min(end)..end).collect(), devices.len());
+    }
+    let mut chosen: Vec<usize> = (0..devices.len())
+        .filter(|&i| {
+            query
+                .filters
+                .iter()
+                .all(|f| matches(&devices[i], f, now_ms))
+        })
+        .collect();
+    if !query.order.is_empty() {
+        chosen.sort_by(|&a, &b| {
+            let (da, db) = (&devices[a], &devices[b]);
+            query
+                .order
+                .iter()
+                .map(|(key, descending)| {
+                    let ordering = da.compare(db, key, now_ms);
+                    if *descending {
+                        ordering.reverse()
+                    } else {
+                        ordering
+                    }
+                })
+                .find(|o| *o != Ordering::Equal)
+                .unwrap_or_else(|| da.device_id.cmp(&db.device_id))
+        });
+    }
+    let total = chosen.len();
+    let end = start.saturating_add(count).min(total);
+    let page = chosen
+        .get(start.min(end)..end)
+        .map(<[usize]>::to_vec)
+        .unwrap_or_default();
+    (page, total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn all_paging_and_filter_problems_are_listed() {
+        let mut problems = Problems::default();
+        parse_device_query(
+            &json!({"count": 0, "startIndex": -1,
+                    "simpleFilters": [{"key": "nope", "value": "x"}, {"key": "modelName", "value": "x", "operator": "like"}],
+                    "orderBy": [{"key": "bogus", "order": "up"}]}),
+            &mut problems,
+        );
+        let fields: Vec<_> = problems
+            .0
+            .iter()
+            .map(|p| (p.code, p.field.as_str()))
+            .collect();
+        assert_eq!(
+            fields,
+            vec![
+                ("INVALID_COUNT", "count"),
+                ("INVALID_START_INDEX", "startIndex"),
+                ("INVALID_FILTER", "simpleFilters[0].key"),
+                ("INVALID_FILTER", "simpleFilters[1].operator"),
+                ("INVALID_ORDER", "orderBy[0].key"),
+                ("INVALID_ORDER", "orderBy[0].order"),
+            ]
+        );
+    }
+
+    #[test]
+    fn contains_ignores_case() {
+        assert!(contains_ignore_case("MX-3071", "mx-30"));
+        assert!(!contains_ignore_case("MX-3071", "bp"));
+    }
+}
