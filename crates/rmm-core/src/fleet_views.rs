@@ -1,0 +1,104 @@
+//! The compact shapes every face shows: `DeviceView`, `FirmwareFileView`, `TenantView`. They
+//! carry what a person or an agent acts on, with short names, and nothing raw twice.
+
+use rmm_api::{Device, FirmwareFile, Tenant};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::firmware_fit::models_of_file;
+
+/// One printer and its firmware state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct DeviceView {
+    /// `mn=<base64>:sn=<base64>`: what change tools take.
+    pub device_id: String,
+    pub model: String,
+    pub serial: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub name: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub ip: String,
+    pub firmware: String,
+    /// The newer firmware on offer; absent when up to date.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latest: Option<String>,
+    pub needs_update: bool,
+    /// none, reserved, downloading, downloaded, updating, completed, failed.
+    pub update_status: String,
+    /// auto, confirmation or off.
+    pub ota_mode: String,
+    /// The update window `start-end` (hours; -1 = any time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ota_window: Option<String>,
+    /// online or offline.
+    pub connection: String,
+    /// The firmware file reserved for this device, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reserved_file_id: Option<String>,
+}
+
+impl From<&Device> for DeviceView {
+    fn from(d: &Device) -> Self {
+        let window = match (d.ota_start_hour, d.ota_end_hour) {
+            (Some(s), Some(e)) => Some(format!("{s}-{e}")),
+            _ => None,
+        };
+        Self {
+            device_id: d.device_id.to_string(),
+            model: d.model_name.clone(),
+            serial: d.serial_number.clone(),
+            name: d.friendly_name.clone(),
+            ip: d.ip_address.clone(),
+            firmware: d.firmware_version.clone(),
+            latest: d.needs_update().then(|| d.latest_firmware_version.clone()),
+            needs_update: d.needs_update(),
+            update_status: d.update_status.to_string(),
+            ota_mode: d.ota_mode.to_string(),
+            ota_window: window,
+            connection: d.connection_status.to_string(),
+            reserved_file_id: d.reservation.as_ref().map(|r| r.file_id.clone()),
+        }
+    }
+}
+
+/// A staged firmware file and the models it fits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct FirmwareFileView {
+    pub file_id: String,
+    pub title: String,
+    pub file_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size_bytes: Option<u64>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub uploaded_at: String,
+    /// Models named by the title or file name (empty when neither tells).
+    pub fits_models: Vec<String>,
+}
+
+impl From<&FirmwareFile> for FirmwareFileView {
+    fn from(f: &FirmwareFile) -> Self {
+        Self {
+            file_id: f.file_id.clone(),
+            title: f.file_title.clone(),
+            file_name: f.file_name.clone(),
+            size_bytes: f.file_size,
+            uploaded_at: f.upload_date.clone(),
+            fits_models: models_of_file(&f.file_title, &f.file_name),
+        }
+    }
+}
+
+/// A tenant (group) the user may manage.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct TenantView {
+    pub group_id: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_group_id: Option<String>,
+}
+
+impl From<&Tenant> for TenantView {
+    fn from(t: &Tenant) -> Self {
+        Self { group_id: t.tenant_id.clone(), name: t.tenant_name.clone(), parent_group_id: t.parent_tenant_id.clone() }
+    }
+}

@@ -1,0 +1,91 @@
+//! `Problems`: every reason a request is refused, field by field, collected so that a caller
+//! sees all of them at once instead of fixing one per try.
+
+use std::fmt;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// One field breaking one rule, e.g. `device_ids[2]`: "is not `mn=<base64>:sn=<base64>`".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Problem {
+    /// The parameter as the caller named it (`device_ids[1]`, `start_hour`).
+    pub field: String,
+    /// What the rule is and what was wrong.
+    pub rule: String,
+}
+
+/// All the problems of one request (never empty when returned as an error).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Problems(pub Vec<Problem>);
+
+impl Problems {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn push(&mut self, field: impl Into<String>, rule: impl Into<String>) {
+        self.0.push(Problem { field: field.into(), rule: rule.into() });
+    }
+
+    pub fn extend(&mut self, other: Problems) {
+        self.0.extend(other.0);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// True when some problem is about `field` (exactly, or an element of it: `field[3]`).
+    pub fn mentions(&self, field: &str) -> bool {
+        self.0.iter().any(|p| {
+            p.field == field || p.field.strip_prefix(field).is_some_and(|rest| rest.starts_with('['))
+        })
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Problem> {
+        self.0.iter()
+    }
+
+    /// `Ok(())` when there is nothing to report.
+    pub fn into_result(self) -> Result<(), Problems> {
+        if self.is_empty() { Ok(()) } else { Err(self) }
+    }
+}
+
+impl fmt::Display for Problems {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let count = self.0.len();
+        write!(f, "{count} problem{} with the request:", if count == 1 { "" } else { "s" })?;
+        for p in &self.0 {
+            write!(f, "\n- {}: {}", p.field, p.rule)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Problems {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_every_problem_and_matches_element_fields() {
+        let mut problems = Problems::new();
+        problems.push("device_ids[1]", "is listed twice");
+        problems.push("start_hour", "must be 0-23 or -1");
+        let text = problems.to_string();
+        assert!(text.starts_with("2 problems"), "{text}");
+        assert!(text.contains("device_ids[1]: is listed twice"));
+        assert!(problems.mentions("device_ids"));
+        assert!(problems.mentions("start_hour"));
+        assert!(!problems.mentions("start"));
+        assert!(problems.into_result().is_err());
+        assert!(Problems::new().into_result().is_ok());
+    }
+}
