@@ -1,1 +1,59 @@
-fn main() {}
+//! The MCP-RMM desktop app: one window showing the UI of `ui/`, and with `--demo` the simulator
+//! of the Sharp cloud running in-process for it to talk to.
+
+// No console window next to the app on Windows release builds.
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
+mod app_info;
+mod demo;
+mod launch;
+mod logging;
+
+use tauri::Manager;
+
+fn main() {
+    let options = match launch::LaunchOptions::from_args(std::env::args().skip(1)) {
+        Ok(launch::Parsed::Run(options)) => options,
+        Ok(launch::Parsed::Exit(text)) => {
+            println!("{text}");
+            return;
+        }
+        Err(message) => {
+            eprintln!("mcp-rmm: {message}\n\n{}", launch::USAGE);
+            std::process::exit(2);
+        }
+    };
+
+    let result = tauri::Builder::default()
+        .setup(move |app| {
+            let log_dir = app.path().app_log_dir().ok();
+            let log_dir = logging::init(log_dir.as_deref());
+            tracing::info!(
+                version = env!("CARGO_PKG_VERSION"),
+                demo = options.demo,
+                "mcp-rmm starting"
+            );
+            let demo = if options.demo {
+                let started = tauri::async_runtime::block_on(demo::DemoSimulator::start());
+                match started {
+                    Ok(sim) => Some(sim),
+                    Err(message) => {
+                        tracing::error!(%message, "demo start failed");
+                        return Err(message.into());
+                    }
+                }
+            } else {
+                None
+            };
+            app.manage(app_info::AppState::new(log_dir, demo));
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![app_info::app_info])
+        .run(tauri::generate_context!("../tauri.conf.json"));
+
+    if let Err(error) = result {
+        tracing::error!(%error, "the app stopped with an error");
+        eprintln!("mcp-rmm: {error}");
+        std::process::exit(1);
+    }
+}

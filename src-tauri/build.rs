@@ -1,0 +1,23 @@
+//! Build script of the desktop app: reads `tauri.conf.json` from the repository root, checks
+//! that the UI was built (it is embedded), and declares the app's own commands so that the
+//! capability files can grant them one by one.
+
+use std::path::Path;
+
+fn main() {
+    let ui_index = Path::new("../ui/dist/index.html");
+    println!("cargo:rerun-if-changed=../ui/dist");
+    if !ui_index.exists() {
+        println!(
+            "cargo::error=ui/dist/index.html is missing: the app embeds the built UI. \
+             Run `npm ci && npm run build` in ui/ first (scripts/test-all and scripts/demo do)."
+        );
+        return;
+    }
+    let attributes = tauri_build::Attributes::new()
+        .config_path("../tauri.conf.json")
+        .app_manifest(tauri_build::AppManifest::new().commands(&["app_info"]));
+    if let Err(error) = tauri_build::try_build(attributes) {
+        println!("cargo::error=tauri-build failed: {error:#}");
+    }
+}

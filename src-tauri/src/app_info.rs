@@ -1,0 +1,104 @@
+//! The `app_info` command: what the UI may know about the running app. It never carries the
+//! simulator's password or subscription key.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::demo::DemoSimulator;
+
+/// The app's state shared with its commands.
+pub struct AppState {
+    log_dir: Option<PathBuf>,
+    demo: Option<DemoSimulator>,
+}
+
+impl AppState {
+    pub fn new(log_dir: Option<PathBuf>, demo: Option<DemoSimulator>) -> Self {
+        Self { log_dir, demo }
+    }
+
+    fn info(&self) -> AppInfo {
+        AppInfo {
+            name: "MCP-RMM".to_string(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            demo: self.demo.as_ref().map(DemoSimulator::public_info),
+            log_dir: self.log_dir.as_ref().map(|dir| dir.display().to_string()),
+        }
+    }
+}
+
+/// What the UI shows about the app (mirrored by `AppInfo` in `ui/src/backend.ts`).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct AppInfo {
+    pub name: String,
+    pub version: String,
+    /// Present when started with `--demo`.
+    pub demo: Option<DemoInfo>,
+    /// Where the log files go; absent when the app logs to stderr only.
+    pub log_dir: Option<String>,
+}
+
+/// Where the demo simulator listens and as whom the demo signs in. No secret.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct DemoInfo {
+    pub login_url: String,
+    pub dashboard_url: String,
+    pub api_base_url: String,
+    pub group_id: String,
+    pub username: String,
+    pub devices: usize,
+}
+
+/// Tells the UI who the app is and whether the demo simulator runs.
+#[tauri::command]
+pub fn app_info(state: tauri::State<'_, AppState>) -> AppInfo {
+    state.info()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn without_demo_there_is_no_simulator_in_the_answer() {
+        let info = AppState::new(None, None).info();
+        assert_eq!(info.name, "MCP-RMM");
+        assert_eq!(info.version, env!("CARGO_PKG_VERSION"));
+        assert_eq!(info.demo, None);
+        let json = serde_json::to_value(&info).unwrap();
+        assert_eq!(json["demo"], serde_json::Value::Null);
+        assert_eq!(json["logDir"], serde_json::Value::Null);
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_demo_answer_names_the_simulator_but_holds_no_secret() {
+        let demo = DemoSimulator::start().await.unwrap();
+        let password = demo.secrets_for_test().0;
+        let subscription_key = demo.secrets_for_test().1;
+        let info = AppState::new(Some(PathBuf::from("/tmp/logs")), Some(demo)).info();
+
+        let json = serde_json::to_string(&info).unwrap();
+        let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+        let api = value["demo"]["apiBaseUrl"].as_str().unwrap();
+        assert!(api.starts_with("http://127.0.0.1:"), "{api}");
+        assert!(
+            value["demo"]["loginUrl"]
+                .as_str()
+                .unwrap()
+                .starts_with("http://127.0.0.1:")
+        );
+        assert_eq!(value["demo"]["devices"], 250);
+        assert_eq!(value["logDir"], "/tmp/logs");
+        assert!(
+            !password.is_empty() && !json.contains(&password),
+            "password leaked: {json}"
+        );
+        assert!(
+            !subscription_key.is_empty() && !json.contains(&subscription_key),
+            "subscription key leaked: {json}"
+        );
+    }
+}
