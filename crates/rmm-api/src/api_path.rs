@@ -36,7 +36,12 @@ impl ApiPath {
     pub const MAX_LEN: usize = 2048;
 
     pub fn new(path: &str) -> Result<Self, ApiPathError> {
-        let refuse = |rule| Err(ApiPathError { shown: shown(path), rule });
+        let refuse = |rule| {
+            Err(ApiPathError {
+                shown: shown(path),
+                rule,
+            })
+        };
         if path.is_empty() {
             return refuse("it is empty; it must start with `/`");
         }
@@ -76,9 +81,15 @@ impl ApiPath {
                 return refuse("`.` and `..` segments are not allowed");
             }
         }
-        check_chars(path_part, plain_path_char).map_err(|rule| ApiPathError { shown: shown(path), rule })?;
+        check_chars(path_part, plain_path_char).map_err(|rule| ApiPathError {
+            shown: shown(path),
+            rule,
+        })?;
         if let Some(q) = query {
-            check_chars(q, plain_query_char).map_err(|rule| ApiPathError { shown: shown(path), rule })?;
+            check_chars(q, plain_query_char).map_err(|rule| ApiPathError {
+                shown: shown(path),
+                rule,
+            })?;
         }
         Ok(Self(path.to_owned()))
     }
@@ -99,26 +110,36 @@ fn check_chars(text: &str, plain: fn(u8) -> bool) -> Result<(), &'static str> {
     while i < bytes.len() {
         let b = bytes[i];
         if b == b'%' {
-            let hex = bytes.get(i + 1..i + 3).ok_or("a `%` is not followed by two hex digits")?;
+            let hex = bytes
+                .get(i + 1..i + 3)
+                .ok_or("a `%` is not followed by two hex digits")?;
             let decoded = std::str::from_utf8(hex)
                 .ok()
                 .and_then(|h| u8::from_str_radix(h, 16).ok())
                 .ok_or("a `%` is not followed by two hex digits")?;
             if dangerous_decoded(decoded) {
-                return Err("it percent-encodes a character that could change the path or host (such as %2e, %2f, %5c, %40, %25, %00)");
+                return Err(
+                    "it percent-encodes a character that could change the path or host (such as %2e, %2f, %5c, %40, %25, %00)",
+                );
             }
             i += 3;
         } else if plain(b) {
             i += 1;
         } else {
-            return Err("it contains a character that must be percent-encoded (such as a space, quote or angle bracket)");
+            return Err(
+                "it contains a character that must be percent-encoded (such as a space, quote or angle bracket)",
+            );
         }
     }
     Ok(())
 }
 
 fn shown(path: &str) -> String {
-    let escaped: String = path.chars().flat_map(char::escape_default).take(120).collect();
+    let escaped: String = path
+        .chars()
+        .flat_map(char::escape_default)
+        .take(120)
+        .collect();
     format!("\"{escaped}\"")
 }
 

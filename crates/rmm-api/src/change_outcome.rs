@@ -82,26 +82,45 @@ pub(crate) enum ExpectedState {
     /// No reservation, `updateStatus` none.
     NotReserved,
     /// These OTA preferences.
-    Ota { mode: OtaMode, start_hour: i32, end_hour: i32 },
+    Ota {
+        mode: OtaMode,
+        start_hour: i32,
+        end_hour: i32,
+    },
 }
 
 impl ExpectedState {
     fn judge(&self, device: &Device) -> (DeviceVerdict, String) {
         let (ok, detail) = match self {
             Self::Reserved { file_id } => match &device.reservation {
-                Some(r) if &r.file_id == file_id => (true, format!("reserved with fileId {file_id}")),
-                Some(r) => (false, format!("reservation fileId {}, expected {file_id}", r.file_id)),
-                None => (false, format!("no reservation (updateStatus {})", device.update_status)),
+                Some(r) if &r.file_id == file_id => {
+                    (true, format!("reserved with fileId {file_id}"))
+                }
+                Some(r) => (
+                    false,
+                    format!("reservation fileId {}, expected {file_id}", r.file_id),
+                ),
+                None => (
+                    false,
+                    format!("no reservation (updateStatus {})", device.update_status),
+                ),
             },
             Self::NotReserved => {
                 let ok = device.reservation.is_none() && device.update_status == UpdateStatus::None;
                 let detail = match &device.reservation {
-                    Some(r) => format!("still reserved with fileId {} (updateStatus {})", r.file_id, device.update_status),
+                    Some(r) => format!(
+                        "still reserved with fileId {} (updateStatus {})",
+                        r.file_id, device.update_status
+                    ),
                     None => format!("no reservation, updateStatus {}", device.update_status),
                 };
                 (ok, detail)
             }
-            Self::Ota { mode, start_hour, end_hour } => {
+            Self::Ota {
+                mode,
+                start_hour,
+                end_hour,
+            } => {
                 let ok = &device.ota_mode == mode
                     && device.ota_start_hour == Some(*start_hour)
                     && device.ota_end_hour == Some(*end_hour);
@@ -117,7 +136,14 @@ impl ExpectedState {
                 )
             }
         };
-        (if ok { DeviceVerdict::Applied } else { DeviceVerdict::NotApplied }, detail)
+        (
+            if ok {
+                DeviceVerdict::Applied
+            } else {
+                DeviceVerdict::NotApplied
+            },
+            detail,
+        )
     }
 }
 
@@ -132,7 +158,11 @@ pub(crate) fn judge(
     let devices = match read {
         Ok(devices) => devices,
         Err(read_back_error) => {
-            return ChangeOutcome::Unknown(ChangeCheck { failure, devices: Vec::new(), read_back_error: Some(read_back_error) });
+            return ChangeOutcome::Unknown(ChangeCheck {
+                failure,
+                devices: Vec::new(),
+                read_back_error: Some(read_back_error),
+            });
         }
     };
     let checks: Vec<DeviceCheck> = if selection.is_exclude {
@@ -142,18 +172,27 @@ pub(crate) fn judge(
             .filter(|d| !excluded.contains(&d.device_id))
             .map(|d| {
                 let (verdict, detail) = expected.judge(d);
-                DeviceCheck { device_id: d.device_id.clone(), verdict, detail }
+                DeviceCheck {
+                    device_id: d.device_id.clone(),
+                    verdict,
+                    detail,
+                }
             })
             .collect()
     } else {
-        let by_id: HashMap<&DeviceId, &Device> = devices.iter().map(|d| (&d.device_id, d)).collect();
+        let by_id: HashMap<&DeviceId, &Device> =
+            devices.iter().map(|d| (&d.device_id, d)).collect();
         selection
             .device_ids
             .iter()
             .map(|id| match by_id.get(id) {
                 Some(d) => {
                     let (verdict, detail) = expected.judge(d);
-                    DeviceCheck { device_id: id.clone(), verdict, detail }
+                    DeviceCheck {
+                        device_id: id.clone(),
+                        verdict,
+                        detail,
+                    }
                 }
                 None => DeviceCheck {
                     device_id: id.clone(),
@@ -164,9 +203,16 @@ pub(crate) fn judge(
             .collect()
     };
     let count = |v| checks.iter().filter(|c| c.verdict == v).count();
-    let (applied, not_applied, not_found) =
-        (count(DeviceVerdict::Applied), count(DeviceVerdict::NotApplied), count(DeviceVerdict::NotFound));
-    let check = ChangeCheck { failure, devices: checks, read_back_error: None };
+    let (applied, not_applied, not_found) = (
+        count(DeviceVerdict::Applied),
+        count(DeviceVerdict::NotApplied),
+        count(DeviceVerdict::NotFound),
+    );
+    let check = ChangeCheck {
+        failure,
+        devices: checks,
+        read_back_error: None,
+    };
     if not_found > 0 || check.devices.is_empty() {
         ChangeOutcome::Unknown(check)
     } else if not_applied == 0 {
@@ -197,8 +243,13 @@ mod tests {
 
     #[test]
     fn reservation_verdicts() {
-        let expected = ExpectedState::Reserved { file_id: "f1".into() };
-        let reserved = device("1", json!({"updateStatus": "reserved", "reservation": {"fileId": "f1"}}));
+        let expected = ExpectedState::Reserved {
+            file_id: "f1".into(),
+        };
+        let reserved = device(
+            "1",
+            json!({"updateStatus": "reserved", "reservation": {"fileId": "f1"}}),
+        );
         let other = device("2", json!({"reservation": {"fileId": "f9"}}));
         let none = device("3", json!({}));
         let only = |ids: &[&str]| DeviceSelection::only(ids.iter().map(|s| id(s)).collect());
@@ -206,42 +257,111 @@ mod tests {
 
         let out = judge(&expected, &only(&["1"]), "drop".into(), Ok(all.clone()));
         assert!(matches!(out, ChangeOutcome::Applied(_)), "{out:?}");
-        let out = judge(&expected, &only(&["2", "3"]), "drop".into(), Ok(all.clone()));
-        let ChangeOutcome::NotApplied(check) = out else { panic!("{out:?}") };
-        assert!(check.devices[0].detail.contains("f9"), "{}", check.devices[0].detail);
-        let out = judge(&expected, &only(&["1", "3"]), "drop".into(), Ok(all.clone()));
+        let out = judge(
+            &expected,
+            &only(&["2", "3"]),
+            "drop".into(),
+            Ok(all.clone()),
+        );
+        let ChangeOutcome::NotApplied(check) = out else {
+            panic!("{out:?}")
+        };
+        assert!(
+            check.devices[0].detail.contains("f9"),
+            "{}",
+            check.devices[0].detail
+        );
+        let out = judge(
+            &expected,
+            &only(&["1", "3"]),
+            "drop".into(),
+            Ok(all.clone()),
+        );
         assert!(matches!(out, ChangeOutcome::Partial(_)));
-        let out = judge(&expected, &only(&["1", "7"]), "drop".into(), Ok(all.clone()));
-        let ChangeOutcome::Unknown(check) = out else { panic!() };
+        let out = judge(
+            &expected,
+            &only(&["1", "7"]),
+            "drop".into(),
+            Ok(all.clone()),
+        );
+        let ChangeOutcome::Unknown(check) = out else {
+            panic!()
+        };
         assert_eq!(check.devices[1].verdict, DeviceVerdict::NotFound);
-        let out = judge(&expected, &DeviceSelection::all_except(vec![id("2"), id("3")]), "x".into(), Ok(all));
-        assert!(matches!(out, ChangeOutcome::Applied(ref c) if c.devices.len() == 1), "{out:?}");
+        let out = judge(
+            &expected,
+            &DeviceSelection::all_except(vec![id("2"), id("3")]),
+            "x".into(),
+            Ok(all),
+        );
+        assert!(
+            matches!(out, ChangeOutcome::Applied(ref c) if c.devices.len() == 1),
+            "{out:?}"
+        );
     }
 
     #[test]
     fn cancel_needs_no_reservation_and_status_none() {
         let expected = ExpectedState::NotReserved;
         let sel = DeviceSelection::only(vec![id("1"), id("2")]);
-        let done = vec![device("1", json!({})), device("2", json!({"reservation": null}))];
-        assert_eq!(judge(&expected, &sel, "x".into(), Ok(done)).took_effect(), Some(true));
-        let failed_status = vec![device("1", json!({"updateStatus": "failed"})), device("2", json!({"updateStatus": "reserved", "reservation": {"fileId": "f"}}))];
-        assert_eq!(judge(&expected, &sel, "x".into(), Ok(failed_status)).took_effect(), Some(false));
+        let done = vec![
+            device("1", json!({})),
+            device("2", json!({"reservation": null})),
+        ];
+        assert_eq!(
+            judge(&expected, &sel, "x".into(), Ok(done)).took_effect(),
+            Some(true)
+        );
+        let failed_status = vec![
+            device("1", json!({"updateStatus": "failed"})),
+            device(
+                "2",
+                json!({"updateStatus": "reserved", "reservation": {"fileId": "f"}}),
+            ),
+        ];
+        assert_eq!(
+            judge(&expected, &sel, "x".into(), Ok(failed_status)).took_effect(),
+            Some(false)
+        );
     }
 
     #[test]
     fn ota_needs_mode_and_hours() {
-        let expected = ExpectedState::Ota { mode: OtaMode::Auto, start_hour: 2, end_hour: 4 };
+        let expected = ExpectedState::Ota {
+            mode: OtaMode::Auto,
+            start_hour: 2,
+            end_hour: 4,
+        };
         let sel = DeviceSelection::only(vec![id("1")]);
-        let good = vec![device("1", json!({"otaMode": "auto", "otaStartHour": 2, "otaEndHour": 4}))];
-        assert_eq!(judge(&expected, &sel, "x".into(), Ok(good)).took_effect(), Some(true));
-        let hours_differ = vec![device("1", json!({"otaMode": "auto", "otaStartHour": 2, "otaEndHour": 5}))];
-        assert_eq!(judge(&expected, &sel, "x".into(), Ok(hours_differ)).took_effect(), Some(false));
+        let good = vec![device(
+            "1",
+            json!({"otaMode": "auto", "otaStartHour": 2, "otaEndHour": 4}),
+        )];
+        assert_eq!(
+            judge(&expected, &sel, "x".into(), Ok(good)).took_effect(),
+            Some(true)
+        );
+        let hours_differ = vec![device(
+            "1",
+            json!({"otaMode": "auto", "otaStartHour": 2, "otaEndHour": 5}),
+        )];
+        assert_eq!(
+            judge(&expected, &sel, "x".into(), Ok(hours_differ)).took_effect(),
+            Some(false)
+        );
     }
 
     #[test]
     fn a_failed_read_back_is_unknown_with_the_reason() {
-        let out = judge(&ExpectedState::NotReserved, &DeviceSelection::only(vec![id("1")]), "HTTP 502".into(), Err("timed out".into()));
-        let ChangeOutcome::Unknown(check) = &out else { panic!() };
+        let out = judge(
+            &ExpectedState::NotReserved,
+            &DeviceSelection::only(vec![id("1")]),
+            "HTTP 502".into(),
+            Err("timed out".into()),
+        );
+        let ChangeOutcome::Unknown(check) = &out else {
+            panic!()
+        };
         assert_eq!(check.read_back_error.as_deref(), Some("timed out"));
         assert_eq!(check.failure, "HTTP 502");
         assert_eq!(out.took_effect(), None);

@@ -49,7 +49,10 @@ impl DeviceSelection {
         let mut seen = HashSet::new();
         for (i, id) in self.device_ids.iter().enumerate() {
             if !seen.insert(id) {
-                return Err(RequestError::new(format!("deviceIds[{i}]"), format!("{id} is listed twice")));
+                return Err(RequestError::new(
+                    format!("deviceIds[{i}]"),
+                    format!("{id} is listed twice"),
+                ));
             }
         }
         Ok(())
@@ -62,7 +65,10 @@ pub(crate) fn check_group_id(group_id: &str) -> Result<(), RequestError> {
         return Err(RequestError::new("groupId", "must not be empty"));
     }
     if group_id.len() > 128 || group_id.chars().any(char::is_control) {
-        return Err(RequestError::new("groupId", "must be at most 128 printable characters"));
+        return Err(RequestError::new(
+            "groupId",
+            "must be at most 128 printable characters",
+        ));
     }
     Ok(())
 }
@@ -86,7 +92,10 @@ impl UpdateReservation {
         check_group_id(&self.group_id)?;
         self.selection.validate()?;
         if self.file_id.trim().is_empty() {
-            return Err(RequestError::new("fileId", "must name a staged firmware file"));
+            return Err(RequestError::new(
+                "fileId",
+                "must name a staged firmware file",
+            ));
         }
         if self.file_transfer_timestamp <= 0 {
             return Err(RequestError::new(
@@ -98,8 +107,12 @@ impl UpdateReservation {
             .file_transfer_time_zone
             .strip_prefix("UTC")
             .ok_or_else(|| RequestError::new("fileTransferTimeZone", "must look like UTC+05:30"))?;
-        zone.parse::<TimeZoneOffset>()
-            .map_err(|_| RequestError::new("fileTransferTimeZone", "must look like UTC+05:30 (-12:00 to +14:00)"))?;
+        zone.parse::<TimeZoneOffset>().map_err(|_| {
+            RequestError::new(
+                "fileTransferTimeZone",
+                "must look like UTC+05:30 (-12:00 to +14:00)",
+            )
+        })?;
         check_local_date_time(&self.execute_update_date_time)
     }
 
@@ -120,20 +133,32 @@ impl UpdateReservation {
 fn check_local_date_time(text: &str) -> Result<(), RequestError> {
     let field = "executeUpdateDateTime";
     if text.len() != 12 || !text.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(RequestError::new(field, format!("must be 12 digits YYYYMMDDHHMM, got {text:?}")));
+        return Err(RequestError::new(
+            field,
+            format!("must be 12 digits YYYYMMDDHHMM, got {text:?}"),
+        ));
     }
     let num = |r: std::ops::Range<usize>| text[r].parse::<u32>().unwrap_or(0);
-    let (year, month, day, hour, minute) = (num(0..4), num(4..6), num(6..8), num(8..10), num(10..12));
+    let (year, month, day, hour, minute) =
+        (num(0..4), num(4..6), num(6..8), num(8..10), num(10..12));
     let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
     let days = match month {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,
         2 if leap => 29,
         2 => 28,
-        _ => return Err(RequestError::new(field, format!("month must be 01-12, got {text:?}"))),
+        _ => {
+            return Err(RequestError::new(
+                field,
+                format!("month must be 01-12, got {text:?}"),
+            ));
+        }
     };
     if year < 1970 || day == 0 || day > days || hour > 23 || minute > 59 {
-        return Err(RequestError::new(field, format!("is not a real date and time, got {text:?}")));
+        return Err(RequestError::new(
+            field,
+            format!("is not a real date and time, got {text:?}"),
+        ));
     }
     Ok(())
 }
@@ -181,9 +206,15 @@ impl OtaSettings {
                 format!("must be one of {}, got {text:?}", OtaMode::KNOWN.join(", ")),
             ));
         }
-        for (field, hour) in [("otaStartHour", self.ota_start_hour), ("otaEndHour", self.ota_end_hour)] {
+        for (field, hour) in [
+            ("otaStartHour", self.ota_start_hour),
+            ("otaEndHour", self.ota_end_hour),
+        ] {
             if !(-1..=23).contains(&hour) {
-                return Err(RequestError::new(field, format!("must be 0-23, or -1 for any time, got {hour}")));
+                return Err(RequestError::new(
+                    field,
+                    format!("must be 0-23, or -1 for any time, got {hour}"),
+                ));
             }
         }
         if self.ota_mode == OtaMode::Auto
@@ -260,18 +291,40 @@ mod tests {
 
     #[test]
     fn reservation_rules_name_their_field() {
-        let cases: Vec<(fn(&mut UpdateReservation), &str)> = vec![
+        type BreakIt = fn(&mut UpdateReservation);
+        let cases: Vec<(BreakIt, &str)> = vec![
             (|r| r.group_id = String::new(), "groupId"),
             (|r| r.selection = DeviceSelection::only(vec![]), "deviceIds"),
-            (|r| r.selection = DeviceSelection::only(vec![id("1"), id("1")]), "deviceIds[1]"),
+            (
+                |r| r.selection = DeviceSelection::only(vec![id("1"), id("1")]),
+                "deviceIds[1]",
+            ),
             (|r| r.file_id = " ".into(), "fileId"),
             (|r| r.file_transfer_timestamp = 0, "fileTransferTimestamp"),
-            (|r| r.file_transfer_time_zone = "+05:30".into(), "fileTransferTimeZone"),
-            (|r| r.file_transfer_time_zone = "UTC+25:00".into(), "fileTransferTimeZone"),
-            (|r| r.execute_update_date_time = "2025081114".into(), "executeUpdateDateTime"),
-            (|r| r.execute_update_date_time = "202502301400".into(), "executeUpdateDateTime"),
-            (|r| r.execute_update_date_time = "202513011400".into(), "executeUpdateDateTime"),
-            (|r| r.execute_update_date_time = "202508112400".into(), "executeUpdateDateTime"),
+            (
+                |r| r.file_transfer_time_zone = "+05:30".into(),
+                "fileTransferTimeZone",
+            ),
+            (
+                |r| r.file_transfer_time_zone = "UTC+25:00".into(),
+                "fileTransferTimeZone",
+            ),
+            (
+                |r| r.execute_update_date_time = "2025081114".into(),
+                "executeUpdateDateTime",
+            ),
+            (
+                |r| r.execute_update_date_time = "202502301400".into(),
+                "executeUpdateDateTime",
+            ),
+            (
+                |r| r.execute_update_date_time = "202513011400".into(),
+                "executeUpdateDateTime",
+            ),
+            (
+                |r| r.execute_update_date_time = "202508112400".into(),
+                "executeUpdateDateTime",
+            ),
         ];
         for (break_it, field) in cases {
             let mut r = reservation();
@@ -285,9 +338,15 @@ mod tests {
 
     #[test]
     fn exclusion_with_no_ids_means_the_whole_group() {
-        let removal = ReservationRemoval { group_id: "g".into(), selection: DeviceSelection::all_except(vec![]) };
+        let removal = ReservationRemoval {
+            group_id: "g".into(),
+            selection: DeviceSelection::all_except(vec![]),
+        };
         removal.validate().unwrap();
-        assert_eq!(removal.wire_body(), json!({"groupId": "g", "deviceIds": [], "isExclude": true}));
+        assert_eq!(
+            removal.wire_body(),
+            json!({"groupId": "g", "deviceIds": [], "isExclude": true})
+        );
     }
 
     #[test]
@@ -302,10 +361,21 @@ mod tests {
         assert!(ota(OtaMode::Auto, 2, 4).validate().is_ok());
         assert!(ota(OtaMode::Auto, -1, -1).validate().is_ok());
         assert!(ota(OtaMode::Off, 5, 2).validate().is_ok());
-        assert_eq!(ota(OtaMode::Auto, 4, 2).validate().unwrap_err().field, "otaEndHour");
-        assert_eq!(ota(OtaMode::Auto, 24, 2).validate().unwrap_err().field, "otaStartHour");
-        assert_eq!(ota(OtaMode::Auto, 1, -2).validate().unwrap_err().field, "otaEndHour");
-        let err = ota(OtaMode::Other("sometimes".into()), 1, 2).validate().unwrap_err();
+        assert_eq!(
+            ota(OtaMode::Auto, 4, 2).validate().unwrap_err().field,
+            "otaEndHour"
+        );
+        assert_eq!(
+            ota(OtaMode::Auto, 24, 2).validate().unwrap_err().field,
+            "otaStartHour"
+        );
+        assert_eq!(
+            ota(OtaMode::Auto, 1, -2).validate().unwrap_err().field,
+            "otaEndHour"
+        );
+        let err = ota(OtaMode::Other("sometimes".into()), 1, 2)
+            .validate()
+            .unwrap_err();
         assert_eq!(err.field, "otaMode");
         assert!(err.rule.contains("auto, confirmation, off"), "{err}");
         assert_eq!(

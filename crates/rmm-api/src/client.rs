@@ -16,7 +16,9 @@ use url::Url;
 
 use crate::api_path::{ApiPath, ApiPathError};
 use crate::change_outcome::{ChangeOutcome, ExpectedState, judge};
-use crate::changes::{ChangeReceipt, DeviceSelection, OtaSettings, ReservationRemoval, UpdateReservation};
+use crate::changes::{
+    ChangeReceipt, DeviceSelection, OtaSettings, ReservationRemoval, UpdateReservation,
+};
 use crate::config::ApiConfig;
 use crate::device::Device;
 use crate::device_list::{DeviceListRequest, DevicePage, SimpleFilter};
@@ -114,9 +116,14 @@ impl std::fmt::Debug for ApiClient {
     }
 }
 
-fn header(name: &'static str, value: &str, field: &str) -> Result<(HeaderName, HeaderValue), RequestError> {
-    let value = HeaderValue::from_str(value)
-        .map_err(|_| RequestError::new(field, "must be printable ASCII usable in an HTTP header"))?;
+fn header(
+    name: &'static str,
+    value: &str,
+    field: &str,
+) -> Result<(HeaderName, HeaderValue), RequestError> {
+    let value = HeaderValue::from_str(value).map_err(|_| {
+        RequestError::new(field, "must be printable ASCII usable in an HTTP header")
+    })?;
     Ok((HeaderName::from_static(name), value))
 }
 
@@ -161,7 +168,10 @@ impl ApiClient {
             .connect_timeout(config.request_timeout.min(Duration::from_secs(10)))
             .pool_max_idle_per_host(config.concurrency.max(8))
             .build()
-            .map_err(|e| ApiError::Transport { attempts: 0, message: format!("could not build the HTTP client: {e}") })?;
+            .map_err(|e| ApiError::Transport {
+                attempts: 0,
+                message: format!("could not build the HTTP client: {e}"),
+            })?;
         Ok(Self {
             inner: Arc::new(Inner {
                 http,
@@ -196,31 +206,58 @@ impl ApiClient {
         request.validate()?;
         let body = to_body(request)?;
         let (answer, stats) = self
-            .read(Method::POST, DEVICE_LIST_PATH, Some(&body), Some(&request.group_id))
+            .read(
+                Method::POST,
+                DEVICE_LIST_PATH,
+                Some(&body),
+                Some(&request.group_id),
+            )
             .await?;
         Ok((DevicePage::from_answer(answer), stats))
     }
 
     /// One page of the staged firmware files.
-    pub async fn firmware_files(&self, request: &FirmwareListRequest) -> Result<FirmwareFilePage, ApiError> {
+    pub async fn firmware_files(
+        &self,
+        request: &FirmwareListRequest,
+    ) -> Result<FirmwareFilePage, ApiError> {
         request.validate()?;
         let body = to_body(request)?;
         let (answer, _) = self
-            .read(Method::POST, FIRMWARE_LIST_PATH, Some(&body), Some(&request.group_id))
+            .read(
+                Method::POST,
+                FIRMWARE_LIST_PATH,
+                Some(&body),
+                Some(&request.group_id),
+            )
             .await?;
         decode(FIRMWARE_LIST_PATH, answer)
     }
 
     /// Schedules a firmware update. Never sent twice: see [`ChangeOutcome`].
-    pub async fn set_update_reservation(&self, request: &UpdateReservation) -> Result<ChangeOutcome, ApiError> {
+    pub async fn set_update_reservation(
+        &self,
+        request: &UpdateReservation,
+    ) -> Result<ChangeOutcome, ApiError> {
         request.validate()?;
-        let expected = ExpectedState::Reserved { file_id: request.file_id.clone() };
-        self.change(SET_RESERVATION_PATH, request.wire_body(), &request.group_id, &request.selection, expected)
-            .await
+        let expected = ExpectedState::Reserved {
+            file_id: request.file_id.clone(),
+        };
+        self.change(
+            SET_RESERVATION_PATH,
+            request.wire_body(),
+            &request.group_id,
+            &request.selection,
+            expected,
+        )
+        .await
     }
 
     /// Cancels firmware update reservations. Never sent twice: see [`ChangeOutcome`].
-    pub async fn remove_update_reservation(&self, request: &ReservationRemoval) -> Result<ChangeOutcome, ApiError> {
+    pub async fn remove_update_reservation(
+        &self,
+        request: &ReservationRemoval,
+    ) -> Result<ChangeOutcome, ApiError> {
         request.validate()?;
         self.change(
             REMOVE_RESERVATION_PATH,
@@ -240,25 +277,44 @@ impl ApiClient {
             start_hour: request.ota_start_hour,
             end_hour: request.ota_end_hour,
         };
-        self.change(SET_OTA_MODE_PATH, request.wire_body(), &request.group_id, &request.selection, expected)
-            .await
+        self.change(
+            SET_OTA_MODE_PATH,
+            request.wire_body(),
+            &request.group_id,
+            &request.selection,
+            expected,
+        )
+        .await
     }
 
     /// Any request under the API origin (for a generic "make an API request" tool). The path
     /// goes through the same origin guard. GETs and the list endpoints are retried like
     /// reads; anything else is sent at most once, and a lost answer is
     /// [`ApiError::OutcomeUnknown`].
-    pub async fn request(&self, method: Method, path: &str, body: Option<Value>) -> Result<Value, ApiError> {
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, ApiError> {
         let api_path = ApiPath::new(path)?;
         let group = body
             .as_ref()
             .and_then(|b| b.get("groupId"))
             .and_then(Value::as_str)
             .map(str::to_owned);
-        let is_read = method == Method::GET || method == Method::HEAD
+        let is_read = method == Method::GET
+            || method == Method::HEAD
             || (method == Method::POST && READ_ONLY_POSTS.contains(&api_path.path_only()));
-        let kind = if is_read { RequestKind::Read } else { RequestKind::Change };
-        match self.send(kind, method, &api_path, body.as_ref(), group.as_deref()).await {
+        let kind = if is_read {
+            RequestKind::Read
+        } else {
+            RequestKind::Change
+        };
+        match self
+            .send(kind, method, &api_path, body.as_ref(), group.as_deref())
+            .await
+        {
             Ok((answer, _)) => Ok(answer),
             Err(SendError::Api(e)) => Err(e),
             Err(SendError::Ambiguous(message)) => Err(ApiError::OutcomeUnknown { message }),
@@ -273,11 +329,17 @@ impl ApiClient {
         group: Option<&str>,
     ) -> Result<(Value, SendStats), ApiError> {
         let path = ApiPath::new(path)?;
-        match self.send(RequestKind::Read, method, &path, body, group).await {
+        match self
+            .send(RequestKind::Read, method, &path, body, group)
+            .await
+        {
             Ok(done) => Ok(done),
             Err(SendError::Api(e)) => Err(e),
             // Reads retry instead; should one end ambiguous anyway, say so plainly.
-            Err(SendError::Ambiguous(message)) => Err(ApiError::Transport { attempts: 1, message }),
+            Err(SendError::Ambiguous(message)) => Err(ApiError::Transport {
+                attempts: 1,
+                message,
+            }),
         }
     }
 
@@ -290,25 +352,45 @@ impl ApiClient {
         expected: ExpectedState,
     ) -> Result<ChangeOutcome, ApiError> {
         let api_path = ApiPath::new(path)?;
-        match self.send(RequestKind::Change, Method::POST, &api_path, Some(&body), Some(group_id)).await {
+        match self
+            .send(
+                RequestKind::Change,
+                Method::POST,
+                &api_path,
+                Some(&body),
+                Some(group_id),
+            )
+            .await
+        {
             Ok((answer, _)) => Ok(ChangeOutcome::Confirmed(receipt(answer))),
             Err(SendError::Api(e)) => Err(e),
             Err(SendError::Ambiguous(failure)) => {
                 tracing::warn!(path, %failure, "change answer lost; reading the devices back instead of re-sending");
-                let read = self.read_back(group_id, selection).await.map_err(|e| e.to_string());
+                let read = self
+                    .read_back(group_id, selection)
+                    .await
+                    .map_err(|e| e.to_string());
                 Ok(judge(&expected, selection, failure, read))
             }
         }
     }
 
     /// The current state of the devices a change targeted.
-    async fn read_back(&self, group_id: &str, selection: &DeviceSelection) -> Result<Vec<Device>, ApiError> {
+    async fn read_back(
+        &self,
+        group_id: &str,
+        selection: &DeviceSelection,
+    ) -> Result<Vec<Device>, ApiError> {
         if selection.is_exclude || selection.device_ids.len() > MAX_DEVICES_CHECKED_ONE_BY_ONE {
-            return Ok(self.fetch_all_devices(&DeviceListRequest::new(group_id), |_| {}).await?.devices);
+            return Ok(self
+                .fetch_all_devices(&DeviceListRequest::new(group_id), |_| {})
+                .await?
+                .devices);
         }
         let pages: Vec<Result<DevicePage, ApiError>> = stream::iter(selection.device_ids.iter())
             .map(|id| {
-                let request = DeviceListRequest::new(group_id).with_filter(SimpleFilter::equals("deviceId", id.as_str()));
+                let request = DeviceListRequest::new(group_id)
+                    .with_filter(SimpleFilter::equals("deviceId", id.as_str()));
                 async move { self.device_page(&request).await }
             })
             .buffered(self.inner.config.concurrency)
@@ -318,19 +400,28 @@ impl ApiClient {
         for page in pages {
             found.extend(page?.devices);
         }
-        let all_found = selection.device_ids.iter().all(|id| found.iter().any(|d| &d.device_id == id));
+        let all_found = selection
+            .device_ids
+            .iter()
+            .all(|id| found.iter().any(|d| &d.device_id == id));
         if all_found {
             Ok(found)
         } else {
             // The filter may be unknown to this cloud: look through the whole group.
-            Ok(self.fetch_all_devices(&DeviceListRequest::new(group_id), |_| {}).await?.devices)
+            Ok(self
+                .fetch_all_devices(&DeviceListRequest::new(group_id), |_| {})
+                .await?
+                .devices)
         }
     }
 
     /// The full URL for `path`, checked to be on the configured origin and under its base path.
     fn url(&self, path: &ApiPath) -> Result<Url, ApiError> {
         let base = &self.inner.config.base_url;
-        let refused = |rule| ApiPathError { shown: format!("{:?}", path.as_str()), rule };
+        let refused = |rule| ApiPathError {
+            shown: format!("{:?}", path.as_str()),
+            rule,
+        };
         let url = Url::parse(&format!("{}{}", base.prefix(), path.as_str()))
             .map_err(|_| refused("it does not form a valid URL with the base URL"))?;
         let base_path = base.url().path().trim_end_matches('/');
@@ -358,28 +449,49 @@ impl ApiClient {
         loop {
             self.wait_for_pause().await;
             attempts += 1;
-            let exchange = self.exchange(method.clone(), url.clone(), body, &token).await;
+            let exchange = self
+                .exchange(method.clone(), url.clone(), body, &token)
+                .await;
             let retries_left = attempts < policy.max_attempts;
             match exchange {
                 Exchange::Failed { message, sent } => {
                     let message = self.scrub(&message, &token);
                     tracing::debug!(path = path.as_str(), attempts, sent, %message, "request failed");
                     if sent && kind == RequestKind::Change {
-                        return Err(SendError::Ambiguous(format!("the connection failed after sending: {message}")));
+                        return Err(SendError::Ambiguous(format!(
+                            "the connection failed after sending: {message}"
+                        )));
                     }
                     if !retries_left {
                         return Err(ApiError::Transport { attempts, message }.into());
                     }
                     (self.inner.sleeper)(crate::retry::backoff(policy, attempts - 1)).await;
                 }
-                Exchange::Answer { status, retry_after, body: answer } => {
-                    tracing::debug!(path = path.as_str(), attempts, status = status.as_u16(), "answer");
+                Exchange::Answer {
+                    status,
+                    retry_after,
+                    body: answer,
+                } => {
+                    tracing::debug!(
+                        path = path.as_str(),
+                        attempts,
+                        status = status.as_u16(),
+                        "answer"
+                    );
                     let json = serde_json::from_slice::<Value>(&answer).ok();
                     let message = || self.scrub(&message_of(json.as_ref(), &answer), &token);
                     match status {
                         StatusCode::UNAUTHORIZED if !refreshed => {
-                            tracing::info!(path = path.as_str(), "token refused (401); asking for a fresh one");
-                            token = self.inner.tokens.token_refused(&token).await.map_err(ApiError::Token)?;
+                            tracing::info!(
+                                path = path.as_str(),
+                                "token refused (401); asking for a fresh one"
+                            );
+                            token = self
+                                .inner
+                                .tokens
+                                .token_refused(&token)
+                                .await
+                                .map_err(ApiError::Token)?;
                             refreshed = true;
                             // A refused token is not a failed try: it does not use up a retry.
                             attempts -= 1;
@@ -388,29 +500,58 @@ impl ApiClient {
                             return Err(ApiError::Unauthorized { message: message() }.into());
                         }
                         StatusCode::FORBIDDEN => {
-                            return Err(ApiError::Forbidden { group: group.map(str::to_owned), message: message() }.into());
+                            return Err(ApiError::Forbidden {
+                                group: group.map(str::to_owned),
+                                message: message(),
+                            }
+                            .into());
                         }
                         StatusCode::TOO_MANY_REQUESTS => {
                             stats.rate_limited += 1;
                             if !retries_left {
-                                return Err(ApiError::RateLimited { attempts, retry_after }.into());
+                                return Err(ApiError::RateLimited {
+                                    attempts,
+                                    retry_after,
+                                }
+                                .into());
                             }
-                            let wait = crate::retry::wait_before_retry(policy, attempts - 1, retry_after);
-                            tracing::info!(path = path.as_str(), wait_ms = wait.as_millis() as u64, "rate-limited (429); pausing");
+                            let wait =
+                                crate::retry::wait_before_retry(policy, attempts - 1, retry_after);
+                            tracing::info!(
+                                path = path.as_str(),
+                                wait_ms = wait.as_millis() as u64,
+                                "rate-limited (429); pausing"
+                            );
                             self.pause_for(wait);
                         }
                         s if s.is_server_error() => {
                             if kind == RequestKind::Change {
-                                return Err(SendError::Ambiguous(format!("HTTP {}: {}", s.as_u16(), message())));
+                                return Err(SendError::Ambiguous(format!(
+                                    "HTTP {}: {}",
+                                    s.as_u16(),
+                                    message()
+                                )));
                             }
                             if !retries_left {
-                                return Err(ApiError::Server { status: s.as_u16(), attempts, message: message() }.into());
+                                return Err(ApiError::Server {
+                                    status: s.as_u16(),
+                                    attempts,
+                                    message: message(),
+                                }
+                                .into());
                             }
-                            (self.inner.sleeper)(crate::retry::wait_before_retry(policy, attempts - 1, retry_after)).await;
+                            (self.inner.sleeper)(crate::retry::wait_before_retry(
+                                policy,
+                                attempts - 1,
+                                retry_after,
+                            ))
+                            .await;
                         }
                         s => {
                             let message = message();
-                            return self.finish(kind, s, json, message, path).map(|v| (v, stats));
+                            return self
+                                .finish(kind, s, json, message, path)
+                                .map(|v| (v, stats));
                         }
                     }
                 }
@@ -429,26 +570,44 @@ impl ApiClient {
     ) -> Result<Value, SendError> {
         let errors = json.as_ref().map(error_list).unwrap_or_default();
         if !errors.is_empty() {
-            return Err(ApiError::Rejected { status: status.as_u16(), errors: FieldErrors(errors) }.into());
+            return Err(ApiError::Rejected {
+                status: status.as_u16(),
+                errors: FieldErrors(errors),
+            }
+            .into());
         }
         if !status.is_success() {
-            return Err(ApiError::Http { status: status.as_u16(), message }.into());
+            return Err(ApiError::Http {
+                status: status.as_u16(),
+                message,
+            }
+            .into());
         }
         match json {
             Some(value) => Ok(value),
             // Accepted, but the answer is unreadable: for a change that is as good as lost.
-            None if kind == RequestKind::Change => {
-                Err(SendError::Ambiguous(format!("HTTP {} with an answer that is not JSON", status.as_u16())))
-            }
+            None if kind == RequestKind::Change => Err(SendError::Ambiguous(format!(
+                "HTTP {} with an answer that is not JSON",
+                status.as_u16()
+            ))),
             None => Err(ApiError::Decode {
                 endpoint: path.path_only().to_owned(),
-                message: format!("HTTP {} with an answer that is not JSON: {message}", status.as_u16()),
+                message: format!(
+                    "HTTP {} with an answer that is not JSON: {message}",
+                    status.as_u16()
+                ),
             }
             .into()),
         }
     }
 
-    async fn exchange(&self, method: Method, url: Url, body: Option<&Value>, token: &BearerToken) -> Exchange {
+    async fn exchange(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&Value>,
+        token: &BearerToken,
+    ) -> Exchange {
         let mut headers = self.inner.base_headers.clone();
         match HeaderValue::from_str(&format!("Bearer {}", token.expose_secret())) {
             Ok(mut value) => {
@@ -456,7 +615,10 @@ impl ApiClient {
                 headers.insert(reqwest::header::AUTHORIZATION, value);
             }
             Err(_) => {
-                return Exchange::Failed { message: "the token cannot be sent in a header".into(), sent: false };
+                return Exchange::Failed {
+                    message: "the token cannot be sent in a header".into(),
+                    sent: false,
+                };
             }
         }
         let mut request = self.inner.http.request(method, url).headers(headers);
@@ -465,31 +627,61 @@ impl ApiClient {
         }
         let response = match request.send().await {
             Ok(r) => r,
-            Err(e) => return Exchange::Failed { message: describe(&e), sent: !e.is_connect() },
+            Err(e) => {
+                return Exchange::Failed {
+                    message: describe(&e),
+                    sent: !e.is_connect(),
+                };
+            }
         };
         let status = response.status();
         let retry_after = response
             .headers()
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| crate::retry::retry_after(v, SystemTime::now(), self.inner.config.retry.max_retry_after));
+            .and_then(|v| {
+                crate::retry::retry_after(
+                    v,
+                    SystemTime::now(),
+                    self.inner.config.retry.max_retry_after,
+                )
+            });
         match response.bytes().await {
-            Ok(bytes) => Exchange::Answer { status, retry_after, body: bytes.to_vec() },
-            Err(e) => Exchange::Failed { message: format!("the answer (HTTP {}) broke off: {}", status.as_u16(), describe(&e)), sent: true },
+            Ok(bytes) => Exchange::Answer {
+                status,
+                retry_after,
+                body: bytes.to_vec(),
+            },
+            Err(e) => Exchange::Failed {
+                message: format!(
+                    "the answer (HTTP {}) broke off: {}",
+                    status.as_u16(),
+                    describe(&e)
+                ),
+                sent: true,
+            },
         }
     }
 
     /// Tells every request of this client to wait `wait` before sending.
     fn pause_for(&self, wait: Duration) {
         let until = Instant::now() + wait;
-        let mut paused = self.inner.paused_until.lock().unwrap_or_else(|p| p.into_inner());
+        let mut paused = self
+            .inner
+            .paused_until
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         if paused.is_none_or(|current| current < until) {
             *paused = Some(until);
         }
     }
 
     async fn wait_for_pause(&self) {
-        let until = *self.inner.paused_until.lock().unwrap_or_else(|p| p.into_inner());
+        let until = *self
+            .inner
+            .paused_until
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         if let Some(until) = until {
             let now = Instant::now();
             if until > now {
@@ -520,7 +712,11 @@ impl ApiClient {
 /// A transport error in words, with its causes (reqwest's own text is terse).
 fn describe(error: &reqwest::Error) -> String {
     use std::error::Error as _;
-    let mut text = if error.is_timeout() { "timed out".to_owned() } else { error.to_string() };
+    let mut text = if error.is_timeout() {
+        "timed out".to_owned()
+    } else {
+        error.to_string()
+    };
     let mut source = error.source();
     while let Some(cause) = source {
         text.push_str(": ");
@@ -548,11 +744,17 @@ fn receipt(answer: Value) -> ChangeReceipt {
 }
 
 fn to_body(request: &impl serde::Serialize) -> Result<Value, ApiError> {
-    serde_json::to_value(request).map_err(|e| ApiError::Decode { endpoint: "request".into(), message: e.to_string() })
+    serde_json::to_value(request).map_err(|e| ApiError::Decode {
+        endpoint: "request".into(),
+        message: e.to_string(),
+    })
 }
 
 fn decode<T: serde::de::DeserializeOwned>(endpoint: &str, answer: Value) -> Result<T, ApiError> {
-    serde_json::from_value(answer).map_err(|e| ApiError::Decode { endpoint: endpoint.to_owned(), message: e.to_string() })
+    serde_json::from_value(answer).map_err(|e| ApiError::Decode {
+        endpoint: endpoint.to_owned(),
+        message: e.to_string(),
+    })
 }
 
 #[cfg(test)]

@@ -40,10 +40,16 @@ impl FromStr for ApiBaseUrl {
             return Err(RequestError::new(field, "must name a host"));
         }
         if !url.username().is_empty() || url.password().is_some() {
-            return Err(RequestError::new(field, "must not contain a user name or password"));
+            return Err(RequestError::new(
+                field,
+                "must not contain a user name or password",
+            ));
         }
         if url.query().is_some() || url.fragment().is_some() {
-            return Err(RequestError::new(field, "must not have a query or fragment"));
+            return Err(RequestError::new(
+                field,
+                "must not have a query or fragment",
+            ));
         }
         Ok(Self(url))
     }
@@ -88,7 +94,9 @@ impl FromStr for TimeZoneOffset {
         let rule = || {
             RequestError::new(
                 "time_zone",
-                format!("must look like +05:30 or -08:00 (sign, two-digit hours, colon, two-digit minutes), got {s:?}"),
+                format!(
+                    "must look like +05:30 or -08:00 (sign, two-digit hours, colon, two-digit minutes), got {s:?}"
+                ),
             )
         };
         let b = s.as_bytes();
@@ -110,7 +118,10 @@ impl FromStr for TimeZoneOffset {
         };
         let (hours, minutes) = (digits(1)?, digits(4)?);
         if minutes > 59 {
-            return Err(RequestError::new("time_zone", format!("minutes must be 00-59, got {s:?}")));
+            return Err(RequestError::new(
+                "time_zone",
+                format!("minutes must be 00-59, got {s:?}"),
+            ));
         }
         Self::from_minutes(sign * (hours * 60 + minutes))
     }
@@ -196,7 +207,10 @@ impl ApiConfig {
         if key.is_empty() {
             return Err(RequestError::new("subscription_key", "must not be empty"));
         }
-        if key.chars().any(|c| c.is_control() || c.is_whitespace() || !c.is_ascii()) {
+        if key
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || !c.is_ascii())
+        {
             return Err(RequestError::new(
                 "subscription_key",
                 "must be printable ASCII without spaces",
@@ -204,7 +218,10 @@ impl ApiConfig {
         }
         if let Some(origin) = &self.origin {
             let parsed = Url::parse(origin).map_err(|e| {
-                RequestError::new("origin", format!("must be an origin like https://host ({e})"))
+                RequestError::new(
+                    "origin",
+                    format!("must be an origin like https://host ({e})"),
+                )
             })?;
             if parsed.origin().ascii_serialization() != origin.trim_end_matches('/') {
                 return Err(RequestError::new(
@@ -217,10 +234,16 @@ impl ApiConfig {
             return Err(RequestError::new("concurrency", "must be between 1 and 64"));
         }
         if self.retry.max_attempts == 0 || self.retry.max_attempts > 20 {
-            return Err(RequestError::new("retry.max_attempts", "must be between 1 and 20"));
+            return Err(RequestError::new(
+                "retry.max_attempts",
+                "must be between 1 and 20",
+            ));
         }
         if self.request_timeout.is_zero() {
-            return Err(RequestError::new("request_timeout", "must be more than zero"));
+            return Err(RequestError::new(
+                "request_timeout",
+                "must be more than zero",
+            ));
         }
         Ok(())
     }
@@ -232,12 +255,20 @@ mod tests {
 
     #[test]
     fn time_zone_accepts_offsets_and_names_the_rule() {
-        for (text, minutes) in [("+05:30", 330), ("-08:00", -480), ("+00:00", 0), ("+14:00", 840), ("-12:00", -720)] {
+        for (text, minutes) in [
+            ("+05:30", 330),
+            ("-08:00", -480),
+            ("+00:00", 0),
+            ("+14:00", 840),
+            ("-12:00", -720),
+        ] {
             let tz: TimeZoneOffset = text.parse().unwrap();
             assert_eq!(tz.minutes(), minutes);
             assert_eq!(tz.to_string(), text);
         }
-        for bad in ["05:30", "+5:30", "+05:60", "+15:00", "-12:30", "UTC", "+05:30 ", "+０5:30", ""] {
+        for bad in [
+            "05:30", "+5:30", "+05:60", "+15:00", "-12:30", "UTC", "+05:30 ", "+０5:30", "",
+        ] {
             let err = bad.parse::<TimeZoneOffset>().unwrap_err();
             assert_eq!(err.field, "time_zone", "{bad}");
         }
@@ -245,19 +276,37 @@ mod tests {
 
     #[test]
     fn base_url_must_be_a_plain_http_origin() {
-        assert!("https://alt-rmm-api.sharpb2bcloud.com".parse::<ApiBaseUrl>().is_ok());
+        assert!(
+            "https://alt-rmm-api.sharpb2bcloud.com"
+                .parse::<ApiBaseUrl>()
+                .is_ok()
+        );
         let with_prefix: ApiBaseUrl = "http://127.0.0.1:8080/api/".parse().unwrap();
         assert_eq!(with_prefix.prefix(), "http://127.0.0.1:8080/api");
-        for bad in ["ftp://x", "https://user:pw@x", "https://x/?a=1", "not a url", "file:///etc"] {
-            assert_eq!(bad.parse::<ApiBaseUrl>().unwrap_err().field, "base_url", "{bad}");
+        for bad in [
+            "ftp://x",
+            "https://user:pw@x",
+            "https://x/?a=1",
+            "not a url",
+            "file:///etc",
+        ] {
+            assert_eq!(
+                bad.parse::<ApiBaseUrl>().unwrap_err().field,
+                "base_url",
+                "{bad}"
+            );
         }
     }
 
     #[test]
     fn config_debug_hides_the_subscription_key() {
-        let config = ApiConfig::new("https://api.example", SecretString::from("sub-key-123"), "+05:30")
-            .unwrap()
-            .with_origin("https://dash.example");
+        let config = ApiConfig::new(
+            "https://api.example",
+            SecretString::from("sub-key-123"),
+            "+05:30",
+        )
+        .unwrap()
+        .with_origin("https://dash.example");
         let shown = format!("{config:?}");
         assert!(!shown.contains("sub-key-123"), "{shown}");
         assert!(config.validate().is_ok());
@@ -265,13 +314,15 @@ mod tests {
 
     #[test]
     fn config_refuses_bad_fields_by_name() {
-        let mut config = ApiConfig::new("https://api.example", SecretString::from("k"), "+00:00").unwrap();
+        let mut config =
+            ApiConfig::new("https://api.example", SecretString::from("k"), "+00:00").unwrap();
         config.origin = Some("https://dash.example/path".into());
         assert_eq!(config.validate().unwrap_err().field, "origin");
         config.origin = None;
         config.concurrency = 0;
         assert_eq!(config.validate().unwrap_err().field, "concurrency");
-        let err = ApiConfig::new("https://api.example", SecretString::from("a key"), "+00:00").unwrap_err();
+        let err = ApiConfig::new("https://api.example", SecretString::from("a key"), "+00:00")
+            .unwrap_err();
         assert_eq!(err.field, "subscription_key");
         assert!(!err.to_string().contains("a key"));
     }

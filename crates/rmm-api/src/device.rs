@@ -147,7 +147,10 @@ mod tests {
         assert_eq!(device.update_status, UpdateStatus::Reserved);
         assert_eq!(device.ota_mode, OtaMode::Confirmation);
         assert_eq!(device.ota_setting_status, OtaSettingStatus::Pending);
-        assert_eq!((device.ota_start_hour, device.ota_end_hour), (Some(2), Some(4)));
+        assert_eq!(
+            (device.ota_start_hour, device.ota_end_hour),
+            (Some(2), Some(4))
+        );
         assert_eq!(device.connection_status, ConnectionStatus::Online);
         assert_eq!(device.extra.get("location"), Some(&json!("Osaka")));
         let reservation = device.reservation.unwrap();
@@ -169,7 +172,10 @@ mod tests {
         assert_eq!(device.ota_end_hour, None);
         assert_eq!(device.update_status, UpdateStatus::Other("queued".into()));
         assert_eq!(device.ota_mode, OtaMode::Other("7".into()));
-        assert_eq!(device.connection_status, ConnectionStatus::Other(String::new()));
+        assert_eq!(
+            device.connection_status,
+            ConnectionStatus::Other(String::new())
+        );
         assert_eq!(device.reservation, None);
     }
 

@@ -204,7 +204,10 @@ mod tests {
         request.count = 500;
         assert_eq!(request.validate().unwrap_err().field, "count");
         let request = DeviceListRequest::new("g").with_filter(SimpleFilter::equals(" ", "x"));
-        assert_eq!(request.validate().unwrap_err().field, "simpleFilters[0].key");
+        assert_eq!(
+            request.validate().unwrap_err().field,
+            "simpleFilters[0].key"
+        );
         let request = DeviceListRequest::new("");
         assert_eq!(request.validate().unwrap_err().field, "groupId");
     }
@@ -221,7 +224,11 @@ mod tests {
         }));
         assert_eq!(page.devices.len(), 1);
         assert_eq!(page.unreadable.len(), 2);
-        assert!(page.unreadable[0].reason.contains("mn="), "{}", page.unreadable[0].reason);
+        assert!(
+            page.unreadable[0].reason.contains("mn="),
+            "{}",
+            page.unreadable[0].reason
+        );
         assert_eq!(page.total_count, Some(3));
         assert_eq!(page.extra["startIndex"], json!(0));
     }

@@ -69,9 +69,15 @@ fn first_text(entry: &Value, keys: &[&str]) -> String {
 
 /// A short human message from an error answer (`message`, `error_description`, ...).
 pub(crate) fn answer_message(answer: &Value) -> Option<String> {
-    ["message", "errorMessage", "error_description", "error", "title"]
-        .iter()
-        .find_map(|k| answer.get(*k).and_then(Value::as_str).map(str::to_owned))
+    [
+        "message",
+        "errorMessage",
+        "error_description",
+        "error",
+        "title",
+    ]
+    .iter()
+    .find_map(|k| answer.get(*k).and_then(Value::as_str).map(str::to_owned))
 }
 
 #[cfg(test)]
@@ -91,13 +97,24 @@ mod tests {
         let errors = error_list(&answer);
         assert_eq!(
             errors[0],
-            FieldError { field: "otaStartHour".into(), code: "INVALID_HOUR".into(), message: "must be 0-23".into() }
+            FieldError {
+                field: "otaStartHour".into(),
+                code: "INVALID_HOUR".into(),
+                message: "must be 0-23".into()
+            }
         );
         assert_eq!(
             errors[1],
-            FieldError { field: "fileId".into(), code: "E42".into(), message: "unknown file".into() }
+            FieldError {
+                field: "fileId".into(),
+                code: "E42".into(),
+                message: "unknown file".into()
+            }
         );
-        assert_eq!((errors[2].code.as_str(), errors[2].field.as_str()), ("7", "count"));
+        assert_eq!(
+            (errors[2].code.as_str(), errors[2].field.as_str()),
+            ("7", "count")
+        );
         assert_eq!(errors[3].message, "plain text problem");
         assert!(errors[4].message.contains("unexpected"));
     }
@@ -107,6 +124,9 @@ mod tests {
         assert!(error_list(&json!({"common": {"errorList": []}})).is_empty());
         assert!(error_list(&json!({"deviceList": []})).is_empty());
         assert!(error_list(&json!({"common": null})).is_empty());
-        assert_eq!(error_list(&json!({"errorList": [{"message": "top"}]})).len(), 1);
+        assert_eq!(
+            error_list(&json!({"errorList": [{"message": "top"}]})).len(),
+            1
+        );
     }
 }

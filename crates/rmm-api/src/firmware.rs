@@ -70,7 +70,11 @@ pub(crate) fn check_page(count: u32, group_id: &str) -> Result<(), RequestError>
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FirmwareFilePage {
-    #[serde(default, rename = "firmwareDataList", deserialize_with = "lenient::list")]
+    #[serde(
+        default,
+        rename = "firmwareDataList",
+        deserialize_with = "lenient::list"
+    )]
     pub files: Vec<FirmwareFile>,
     #[serde(default, deserialize_with = "lenient::opt_u64")]
     pub total_count: Option<u64>,

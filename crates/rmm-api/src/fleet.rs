@@ -48,7 +48,9 @@ impl ApiClient {
         template.validate()?;
         let page_size = template.count;
         let page_request = |index: usize| DeviceListRequest {
-            start_index: u32::try_from(index).unwrap_or(u32::MAX).saturating_mul(page_size),
+            start_index: u32::try_from(index)
+                .unwrap_or(u32::MAX)
+                .saturating_mul(page_size),
             ..template.clone()
         };
         let (first, first_stats) = self.device_page_with_stats(&page_request(0)).await?;
@@ -57,14 +59,24 @@ impl ApiClient {
             .unwrap_or(usize::MAX)
             .max(1);
         let max_concurrency = self.config().concurrency;
-        let mut concurrency = if first_stats.rate_limited > 0 { 1 } else { max_concurrency };
+        let mut concurrency = if first_stats.rate_limited > 0 {
+            1
+        } else {
+            max_concurrency
+        };
         let mut rate_limited = first_stats.rate_limited;
         let mut clean_streak = 0usize;
         let mut devices_done = first.devices.len();
         let mut pages: Vec<Option<DevicePage>> = vec![None; pages_total];
         pages[0] = Some(first);
         let mut report = |pages_done, devices_done, concurrency| {
-            progress(&FleetProgress { pages_done, pages_total, devices_done, total_count, concurrency })
+            progress(&FleetProgress {
+                pages_done,
+                pages_total,
+                devices_done,
+                total_count,
+                concurrency,
+            })
         };
         report(1, devices_done, concurrency);
 
@@ -78,13 +90,18 @@ impl ApiClient {
                 in_flight.push(async move { (index, self.device_page_with_stats(&request).await) });
                 next += 1;
             }
-            let Some((index, result)) = in_flight.next().await else { break };
+            let Some((index, result)) = in_flight.next().await else {
+                break;
+            };
             let (page, stats) = result?;
             if stats.rate_limited > 0 {
                 rate_limited += stats.rate_limited;
                 concurrency = (concurrency / 2).max(1);
                 clean_streak = 0;
-                tracing::info!(concurrency, "rate-limited while fetching the fleet; slowing down");
+                tracing::info!(
+                    concurrency,
+                    "rate-limited while fetching the fleet; slowing down"
+                );
             } else {
                 clean_streak += 1;
                 if clean_streak >= concurrency && concurrency < max_concurrency {
@@ -100,7 +117,12 @@ impl ApiClient {
 
         // Pages may overlap when the fleet changes during the fetch: keep the first sighting.
         let mut seen = HashSet::new();
-        let mut fleet = Fleet { total_count, pages: pages_total, rate_limited, ..Fleet::default() };
+        let mut fleet = Fleet {
+            total_count,
+            pages: pages_total,
+            rate_limited,
+            ..Fleet::default()
+        };
         for page in pages.into_iter().flatten() {
             fleet.unreadable.extend(page.unreadable);
             for device in page.devices {

@@ -22,7 +22,9 @@ mod wire_enum;
 
 pub use api_path::{ApiPath, ApiPathError};
 pub use change_outcome::{ChangeCheck, ChangeOutcome, DeviceCheck, DeviceVerdict};
-pub use changes::{ChangeReceipt, DeviceSelection, OtaSettings, ReservationRemoval, UpdateReservation};
+pub use changes::{
+    ChangeReceipt, DeviceSelection, OtaSettings, ReservationRemoval, UpdateReservation,
+};
 pub use client::{
     ApiClient, DEVICE_LIST_PATH, FIRMWARE_LIST_PATH, REMOVE_RESERVATION_PATH, SET_OTA_MODE_PATH,
     SET_RESERVATION_PATH, TENANTS_PATH,
@@ -31,7 +33,8 @@ pub use config::{ApiBaseUrl, ApiConfig, RetryPolicy, TimeZoneOffset};
 pub use device::{ConnectionStatus, Device, OtaMode, OtaSettingStatus, Reservation, UpdateStatus};
 pub use device_id::{DeviceId, DeviceIdError, DeviceIdPart, MAX_DEVICE_ID_LEN};
 pub use device_list::{
-    DeviceListRequest, DevicePage, FilterOperator, OrderBy, SimpleFilter, SortOrder, UnreadableDevice,
+    DeviceListRequest, DevicePage, FilterOperator, OrderBy, SimpleFilter, SortOrder,
+    UnreadableDevice,
 };
 pub use error::{ApiError, FieldError, FieldErrors, RequestError};
 pub use firmware::{FirmwareFile, FirmwareFilePage, FirmwareListRequest, MAX_PAGE_COUNT};

@@ -10,7 +10,10 @@ use crate::config::RetryPolicy;
 /// The longest backoff before retry number `retry` (0 for the first retry).
 pub(crate) fn backoff_ceiling(policy: &RetryPolicy, retry: u32) -> Duration {
     let factor = 1u32.checked_shl(retry.min(20)).unwrap_or(u32::MAX);
-    policy.base_delay.saturating_mul(factor).min(policy.max_delay)
+    policy
+        .base_delay
+        .saturating_mul(factor)
+        .min(policy.max_delay)
 }
 
 /// Full jitter: a random wait between zero and the ceiling.
@@ -36,7 +39,11 @@ pub(crate) fn retry_after(value: &str, now: SystemTime, cap: Duration) -> Option
 }
 
 /// The wait before the next retry: the server's `Retry-After` if it gave one, else backoff.
-pub(crate) fn wait_before_retry(policy: &RetryPolicy, retry: u32, retry_after: Option<Duration>) -> Duration {
+pub(crate) fn wait_before_retry(
+    policy: &RetryPolicy,
+    retry: u32,
+    retry_after: Option<Duration>,
+) -> Duration {
     retry_after.unwrap_or_else(|| backoff(policy, retry))
 }
 
@@ -75,8 +82,14 @@ mod tests {
         let cap = Duration::from_secs(30);
         assert_eq!(retry_after("3", now, cap), Some(Duration::from_secs(3)));
         assert_eq!(retry_after(" 120 ", now, cap), Some(cap));
-        assert_eq!(retry_after("Sun, 06 Nov 1994 08:49:47 GMT", now, cap), Some(Duration::from_secs(10)));
-        assert_eq!(retry_after("Sun, 06 Nov 1994 08:49:00 GMT", now, cap), Some(Duration::ZERO));
+        assert_eq!(
+            retry_after("Sun, 06 Nov 1994 08:49:47 GMT", now, cap),
+            Some(Duration::from_secs(10))
+        );
+        assert_eq!(
+            retry_after("Sun, 06 Nov 1994 08:49:00 GMT", now, cap),
+            Some(Duration::ZERO)
+        );
         assert_eq!(retry_after("soon", now, cap), None);
         assert_eq!(retry_after("-1", now, cap), None);
     }
@@ -84,7 +97,10 @@ mod tests {
     #[test]
     fn server_wait_wins_over_backoff() {
         let p = policy();
-        assert_eq!(wait_before_retry(&p, 0, Some(Duration::from_secs(7))), Duration::from_secs(7));
+        assert_eq!(
+            wait_before_retry(&p, 0, Some(Duration::from_secs(7))),
+            Duration::from_secs(7)
+        );
         assert!(wait_before_retry(&p, 0, None) <= Duration::from_millis(100));
     }
 }

@@ -28,7 +28,10 @@ impl BearerToken {
         if token.is_empty() {
             return Err(InvalidToken::Empty);
         }
-        if token.chars().any(|c| c.is_whitespace() || c.is_control() || !c.is_ascii()) {
+        if token
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || !c.is_ascii())
+        {
             return Err(InvalidToken::BadCharacters);
         }
         Ok(Self(SecretString::from(token)))
