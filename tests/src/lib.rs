@@ -1,1 +1,14 @@
-//! Support for the end-to-end tests of the real binaries.
+//! Support for the end-to-end tests of the real binaries: finding them and the system tools
+//! they need, starting a virtual display and a WebDriver, and cleaning up after each test.
+
+pub mod binaries;
+#[cfg(unix)]
+pub mod desktop;
+#[cfg(unix)]
+pub mod processes;
+pub mod webdriver;
+
+/// Where tests put screenshots and other files for a person to look at (gitignored).
+pub fn artifacts_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("artifacts")
+}

@@ -1,0 +1,149 @@
+//! A minimal W3C WebDriver client: just what the desktop tests use (a session for a Tauri app,
+//! finding elements, their text, the title, screenshots), over reqwest.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use serde_json::{Value, json};
+
+/// The key under which W3C WebDriver returns an element reference.
+const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// An open WebDriver session. Call [`Session::close`] at the end; if a test fails first,
+/// the process guards end the app anyway.
+pub struct Session {
+    http: reqwest::Client,
+    url: String,
+}
+
+impl Session {
+    /// Opens a session that starts the Tauri app `application` with `args` (tauri-driver's
+    /// `tauri:options`).
+    pub async fn start_tauri_app(
+        webdriver_url: &str,
+        application: &Path,
+        args: &[&str],
+    ) -> Result<Self, String> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .map_err(|e| format!("cannot build an HTTP client: {e}"))?;
+        let capabilities = json!({
+            "capabilities": {"alwaysMatch": {"tauri:options": {
+                "application": application.display().to_string(),
+                "args": args,
+            }}}
+        });
+        let value = call(
+            http.post(format!("{webdriver_url}/session"))
+                .json(&capabilities),
+        )
+        .await?;
+        let id = value["sessionId"]
+            .as_str()
+            .ok_or_else(|| format!("no sessionId in the new-session answer: {value}"))?;
+        Ok(Self {
+            url: format!("{webdriver_url}/session/{id}"),
+            http,
+        })
+    }
+
+    /// The page's title.
+    pub async fn title(&self) -> Result<String, String> {
+        let value = call(self.http.get(format!("{}/title", self.url))).await?;
+        Ok(value.as_str().unwrap_or_default().to_string())
+    }
+
+    /// Waits until an element matching `css` exists and its text satisfies `accept`; returns the
+    /// text. On timeout the error carries the last text seen.
+    pub async fn wait_for_text(
+        &self,
+        css: &str,
+        limit: Duration,
+        accept: impl Fn(&str) -> bool,
+    ) -> Result<String, String> {
+        let deadline = Instant::now() + limit;
+        let mut last = String::from("(no such element)");
+        loop {
+            if let Some(element) = self.find(css).await? {
+                last = self.element_text(&element).await?;
+                if accept(&last) {
+                    return Ok(last);
+                }
+            }
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "`{css}` did not show the expected text within {limit:?}; last seen: {last:?}"
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The first element matching `css`, if any.
+    async fn find(&self, css: &str) -> Result<Option<String>, String> {
+        let response = self
+            .http
+            .post(format!("{}/element", self.url))
+            .json(&json!({"using": "css selector", "value": css}))
+            .send()
+            .await
+            .map_err(|e| format!("WebDriver find-element failed: {e}"))?;
+        if response.status() == reqwest::StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        let value = answer(response).await?;
+        Ok(value[ELEMENT_KEY].as_str().map(str::to_string))
+    }
+
+    async fn element_text(&self, element: &str) -> Result<String, String> {
+        let value = call(
+            self.http
+                .get(format!("{}/element/{element}/text", self.url)),
+        )
+        .await?;
+        Ok(value.as_str().unwrap_or_default().to_string())
+    }
+
+    /// Takes a screenshot of the window and writes it as PNG to `path`; returns its bytes.
+    pub async fn screenshot(&self, path: &Path) -> Result<Vec<u8>, String> {
+        let value = call(self.http.get(format!("{}/screenshot", self.url))).await?;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(value.as_str().unwrap_or_default())
+            .map_err(|e| format!("the screenshot is not base64: {e}"))?;
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| format!("cannot make {}: {e}", dir.display()))?;
+        }
+        std::fs::write(path, &png).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        Ok(png)
+    }
+
+    /// Ends the session, which closes the app.
+    pub async fn close(self) -> Result<(), String> {
+        call(self.http.delete(&self.url)).await.map(drop)
+    }
+}
+
+async fn call(request: reqwest::RequestBuilder) -> Result<Value, String> {
+    let response = request
+        .send()
+        .await
+        .map_err(|e| format!("WebDriver request failed: {e}"))?;
+    answer(response).await
+}
+
+/// The `value` of a WebDriver answer, or its error as text.
+async fn answer(response: reqwest::Response) -> Result<Value, String> {
+    let status = response.status();
+    let body: Value = response
+        .json()
+        .await
+        .map_err(|e| format!("WebDriver answered {status} with a body that is not JSON: {e}"))?;
+    if status.is_success() {
+        Ok(body["value"].clone())
+    } else {
+        Err(format!("WebDriver answered {status}: {}", body["value"]))
+    }
+}
