@@ -29,13 +29,15 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .with_state(shared)
 }
 
-async fn authorize(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    Query(p): Params,
+/// Sends the browser back to Auth0's callback with a fresh IdP code, if the request is sound.
+fn back_to_auth0(
+    shared: &Shared,
+    params: &HashMap<String, String>,
+    set_cookie: Option<String>,
 ) -> Response {
     let callback = format!("{}/login/callback", shared.origins.login);
-    let (Some(redirect_uri), Some(state)) = (p.get("redirect_uri"), p.get("state")) else {
+    let (Some(redirect_uri), Some(state)) = (params.get("redirect_uri"), params.get("state"))
+    else {
         return html::error_page(
             StatusCode::BAD_REQUEST,
             "Invalid request",
@@ -49,19 +51,27 @@ async fn authorize(
             "redirect_uri is not registered for this client",
         );
     }
+    let code = lock(&shared.auth).issue_idp_code(shared.now_ms());
+    redirect(
+        &with_query(redirect_uri, &[("code", &code), ("state", state)]),
+        set_cookie,
+    )
+}
+
+async fn authorize(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Query(p): Params,
+) -> Response {
     let now = shared.now_ms();
     let session = html::cookie(&headers, SESSION_COOKIE);
-    let mut auth = lock(&shared.auth);
-    if auth.idp_session_live(session, now) {
-        let code = auth.issue_idp_code(now);
-        drop(auth);
-        bump(&shared.counters.silent_logins);
-        return redirect(
-            &with_query(redirect_uri, &[("code", &code), ("state", state)]),
-            None,
-        );
+    if lock(&shared.auth).idp_session_live(session, now) {
+        let response = back_to_auth0(&shared, &p, None);
+        if response.status() == StatusCode::FOUND {
+            bump(&shared.counters.silent_logins);
+        }
+        return response;
     }
-    drop(auth);
     let mut back = url::form_urlencoded::Serializer::new(String::new());
     for (key, value) in &p {
         back.append_pair(key, value);
@@ -105,10 +115,17 @@ async fn login_post(
             tracing::info!("sharp-start password login");
             let until = now + shared.config.session_ttl_secs * 1000;
             let session = lock(&shared.auth).new_idp_session(until);
-            redirect(
-                &return_url,
-                Some(html::session_cookie(SESSION_COOKIE, &session)),
-            )
+            let cookie = Some(html::session_cookie(SESSION_COOKIE, &session));
+            // The original authorize request travels in ReturnUrl's query.
+            let params: HashMap<String, String> = return_url
+                .split_once('?')
+                .map(|(_, query)| {
+                    url::form_urlencoded::parse(query.as_bytes())
+                        .into_owned()
+                        .collect()
+                })
+                .unwrap_or_default();
+            back_to_auth0(&shared, &params, cookie)
         }
         PasswordCheck::Rejected => {
             bump(&shared.counters.failed_logins);
