@@ -126,7 +126,10 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     if dir.is_dir() {
         return Ok(());
     }
-    fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
 }
 
 #[cfg(not(unix))]
@@ -145,10 +148,13 @@ impl TokenStore for FileStore {
     fn load_token(&self) -> Result<Option<AccessToken>, StoreError> {
         match self.read()?.token {
             None => Ok(None),
-            Some(stored) => stored.into_token().map(Some).ok_or_else(|| StoreError::Damaged {
-                item: "token",
-                location: self.describe(),
-            }),
+            Some(stored) => stored
+                .into_token()
+                .map(Some)
+                .ok_or_else(|| StoreError::Damaged {
+                    item: "token",
+                    location: self.describe(),
+                }),
         }
     }
 

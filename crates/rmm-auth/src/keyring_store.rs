@@ -84,12 +84,11 @@ impl TokenStore for KeyringStore {
     }
 
     fn save_token(&self, token: &AccessToken) -> Result<(), StoreError> {
-        let text = serde_json::to_string(&StoredToken::of(token)).map_err(|_| {
-            StoreError::Damaged {
+        let text =
+            serde_json::to_string(&StoredToken::of(token)).map_err(|_| StoreError::Damaged {
                 item: TOKEN_ITEM,
                 location: "memory".to_owned(),
-            }
-        })?;
+            })?;
         self.write(TOKEN_ITEM, &text)
     }
 

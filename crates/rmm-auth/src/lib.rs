@@ -3,14 +3,27 @@
 //! manager that hands every caller a valid token and refreshes once for all of them, and the
 //! headless capture that signs in with Chromium.
 
+mod chromium;
 mod file_store;
+mod headless;
 mod keyring_store;
+mod login;
+mod manager;
 mod store;
 mod token;
 mod validate;
 
+pub use chromium::{BrowserMode, find_chromium, forget_browser_session};
+pub use file_store::FileStore;
+pub use headless::{HeadlessLogin, LoginConfig, LoginFigures, Selectors, Timeouts};
+pub use keyring_store::KeyringStore;
+pub use login::{Login, LoginError};
+pub use manager::TokenManager;
+pub use store::{SecretKind, StoreError, TokenStore};
 pub use token::{AccessToken, TokenClaims, TokenOrigin};
 pub use validate::{TokenRejected, TokenValidator, ValidationRules};
-pub use file_store::FileStore;
-pub use keyring_store::KeyringStore;
-pub use store::{SecretKind, StoreError, TokenStore};
+
+/// Log filter directives every face must add to its subscriber: chromiumoxide traces each
+/// DevTools message it sends and receives, and those carry the typed password and the
+/// captured `authorization` header.
+pub const SECRET_SAFE_LOG_DIRECTIVES: &[&str] = &["chromiumoxide=warn", "chromiumoxide::conn=off"];

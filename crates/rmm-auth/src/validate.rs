@@ -4,7 +4,7 @@
 //! key id).
 
 use std::collections::HashMap;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::jwk::{AlgorithmParameters, JwkSet};
@@ -65,7 +65,9 @@ pub enum TokenRejected {
         kid: String,
     },
     /// The token uses an algorithm this tool does not accept (symmetric ones included).
-    #[error("the token's algorithm {0} is not accepted (only RS256/384/512, PS256/384/512, ES256/384)")]
+    #[error(
+        "the token's algorithm {0} is not accepted (only RS256/384/512, PS256/384/512, ES256/384)"
+    )]
     UnsupportedAlgorithm(String),
     /// Neither a JWKS URL nor an issuer is configured, so the signature cannot be checked.
     #[error("cannot check the signature: the profile sets neither `jwks_url` nor `issuer`")]
@@ -162,7 +164,9 @@ impl TokenValidator {
     ) -> Result<AccessToken, TokenRejected> {
         let jwt = jwt.trim();
         if jwt.split('.').count() != 3 {
-            return Err(TokenRejected::Malformed("it does not have three dot-separated parts"));
+            return Err(TokenRejected::Malformed(
+                "it does not have three dot-separated parts",
+            ));
         }
         let header = jsonwebtoken::decode_header(jwt)
             .map_err(|_| TokenRejected::Malformed("its header is not base64url-encoded JSON"))?;
@@ -170,7 +174,10 @@ impl TokenValidator {
         // rather than "badly signed".
         let claims = read_claims_unverified(jwt)?;
         if !is_asymmetric(header.alg) {
-            return Err(TokenRejected::UnsupportedAlgorithm(format!("{:?}", header.alg)));
+            return Err(TokenRejected::UnsupportedAlgorithm(format!(
+                "{:?}",
+                header.alg
+            )));
         }
         let kid = header.kid.ok_or(TokenRejected::MissingKeyId)?;
         let (key_alg, key) = self.key_for(&kid).await?;
@@ -329,12 +336,4 @@ pub(crate) fn read_claims_unverified(jwt: &str) -> Result<TokenClaims, TokenReje
             }
             _ => TokenRejected::Malformed("its claims are not base64url-encoded JSON"),
         })
-}
-
-/// Unix seconds now.
-pub(crate) fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default()
 }

@@ -39,8 +39,14 @@ async fn refused(claims: serde_json::Value) -> TokenRejected {
 async fn a_good_token_passes_and_its_claims_are_read() {
     let (server, v) = setup().await;
     let jwt = keys().0.sign(&claims());
-    let token = v.validate(&jwt, TokenOrigin::HeadlessBrowser).await.unwrap();
-    assert_eq!(token.claims().email.as_deref(), Some("fleet.admin@example.com"));
+    let token = v
+        .validate(&jwt, TokenOrigin::HeadlessBrowser)
+        .await
+        .unwrap();
+    assert_eq!(
+        token.claims().email.as_deref(),
+        Some("fleet.admin@example.com")
+    );
     assert_eq!(
         token.claims().tenant_id.as_deref(),
         Some("6d167a66-9c03-b981-6e37-8770c76676be")
@@ -48,7 +54,10 @@ async fn a_good_token_passes_and_its_claims_are_read() {
     assert_eq!(token.claims().audiences(), vec![AUDIENCE.to_owned()]);
     assert_eq!(token.origin(), TokenOrigin::HeadlessBrowser);
     assert_eq!(token.expose_jwt(), jwt);
-    assert!(!format!("{token:?}").contains(&jwt), "Debug must hide the JWT");
+    assert!(
+        !format!("{token:?}").contains(&jwt),
+        "Debug must hide the JWT"
+    );
     // The keys are cached: a second token needs no second fetch.
     v.validate(&jwt, TokenOrigin::Pasted).await.unwrap();
     assert_eq!(server.hits(), 1);
@@ -68,7 +77,11 @@ async fn a_token_expired_within_the_clock_skew_still_passes() {
     let (_s, v) = setup().await;
     let mut c = claims();
     c["exp"] = (now() - 5).into();
-    assert!(v.validate(&keys().0.sign(&c), TokenOrigin::Pasted).await.is_ok());
+    assert!(
+        v.validate(&keys().0.sign(&c), TokenOrigin::Pasted)
+            .await
+            .is_ok()
+    );
 }
 
 #[tokio::test]
@@ -138,8 +151,15 @@ async fn an_unknown_kid_is_refused_after_fetching_the_keys_again() {
     assert_eq!(server.hits(), 1);
     let jwt = keys().0.sign_with_kid(&claims(), "rotated-key");
     let e = v.validate(&jwt, TokenOrigin::Pasted).await.unwrap_err();
-    assert!(matches!(e, TokenRejected::UnknownKeyId { ref kid } if kid == "rotated-key"), "{e}");
-    assert_eq!(server.hits(), 2, "an unknown kid must trigger a fresh JWKS fetch");
+    assert!(
+        matches!(e, TokenRejected::UnknownKeyId { ref kid } if kid == "rotated-key"),
+        "{e}"
+    );
+    assert_eq!(
+        server.hits(),
+        2,
+        "an unknown kid must trigger a fresh JWKS fetch"
+    );
 }
 
 #[tokio::test]
@@ -150,7 +170,10 @@ async fn a_truncated_token_is_refused() {
     let e = v.validate(half, TokenOrigin::Pasted).await.unwrap_err();
     assert!(matches!(e, TokenRejected::Malformed(_)), "{e}");
     let short_sig = &jwt[..jwt.len() - 12];
-    let e = v.validate(short_sig, TokenOrigin::Pasted).await.unwrap_err();
+    let e = v
+        .validate(short_sig, TokenOrigin::Pasted)
+        .await
+        .unwrap_err();
     assert!(
         matches!(e, TokenRejected::BadSignature | TokenRejected::Malformed(_)),
         "{e}"
@@ -160,14 +183,25 @@ async fn a_truncated_token_is_refused() {
 #[tokio::test]
 async fn garbage_is_refused_without_echoing_it() {
     let (server, v) = setup().await;
-    for garbage in ["", "hello", "a.b.c", "....", "eyJhbGciOiJSUzI1NiJ9.!!!.x", "Bearer x.y.z"] {
+    for garbage in [
+        "",
+        "hello",
+        "a.b.c",
+        "....",
+        "eyJhbGciOiJSUzI1NiJ9.!!!.x",
+        "Bearer x.y.z",
+    ] {
         let e = v.validate(garbage, TokenOrigin::Pasted).await.unwrap_err();
         assert!(matches!(e, TokenRejected::Malformed(_)), "{garbage:?}: {e}");
         if garbage.len() > 4 {
             assert!(!e.to_string().contains(garbage), "{e}");
         }
     }
-    assert_eq!(server.hits(), 0, "garbage must be refused before any key fetch");
+    assert_eq!(
+        server.hits(),
+        0,
+        "garbage must be refused before any key fetch"
+    );
 }
 
 #[tokio::test]
