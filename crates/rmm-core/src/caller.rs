@@ -89,7 +89,10 @@ impl TokenFacts {
 
     /// Seconds left before expiry at `now` (0 when expired, `None` when unknown).
     pub fn seconds_left(&self, now: SystemTime) -> Option<u64> {
-        let now = now.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO).as_secs();
+        let now = now
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or(Duration::ZERO)
+            .as_secs();
         self.expires_at.map(|exp| exp.saturating_sub(now))
     }
 
@@ -109,7 +112,8 @@ mod tests {
 
     #[test]
     fn reads_tenant_email_and_expiry() {
-        let token = jwt(r#"{"sub":"oauth2|x","email":"a@b.c","sspTenantId":"g-1","exp":4000000000}"#);
+        let token =
+            jwt(r#"{"sub":"oauth2|x","email":"a@b.c","sspTenantId":"g-1","exp":4000000000}"#);
         let facts = TokenFacts::from_token(&token).unwrap();
         assert_eq!(facts.tenant_id.as_deref(), Some("g-1"));
         assert_eq!(facts.email.as_deref(), Some("a@b.c"));

@@ -50,23 +50,35 @@ impl DeviceQuery {
         let mut problems = Problems::new();
         if !whole_fleet {
             if !(1..=MAX_PAGE_SIZE).contains(&self.page_size) {
-                problems.push("page_size", format!("must be 1-{MAX_PAGE_SIZE}, got {}", self.page_size));
+                problems.push(
+                    "page_size",
+                    format!("must be 1-{MAX_PAGE_SIZE}, got {}", self.page_size),
+                );
             }
             if self.start_index < 0 || self.start_index > i64::from(u32::MAX) {
-                problems.push("start_index", format!("must be 0 or more, got {}", self.start_index));
+                problems.push(
+                    "start_index",
+                    format!("must be 0 or more, got {}", self.start_index),
+                );
             }
         }
         if let Some(mode) = &self.ota_mode
             && matches!(OtaMode::from(mode.as_str()), OtaMode::Other(_))
         {
-            problems.push("ota_mode", format!("must be one of {}, got {mode:?}", OtaMode::KNOWN.join(", ")));
+            problems.push(
+                "ota_mode",
+                format!("must be one of {}, got {mode:?}", OtaMode::KNOWN.join(", ")),
+            );
         }
         if let Some(status) = &self.update_status
             && matches!(UpdateStatus::from(status.as_str()), UpdateStatus::Other(_))
         {
             problems.push(
                 "update_status",
-                format!("must be one of {}, got {status:?}", UpdateStatus::KNOWN.join(", ")),
+                format!(
+                    "must be one of {}, got {status:?}",
+                    UpdateStatus::KNOWN.join(", ")
+                ),
             );
         }
         for (field, value) in [("model", &self.model), ("text", &self.text)] {
@@ -120,20 +132,39 @@ mod tests {
             ..DeviceQuery::default()
         };
         let problems = query.validate(false);
-        for field in ["page_size", "start_index", "ota_mode", "update_status", "text"] {
+        for field in [
+            "page_size",
+            "start_index",
+            "ota_mode",
+            "update_status",
+            "text",
+        ] {
             assert!(problems.mentions(field), "{field} missing from {problems}");
         }
         assert_eq!(problems.len(), 5);
-        assert!(query.validate(true).len() == 3, "whole fleet ignores paging");
+        assert!(
+            query.validate(true).len() == 3,
+            "whole fleet ignores paging"
+        );
     }
 
     #[test]
     fn filters_become_cloud_filters() {
-        let query = DeviceQuery { needs_update: Some(true), model: Some("MX-3071".into()), ..DeviceQuery::default() };
+        let query = DeviceQuery {
+            needs_update: Some(true),
+            model: Some("MX-3071".into()),
+            ..DeviceQuery::default()
+        };
         let request = query.to_request("g", false);
         assert_eq!(request.count, 25);
-        assert_eq!(request.simple_filters[0], SimpleFilter::equals("needsUpdate", "true"));
-        assert_eq!(request.simple_filters[1], SimpleFilter::equals("modelName", "MX-3071"));
+        assert_eq!(
+            request.simple_filters[0],
+            SimpleFilter::equals("needsUpdate", "true")
+        );
+        assert_eq!(
+            request.simple_filters[1],
+            SimpleFilter::equals("modelName", "MX-3071")
+        );
         assert_eq!(query.to_request("g", true).count, 100);
     }
 }

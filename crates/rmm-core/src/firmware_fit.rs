@@ -4,13 +4,19 @@
 /// A model name reduced for comparison: upper case, letters and digits only
 /// ("MX-3071" and "mx3071" are the same model; "MX-M3071" is another).
 pub fn model_key(model: &str) -> String {
-    model.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_uppercase()).collect()
+    model
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
 }
 
 /// Looks like a Sharp model: letters, a dash, then letters and digits with at least one digit
 /// ("MX-3071", "BP-50C26", "MX-B467F").
 fn looks_like_model(token: &str) -> bool {
-    let Some((prefix, rest)) = token.split_once('-') else { return false };
+    let Some((prefix, rest)) = token.split_once('-') else {
+        return false;
+    };
     (1..=3).contains(&prefix.len())
         && prefix.chars().all(|c| c.is_ascii_uppercase())
         && !rest.is_empty()
@@ -22,7 +28,9 @@ fn looks_like_model(token: &str) -> bool {
 /// else in the reduced form of the file name ("MX3071"). Empty when neither tells.
 pub fn models_of_file(title: &str, file_name: &str) -> Vec<String> {
     let mut models: Vec<String> = Vec::new();
-    for token in title.split(|c: char| c.is_whitespace() || c == ',' || c == '/' || c == '(' || c == ')') {
+    for token in
+        title.split(|c: char| c.is_whitespace() || c == ',' || c == '/' || c == '(' || c == ')')
+    {
         if looks_like_model(token) && !models.iter().any(|m| model_key(m) == model_key(token)) {
             models.push(token.to_owned());
         }
@@ -32,7 +40,8 @@ pub fn models_of_file(title: &str, file_name: &str) -> Vec<String> {
         let stem = file_name.split(['_', '.']).next().unwrap_or_default();
         let has_letters = stem.chars().any(|c| c.is_ascii_alphabetic());
         let has_digits = stem.chars().any(|c| c.is_ascii_digit());
-        if has_letters && has_digits && stem.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        if has_letters && has_digits && stem.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        {
             models.push(model_key(stem));
         }
     }
@@ -54,9 +63,18 @@ mod tests {
 
     #[test]
     fn reads_models_from_title_then_file_name() {
-        assert_eq!(models_of_file("MX-3071 Firmware v1.2.5", "mx3071_v125.bin"), vec!["MX-3071"]);
-        assert_eq!(models_of_file("BP-50C26/BP-70C45 bundle", "x.bin"), vec!["BP-50C26", "BP-70C45"]);
-        assert_eq!(models_of_file("Firmware", "mxb467f_v321.bin"), vec!["MXB467F"]);
+        assert_eq!(
+            models_of_file("MX-3071 Firmware v1.2.5", "mx3071_v125.bin"),
+            vec!["MX-3071"]
+        );
+        assert_eq!(
+            models_of_file("BP-50C26/BP-70C45 bundle", "x.bin"),
+            vec!["BP-50C26", "BP-70C45"]
+        );
+        assert_eq!(
+            models_of_file("Firmware", "mxb467f_v321.bin"),
+            vec!["MXB467F"]
+        );
         assert!(models_of_file("Security patch", "patch.bin").is_empty());
     }
 
@@ -65,7 +83,10 @@ mod tests {
         let fitting = models_of_file("MX-3071 Firmware v1.2.5", "");
         assert_eq!(fits(&fitting, "MX-3071"), Some(true));
         assert_eq!(fits(&fitting, "MX-M3071"), Some(false));
-        assert_eq!(fits(&models_of_file("", "mx3071_v1.bin"), "MX-3071"), Some(true));
+        assert_eq!(
+            fits(&models_of_file("", "mx3071_v1.bin"), "MX-3071"),
+            Some(true)
+        );
         assert_eq!(fits(&[], "MX-3071"), None);
     }
 }

@@ -37,9 +37,12 @@ pub struct FleetSummary {
 }
 
 fn counts(map: BTreeMap<String, u64>) -> Vec<Count> {
-    let mut list: Vec<Count> = map.into_iter().map(|(value, devices)| Count { value, devices }).collect();
+    let mut list: Vec<Count> = map
+        .into_iter()
+        .map(|(value, devices)| Count { value, devices })
+        .collect();
     // Most common first; ties stay in name order (the map's order, kept by a stable sort).
-    list.sort_by(|a, b| b.devices.cmp(&a.devices));
+    list.sort_by_key(|c| std::cmp::Reverse(c.devices));
     list
 }
 
@@ -52,8 +55,14 @@ impl FleetSummary {
         let (mut needs_update, mut offline) = (0, 0);
         for d in devices {
             *by_model.entry(d.model_name.clone()).or_insert(0) += 1;
-            let to = if d.needs_update() { d.latest_firmware_version.clone() } else { String::new() };
-            *by_firmware.entry((d.model_name.clone(), d.firmware_version.clone(), to)).or_insert(0) += 1;
+            let to = if d.needs_update() {
+                d.latest_firmware_version.clone()
+            } else {
+                String::new()
+            };
+            *by_firmware
+                .entry((d.model_name.clone(), d.firmware_version.clone(), to))
+                .or_insert(0) += 1;
             *by_status.entry(d.update_status.to_string()).or_insert(0) += 1;
             *by_ota.entry(d.ota_mode.to_string()).or_insert(0) += 1;
             needs_update += u64::from(d.needs_update());
@@ -67,7 +76,12 @@ impl FleetSummary {
             by_model: counts(by_model),
             by_firmware: by_firmware
                 .into_iter()
-                .map(|((model, from, to), devices)| FirmwareStep { model, from, to, devices })
+                .map(|((model, from, to), devices)| FirmwareStep {
+                    model,
+                    from,
+                    to,
+                    devices,
+                })
                 .collect(),
             by_update_status: counts(by_status),
             by_ota_mode: counts(by_ota),
@@ -98,10 +112,37 @@ mod tests {
         ];
         let s = FleetSummary::of("g", &devices);
         assert_eq!((s.total_devices, s.needs_update, s.offline), (3, 2, 0));
-        assert_eq!(s.by_model[0], Count { value: "MX-3071".into(), devices: 2 });
-        assert!(s.by_firmware.contains(&FirmwareStep { model: "MX-3071".into(), from: "1.2.3".into(), to: "1.2.5".into(), devices: 2 }));
-        assert!(s.by_firmware.iter().any(|f| f.model == "BP-50C26" && f.to.is_empty()));
-        assert_eq!(s.by_update_status[0], Count { value: "none".into(), devices: 2 });
-        assert_eq!(s.by_ota_mode, vec![Count { value: "auto".into(), devices: 3 }]);
+        assert_eq!(
+            s.by_model[0],
+            Count {
+                value: "MX-3071".into(),
+                devices: 2
+            }
+        );
+        assert!(s.by_firmware.contains(&FirmwareStep {
+            model: "MX-3071".into(),
+            from: "1.2.3".into(),
+            to: "1.2.5".into(),
+            devices: 2
+        }));
+        assert!(
+            s.by_firmware
+                .iter()
+                .any(|f| f.model == "BP-50C26" && f.to.is_empty())
+        );
+        assert_eq!(
+            s.by_update_status[0],
+            Count {
+                value: "none".into(),
+                devices: 2
+            }
+        );
+        assert_eq!(
+            s.by_ota_mode,
+            vec![Count {
+                value: "auto".into(),
+                devices: 3
+            }]
+        );
     }
 }

@@ -99,6 +99,10 @@ pub struct TenantView {
 
 impl From<&Tenant> for TenantView {
     fn from(t: &Tenant) -> Self {
-        Self { group_id: t.tenant_id.clone(), name: t.tenant_name.clone(), parent_group_id: t.parent_tenant_id.clone() }
+        Self {
+            group_id: t.tenant_id.clone(),
+            name: t.tenant_name.clone(),
+            parent_group_id: t.parent_tenant_id.clone(),
+        }
     }
 }

@@ -25,7 +25,10 @@ impl Problems {
     }
 
     pub fn push(&mut self, field: impl Into<String>, rule: impl Into<String>) {
-        self.0.push(Problem { field: field.into(), rule: rule.into() });
+        self.0.push(Problem {
+            field: field.into(),
+            rule: rule.into(),
+        });
     }
 
     pub fn extend(&mut self, other: Problems) {
@@ -43,7 +46,10 @@ impl Problems {
     /// True when some problem is about `field` (exactly, or an element of it: `field[3]`).
     pub fn mentions(&self, field: &str) -> bool {
         self.0.iter().any(|p| {
-            p.field == field || p.field.strip_prefix(field).is_some_and(|rest| rest.starts_with('['))
+            p.field == field
+                || p.field
+                    .strip_prefix(field)
+                    .is_some_and(|rest| rest.starts_with('['))
         })
     }
 
@@ -60,7 +66,11 @@ impl Problems {
 impl fmt::Display for Problems {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let count = self.0.len();
-        write!(f, "{count} problem{} with the request:", if count == 1 { "" } else { "s" })?;
+        write!(
+            f,
+            "{count} problem{} with the request:",
+            if count == 1 { "" } else { "s" }
+        )?;
         for p in &self.0 {
             write!(f, "\n- {}: {}", p.field, p.rule)?;
         }

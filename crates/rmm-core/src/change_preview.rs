@@ -1,0 +1,360 @@
+//! `ChangePreview`: what a change will do before it is done — which devices, their current
+//! state, what changes for each, and warnings (already reserved, offline, a file that does not
+//! fit the model). Its `digest` names exactly this preview: a change is carried out only with
+//! a confirmation carrying the digest of the preview the user saw.
+
+use rmm_api::{ConnectionStatus, Device, UpdateStatus};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+
+use crate::change_requests::ChangeRequest;
+use crate::firmware_fit::fits;
+use crate::fleet_views::FirmwareFileView;
+
+/// A device's state as the preview saw it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct DeviceState {
+    pub firmware: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latest: Option<String>,
+    pub update_status: String,
+    pub ota_mode: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ota_window: Option<String>,
+    pub connection: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reserved_file_id: Option<String>,
+}
+
+/// One device in a preview.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct DeviceChange {
+    pub device_id: String,
+    pub model: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub name: String,
+    pub current: DeviceState,
+    /// What will change, in words.
+    pub change: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WarningKind {
+    /// The device already has a reservation (scheduling replaces it).
+    AlreadyReserved,
+    /// The device is offline: the change waits until it is back.
+    Offline,
+    /// The file's title/name names other models.
+    FileDoesNotFitModel,
+    /// The file's title/name names no model: fit unknown.
+    FileFitUnknown,
+    /// Nothing to cancel on this device.
+    NoReservation,
+    /// The device already has these settings.
+    NoChange,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct PreviewWarning {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_id: Option<String>,
+    pub kind: WarningKind,
+    pub message: String,
+}
+
+/// What a change will do. Confirm it by passing `digest` back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ChangePreview {
+    /// The tool/action name, e.g. `schedule_firmware_update`.
+    pub action: String,
+    pub group_id: String,
+    /// One line for people.
+    pub summary: String,
+    pub devices: Vec<DeviceChange>,
+    pub warnings: Vec<PreviewWarning>,
+    /// Names this exact preview (request and device states); changes when either changes.
+    pub digest: String,
+}
+
+fn state_of(d: &Device) -> DeviceState {
+    let view = crate::fleet_views::DeviceView::from(d);
+    DeviceState {
+        firmware: view.firmware,
+        latest: view.latest,
+        update_status: view.update_status,
+        ota_mode: view.ota_mode,
+        ota_window: view.ota_window,
+        connection: view.connection,
+        reserved_file_id: view.reserved_file_id,
+    }
+}
+
+impl ChangePreview {
+    /// The preview of `request` on `devices` (in the request's order) of `group_id`;
+    /// `file` is the firmware file for a schedule.
+    pub fn build(
+        request: &ChangeRequest,
+        group_id: &str,
+        devices: &[Device],
+        file: Option<&FirmwareFileView>,
+    ) -> Self {
+        let mut changes = Vec::with_capacity(devices.len());
+        let mut warnings = Vec::new();
+        let warn = |warnings: &mut Vec<PreviewWarning>, d: &Device, kind, message: String| {
+            warnings.push(PreviewWarning {
+                device_id: Some(d.device_id.to_string()),
+                kind,
+                message,
+            });
+        };
+        for d in devices {
+            let id = d.device_id.to_string();
+            if d.connection_status == ConnectionStatus::Offline {
+                warn(
+                    &mut warnings,
+                    d,
+                    WarningKind::Offline,
+                    format!(
+                        "{id} ({}) is offline: the change waits until it is back",
+                        d.model_name
+                    ),
+                );
+            }
+            let change = match request {
+                ChangeRequest::ScheduleFirmwareUpdate(r) => {
+                    if let Some(existing) = &d.reservation {
+                        warn(
+                            &mut warnings,
+                            d,
+                            WarningKind::AlreadyReserved,
+                            format!(
+                                "{id} already has file {} reserved ({}); this replaces it",
+                                existing.file_id, d.update_status
+                            ),
+                        );
+                    } else if d.update_status != UpdateStatus::None
+                        && d.update_status != UpdateStatus::Completed
+                    {
+                        warn(
+                            &mut warnings,
+                            d,
+                            WarningKind::AlreadyReserved,
+                            format!("{id} has update status {}", d.update_status),
+                        );
+                    }
+                    if let Some(file) = file {
+                        match fits(&file.fits_models, &d.model_name) {
+                            Some(false) => warn(
+                                &mut warnings,
+                                d,
+                                WarningKind::FileDoesNotFitModel,
+                                format!(
+                                    "file {:?} is for {} but {id} is a {}",
+                                    file.title,
+                                    file.fits_models.join(", "),
+                                    d.model_name
+                                ),
+                            ),
+                            None => warn(
+                                &mut warnings,
+                                d,
+                                WarningKind::FileFitUnknown,
+                                format!(
+                                    "file {:?} does not say which models it fits; check it suits {}",
+                                    file.title, d.model_name
+                                ),
+                            ),
+                            Some(true) => {}
+                        }
+                    }
+                    let title = file.map_or(r.firmware_file_id.as_str(), |f| f.title.as_str());
+                    format!(
+                        "firmware {} → {title}: transfer at {} ms, update at {} {}",
+                        d.firmware_version, r.transfer_datetime, r.execute_datetime, r.timezone
+                    )
+                }
+                ChangeRequest::CancelScheduledUpdate(_) => match &d.reservation {
+                    Some(existing) => format!(
+                        "cancel the reservation of file {} ({})",
+                        existing.file_id, d.update_status
+                    ),
+                    None => {
+                        warn(
+                            &mut warnings,
+                            d,
+                            WarningKind::NoReservation,
+                            format!("{id} has no reservation to cancel"),
+                        );
+                        "nothing to cancel".to_owned()
+                    }
+                },
+                ChangeRequest::ConfigureOtaMode(r) => {
+                    let window = |s: Option<i32>, e: Option<i32>| match (s, e) {
+                        (Some(s), Some(e)) => format!("{s}-{e}"),
+                        _ => "?".to_owned(),
+                    };
+                    let before = format!(
+                        "{} {}",
+                        d.ota_mode,
+                        window(d.ota_start_hour, d.ota_end_hour)
+                    );
+                    let after = format!("{} {}-{}", r.ota_mode, r.start_hour, r.end_hour);
+                    if before == after {
+                        warn(
+                            &mut warnings,
+                            d,
+                            WarningKind::NoChange,
+                            format!("{id} already has OTA {after}"),
+                        );
+                    }
+                    format!("OTA {before} → {after}")
+                }
+            };
+            changes.push(DeviceChange {
+                device_id: id,
+                model: d.model_name.clone(),
+                name: d.friendly_name.clone(),
+                current: state_of(d),
+                change,
+            });
+        }
+        let count = changes.len();
+        let summary = match request {
+            ChangeRequest::ScheduleFirmwareUpdate(r) => format!(
+                "Schedule {} on {count} device(s) of group {group_id}: transfer at {} ms, update at {} {}",
+                file.map_or(r.firmware_file_id.as_str(), |f| f.title.as_str()),
+                r.transfer_datetime,
+                r.execute_datetime,
+                r.timezone
+            ),
+            ChangeRequest::CancelScheduledUpdate(_) => {
+                format!(
+                    "Cancel the firmware update reservations of {count} device(s) of group {group_id}"
+                )
+            }
+            ChangeRequest::ConfigureOtaMode(r) => format!(
+                "Set OTA mode {} with window {}-{} on {count} device(s) of group {group_id}",
+                r.ota_mode, r.start_hour, r.end_hour
+            ),
+        };
+        let mut preview = Self {
+            action: request.action().to_owned(),
+            group_id: group_id.to_owned(),
+            summary,
+            devices: changes,
+            warnings,
+            digest: String::new(),
+        };
+        preview.digest = digest_of(request, &preview);
+        preview
+    }
+}
+
+/// SHA-256 over the request and the preview (without its digest), as hex (first 16 bytes).
+fn digest_of(request: &ChangeRequest, preview: &ChangePreview) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(serde_json::to_vec(request).unwrap_or_default());
+    hasher.update(serde_json::to_vec(preview).unwrap_or_default());
+    hasher
+        .finalize()
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::change_requests::{ScheduleUpdate, SetOtaMode};
+    use serde_json::json;
+
+    fn device(serial: &str, extra: serde_json::Value) -> Device {
+        let mut v = json!({"deviceId": rmm_api::DeviceId::new("Sharp", serial).unwrap().to_string(),
+            "modelName": "MX-3071", "firmwareVersion": "1.2.3", "latestFirmwareVersion": "1.2.5",
+            "updateStatus": "none", "otaMode": "auto", "otaStartHour": 2, "otaEndHour": 4, "connectionStatus": "online"});
+        if let (Some(m), Some(e)) = (v.as_object_mut(), extra.as_object()) {
+            m.extend(e.clone());
+        }
+        serde_json::from_value(v).unwrap()
+    }
+
+    fn schedule(ids: &[&Device]) -> ChangeRequest {
+        ChangeRequest::ScheduleFirmwareUpdate(ScheduleUpdate {
+            device_ids: ids.iter().map(|d| d.device_id.to_string()).collect(),
+            firmware_file_id: "f-1".into(),
+            transfer_datetime: 1,
+            execute_datetime: "202601010200".into(),
+            timezone: "UTC+00:00".into(),
+            group_id: None,
+        })
+    }
+
+    fn file(title: &str) -> FirmwareFileView {
+        FirmwareFileView::from(
+            &serde_json::from_value::<rmm_api::FirmwareFile>(
+                json!({"fileId": "f-1", "fileTitle": title, "fileName": ""}),
+            )
+            .unwrap(),
+        )
+    }
+
+    #[test]
+    fn warns_about_reserved_offline_and_unfitting() {
+        let reserved = device(
+            "1",
+            json!({"updateStatus": "reserved", "reservation": {"fileId": "f-0"}}),
+        );
+        let offline = device("2", json!({"connectionStatus": "offline"}));
+        let other_model = device("3", json!({"modelName": "BP-50C26"}));
+        let all = [reserved.clone(), offline.clone(), other_model.clone()];
+        let preview = ChangePreview::build(
+            &schedule(&[&reserved, &offline, &other_model]),
+            "g",
+            &all,
+            Some(&file("MX-3071 Firmware v1.2.5")),
+        );
+        let kinds: Vec<WarningKind> = preview.warnings.iter().map(|w| w.kind).collect();
+        assert_eq!(
+            kinds,
+            vec![
+                WarningKind::AlreadyReserved,
+                WarningKind::Offline,
+                WarningKind::FileDoesNotFitModel
+            ]
+        );
+        assert_eq!(preview.devices.len(), 3);
+        assert_eq!(
+            preview.devices[0].current.reserved_file_id.as_deref(),
+            Some("f-0")
+        );
+        assert!(preview.summary.contains("MX-3071 Firmware v1.2.5"));
+        assert_eq!(preview.digest.len(), 32);
+    }
+
+    #[test]
+    fn the_digest_follows_request_and_state() {
+        let d = device("1", json!({}));
+        let a = ChangePreview::build(&schedule(&[&d]), "g", std::slice::from_ref(&d), None);
+        let b = ChangePreview::build(&schedule(&[&d]), "g", std::slice::from_ref(&d), None);
+        assert_eq!(a.digest, b.digest);
+        let moved = device(
+            "1",
+            json!({"updateStatus": "reserved", "reservation": {"fileId": "f-9"}}),
+        );
+        let c = ChangePreview::build(&schedule(&[&d]), "g", &[moved], None);
+        assert_ne!(a.digest, c.digest, "a device's state changed");
+        let ota = ChangeRequest::ConfigureOtaMode(SetOtaMode {
+            device_ids: vec![d.device_id.to_string()],
+            ota_mode: "auto".into(),
+            start_hour: 2,
+            end_hour: 4,
+            group_id: None,
+        });
+        let same = ChangePreview::build(&ota, "g", &[d], None);
+        assert_eq!(same.warnings[0].kind, WarningKind::NoChange);
+        assert_ne!(same.digest, a.digest);
+    }
+}

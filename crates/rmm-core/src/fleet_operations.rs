@@ -1,0 +1,697 @@
+//! `FleetOperations`: everything a user or an agent can do with the fleet, in one place — the
+//! reads (devices, one device, summary, tenants, firmware files) and the changes (schedule,
+//! cancel, OTA) with their four steps: validate, preview, confirm, record. The CLI, the MCP
+//! endpoint and the desktop app call these and carry no rule of their own.
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use futures::{StreamExt as _, stream};
+use rmm_api::{
+    ApiClient, ChangeOutcome, Device, DeviceId, DeviceListRequest, FirmwareListRequest,
+    FleetProgress, Method, OtaMode, OtaSettings, ReservationRemoval, SimpleFilter, TokenSource,
+    UpdateReservation,
+};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::audit::{AuditEntry, AuditLog, AuditQuery, NewAuditEntry};
+use crate::caller::{Caller, TokenFacts};
+use crate::change_preview::ChangePreview;
+use crate::change_requests::ChangeRequest;
+use crate::device_query::DeviceQuery;
+use crate::fleet_summary::FleetSummary;
+use crate::fleet_views::{DeviceView, FirmwareFileView, TenantView};
+use crate::operation_error::{OperationError, SIGN_IN_INSTRUCTION};
+use crate::problems::Problems;
+
+/// Choices the user made in settings that change what operations allow.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OperationSettings {
+    /// `make_api_request` may send writes (otherwise reads only).
+    pub allow_api_writes: bool,
+    /// `extract_auth_token` / `auth_status` may return the token itself.
+    pub reveal_token: bool,
+}
+
+/// Who is signed in, for `auth_status`; never fails.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct AuthStatus {
+    pub signed_in: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// The default group id (`sspTenantId`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant_id: Option<String>,
+    /// Unix seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seconds_left: Option<u64>,
+    /// What to do when not signed in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instruction: Option<String>,
+    /// The token itself: only when the user turned that on in settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+}
+
+/// A page (or the whole) of a device listing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct DeviceListing {
+    pub group_id: String,
+    /// Devices matching the filters in the group.
+    pub total_devices: u64,
+    pub start_index: u64,
+    pub returned: u64,
+    /// Of the returned devices, how many have newer firmware on offer.
+    pub needing_update: u64,
+    pub devices: Vec<DeviceView>,
+}
+
+/// A page of staged firmware files.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct FirmwareListing {
+    pub group_id: String,
+    pub total_files: u64,
+    pub files: Vec<FirmwareFileView>,
+}
+
+/// What a confirmed change did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ChangeResult {
+    pub action: String,
+    pub group_id: String,
+    /// The audit log entry written for it.
+    pub audit_id: i64,
+    /// confirmed (the cloud said yes), applied / not_applied / partial / unknown (the answer
+    /// was lost and the devices were read back; nothing was sent twice).
+    pub outcome: String,
+    /// true: done everywhere; false: not done; absent: unclear (see `detail`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub took_effect: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub affected_count: Option<u64>,
+    pub devices: u64,
+    /// The read-back after a lost answer, device by device.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<Value>,
+}
+
+/// Gives "now" in Unix milliseconds (replaceable so tests can follow a simulated clock).
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+fn system_now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Up to this many devices are looked up one by one; more read the whole group.
+const MAX_DEVICES_LOOKED_UP_ONE_BY_ONE: usize = 20;
+
+/// The operations. Cheap to clone; clones share the client and the audit log.
+#[derive(Clone)]
+pub struct FleetOperations {
+    client: ApiClient,
+    tokens: Arc<dyn TokenSource>,
+    audit: Arc<AuditLog>,
+    settings: OperationSettings,
+    clock: Clock,
+}
+
+impl std::fmt::Debug for FleetOperations {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FleetOperations")
+            .field("client", &self.client)
+            .field("audit", &self.audit.path())
+            .finish_non_exhaustive()
+    }
+}
+
+impl FleetOperations {
+    /// `tokens` must be the same source the client was built with: it tells who is signed in.
+    pub fn new(
+        client: ApiClient,
+        tokens: Arc<dyn TokenSource>,
+        audit: Arc<AuditLog>,
+        settings: OperationSettings,
+    ) -> Self {
+        Self {
+            client,
+            tokens,
+            audit,
+            settings,
+            clock: Arc::new(system_now_ms),
+        }
+    }
+
+    /// Uses `clock` for "now" (the transfer-in-the-future rule, audit times).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    pub fn settings(&self) -> OperationSettings {
+        self.settings
+    }
+
+    pub fn audit_log(&self) -> &AuditLog {
+        &self.audit
+    }
+
+    pub fn api_base(&self) -> String {
+        self.client.config().base_url.to_string()
+    }
+
+    fn now_ms(&self) -> i64 {
+        (self.clock)()
+    }
+
+    /// Who is signed in, or why nobody is. Asks the token source once; never hangs on a login
+    /// window (the source decides; the faces give it one that does not open windows).
+    pub async fn auth_status(&self) -> AuthStatus {
+        let not_signed_in = |why: String| AuthStatus {
+            signed_in: false,
+            email: None,
+            subject: None,
+            tenant_id: None,
+            expires_at: None,
+            seconds_left: None,
+            instruction: Some(format!("{SIGN_IN_INSTRUCTION} ({why})")),
+            token: None,
+        };
+        let token = match self.tokens.token().await {
+            Ok(token) => token,
+            Err(e) => return not_signed_in(e.message().to_owned()),
+        };
+        let Some(facts) = TokenFacts::from_token(&token) else {
+            return not_signed_in("the stored token is not a readable JWT".into());
+        };
+        let now = SystemTime::now();
+        if facts.is_expired(now) {
+            return not_signed_in("the token has expired".into());
+        }
+        AuthStatus {
+            signed_in: true,
+            seconds_left: facts.seconds_left(now),
+            email: facts.email,
+            subject: facts.subject,
+            tenant_id: facts.tenant_id,
+            expires_at: facts.expires_at,
+            instruction: None,
+            token: self
+                .settings
+                .reveal_token
+                .then(|| token.expose_secret().to_owned()),
+        }
+    }
+
+    /// The signed-in user's token facts, or the sign-in instruction at once.
+    pub async fn signed_in(&self) -> Result<TokenFacts, OperationError> {
+        let token = self
+            .tokens
+            .token()
+            .await
+            .map_err(|e| OperationError::SignInNeeded(e.message().to_owned()))?;
+        let facts = TokenFacts::from_token(&token).ok_or_else(|| {
+            OperationError::SignInNeeded("the stored token is not a readable JWT".into())
+        })?;
+        if facts.is_expired(SystemTime::now()) {
+            return Err(OperationError::SignInNeeded("the token has expired".into()));
+        }
+        Ok(facts)
+    }
+
+    /// The group: the argument, else the token's `sspTenantId`; never a built-in default.
+    pub fn resolve_group(group_id: Option<&str>, facts: &TokenFacts) -> Result<String, Problems> {
+        match group_id.map(str::trim) {
+            Some(g) if !g.is_empty() => Ok(g.to_owned()),
+            _ => facts.tenant_id.clone().ok_or_else(|| {
+                let mut p = Problems::new();
+                p.push("group_id", "is needed: your token names no tenant (sspTenantId); pass group_id (see list_tenants)");
+                p
+            }),
+        }
+    }
+
+    async fn group(&self, group_id: Option<&str>) -> Result<String, OperationError> {
+        let facts = self.signed_in().await?;
+        Ok(Self::resolve_group(group_id, &facts)?)
+    }
+
+    /// One page of devices.
+    pub async fn devices(&self, query: &DeviceQuery) -> Result<DeviceListing, OperationError> {
+        query.validate(false).into_result()?;
+        let group = self.group(query.group_id.as_deref()).await?;
+        let page = self
+            .client
+            .device_page(&query.to_request(&group, false))
+            .await?;
+        let devices: Vec<DeviceView> = page.devices.iter().map(DeviceView::from).collect();
+        Ok(listing(
+            group,
+            page.total_count.unwrap_or(devices.len() as u64),
+            u64::try_from(query.start_index).unwrap_or(0),
+            devices,
+        ))
+    }
+
+    /// Every device matching the query's filters; `progress` after each page.
+    pub async fn all_devices(
+        &self,
+        query: &DeviceQuery,
+        progress: &mut (dyn FnMut(&FleetProgress) + Send),
+    ) -> Result<DeviceListing, OperationError> {
+        query.validate(true).into_result()?;
+        let group = self.group(query.group_id.as_deref()).await?;
+        let fleet = self
+            .client
+            .fetch_all_devices(&query.to_request(&group, true), |p| progress(p))
+            .await?;
+        let devices: Vec<DeviceView> = fleet.devices.iter().map(DeviceView::from).collect();
+        Ok(listing(group, fleet.total_count, 0, devices))
+    }
+
+    /// One device by id.
+    pub async fn device(
+        &self,
+        device_id: &str,
+        group_id: Option<&str>,
+    ) -> Result<DeviceView, OperationError> {
+        let id: DeviceId = device_id
+            .trim()
+            .parse()
+            .map_err(|e: rmm_api::DeviceIdError| {
+                OperationError::invalid("device_id", e.to_string())
+            })?;
+        let group = self.group(group_id).await?;
+        let found = self
+            .devices_by_id(&group, std::slice::from_ref(&id))
+            .await?;
+        match found.into_iter().next().flatten() {
+            Some(device) => Ok(DeviceView::from(&device)),
+            None => Err(OperationError::invalid(
+                "device_id",
+                format!("no device {id} in group {group} (see list_devices)"),
+            )),
+        }
+    }
+
+    /// The whole fleet in counts; `progress` after each page.
+    pub async fn summary(
+        &self,
+        group_id: Option<&str>,
+        progress: &mut (dyn FnMut(&FleetProgress) + Send),
+    ) -> Result<FleetSummary, OperationError> {
+        let group = self.group(group_id).await?;
+        let fleet = self
+            .client
+            .fetch_all_devices(&DeviceListRequest::new(&group), |p| progress(p))
+            .await?;
+        Ok(FleetSummary::of(&group, &fleet.devices))
+    }
+
+    /// The tenants (groups) the user may manage.
+    pub async fn tenants(&self) -> Result<Vec<TenantView>, OperationError> {
+        self.signed_in().await?;
+        Ok(self
+            .client
+            .tenants()
+            .await?
+            .tenants
+            .iter()
+            .map(TenantView::from)
+            .collect())
+    }
+
+    /// One page of staged firmware files, with the models each fits.
+    pub async fn firmware_files(
+        &self,
+        group_id: Option<&str>,
+        start_index: i64,
+        count: i64,
+    ) -> Result<FirmwareListing, OperationError> {
+        let mut problems = Problems::new();
+        if start_index < 0 || start_index > i64::from(u32::MAX) {
+            problems.push(
+                "start_index",
+                format!("must be 0 or more, got {start_index}"),
+            );
+        }
+        if !(1..=100).contains(&count) {
+            problems.push("count", format!("must be 1-100, got {count}"));
+        }
+        problems.into_result()?;
+        let group = self.group(group_id).await?;
+        let request = FirmwareListRequest {
+            start_index: u32::try_from(start_index).unwrap_or(0),
+            count: u32::try_from(count).unwrap_or(100),
+            group_id: group.clone(),
+        };
+        let page = self.client.firmware_files(&request).await?;
+        let files: Vec<FirmwareFileView> = page.files.iter().map(FirmwareFileView::from).collect();
+        Ok(FirmwareListing {
+            group_id: group,
+            total_files: page.total_count.unwrap_or(files.len() as u64),
+            files,
+        })
+    }
+
+    /// The file with this id among every staged file of the group.
+    async fn find_firmware_file(
+        &self,
+        group: &str,
+        file_id: &str,
+    ) -> Result<Option<FirmwareFileView>, OperationError> {
+        let mut start = 0u32;
+        loop {
+            let request = FirmwareListRequest {
+                start_index: start,
+                count: 100,
+                group_id: group.to_owned(),
+            };
+            let page = self.client.firmware_files(&request).await?;
+            if let Some(file) = page.files.iter().find(|f| f.file_id == file_id) {
+                return Ok(Some(FirmwareFileView::from(file)));
+            }
+            let seen = u64::from(start) + page.files.len() as u64;
+            if page.files.is_empty() || seen >= page.total_count.unwrap_or(0) {
+                return Ok(None);
+            }
+            start = u32::try_from(seen).unwrap_or(u32::MAX);
+        }
+    }
+
+    /// The devices with these ids in the group, in the same order (`None`: not in the group).
+    async fn devices_by_id(
+        &self,
+        group: &str,
+        ids: &[DeviceId],
+    ) -> Result<Vec<Option<Device>>, OperationError> {
+        let mut found: Vec<Device> = Vec::new();
+        let mut filter_ignored = ids.len() > MAX_DEVICES_LOOKED_UP_ONE_BY_ONE;
+        if !filter_ignored {
+            let pages: Vec<_> = stream::iter(ids.iter())
+                .map(|id| {
+                    let request = DeviceListRequest::new(group)
+                        .with_filter(SimpleFilter::equals("deviceId", id.as_str()));
+                    async move { self.client.device_page(&request).await }
+                })
+                .buffered(8)
+                .collect()
+                .await;
+            for (id, page) in ids.iter().zip(pages) {
+                let page = page?;
+                // A cloud that ignores the filter answers with other devices: read the group instead.
+                if page.devices.iter().any(|d| &d.device_id != id) {
+                    filter_ignored = true;
+                    break;
+                }
+                found.extend(page.devices);
+            }
+        }
+        if filter_ignored {
+            found = self
+                .client
+                .fetch_all_devices(&DeviceListRequest::new(group), |_| {})
+                .await?
+                .devices;
+        }
+        Ok(ids
+            .iter()
+            .map(|id| found.iter().find(|d| &d.device_id == id).cloned())
+            .collect())
+    }
+
+    /// Steps 1 and 2: validate (every rule, against the cloud too: devices in the group, the
+    /// file staged) and preview. Nothing is changed.
+    pub async fn preview(&self, request: &ChangeRequest) -> Result<ChangePreview, OperationError> {
+        let mut problems = request.validate(self.now_ms());
+        // Without a sign-in the cloud checks cannot run: report the input problems first.
+        let facts = match self.signed_in().await {
+            Ok(facts) => facts,
+            Err(e) if problems.is_empty() => return Err(e),
+            Err(_) => return Err(OperationError::Invalid(problems)),
+        };
+        let group = match Self::resolve_group(request.group_id(), &facts) {
+            Ok(group) => Some(group),
+            Err(p) => {
+                problems.extend(p);
+                None
+            }
+        };
+        let Some(group) =
+            group.filter(|_| !problems.mentions("device_ids") && !problems.mentions("group_id"))
+        else {
+            return Err(OperationError::Invalid(problems));
+        };
+        let ids = request.parsed_device_ids();
+        let devices = self.devices_by_id(&group, &ids).await?;
+        for (i, (id, device)) in ids.iter().zip(&devices).enumerate() {
+            if device.is_none() {
+                problems.push(
+                    format!("device_ids[{i}]"),
+                    format!("no device {id} in group {group} (see list_devices)"),
+                );
+            }
+        }
+        let mut file = None;
+        if let ChangeRequest::ScheduleFirmwareUpdate(r) = request
+            && !problems.mentions("firmware_file_id")
+        {
+            file = self
+                .find_firmware_file(&group, r.firmware_file_id.trim())
+                .await?;
+            if file.is_none() {
+                problems.push(
+                    "firmware_file_id",
+                    format!(
+                        "no staged firmware file {} in group {group} (see list_staged_firmware)",
+                        r.firmware_file_id.trim()
+                    ),
+                );
+            }
+        }
+        problems.into_result()?;
+        let devices: Vec<Device> = devices.into_iter().flatten().collect();
+        Ok(ChangePreview::build(
+            request,
+            &group,
+            &devices,
+            file.as_ref(),
+        ))
+    }
+
+    /// Steps 3 and 4: carries out `request` only if its preview, made again now, is the one
+    /// confirmed (`confirmed_digest`), then records it in the audit log with the cloud's answer.
+    pub async fn apply(
+        &self,
+        request: &ChangeRequest,
+        confirmed_digest: &str,
+        caller: &Caller,
+    ) -> Result<ChangeResult, OperationError> {
+        let preview = self.preview(request).await?;
+        if preview.digest != confirmed_digest.trim() {
+            return Err(OperationError::PreviewChanged(Box::new(preview)));
+        }
+        let group = preview.group_id.clone();
+        let ids = request.parsed_device_ids();
+        let selection = rmm_api::DeviceSelection::only(ids);
+        let sent = match request {
+            ChangeRequest::ScheduleFirmwareUpdate(r) => {
+                self.client
+                    .set_update_reservation(&UpdateReservation {
+                        group_id: group.clone(),
+                        selection,
+                        file_id: r.firmware_file_id.trim().to_owned(),
+                        file_transfer_timestamp: r.transfer_datetime,
+                        file_transfer_time_zone: r.timezone.clone(),
+                        execute_update_date_time: r.execute_datetime.clone(),
+                    })
+                    .await
+            }
+            ChangeRequest::CancelScheduledUpdate(_) => {
+                self.client
+                    .remove_update_reservation(&ReservationRemoval {
+                        group_id: group.clone(),
+                        selection,
+                    })
+                    .await
+            }
+            ChangeRequest::ConfigureOtaMode(r) => {
+                self.client
+                    .set_ota_mode(&OtaSettings {
+                        group_id: group.clone(),
+                        selection,
+                        ota_mode: OtaMode::from(r.ota_mode.as_str()),
+                        ota_start_hour: i32::try_from(r.start_hour).unwrap_or(-1),
+                        ota_end_hour: i32::try_from(r.end_hour).unwrap_or(-1),
+                    })
+                    .await
+            }
+        };
+        let (answer, succeeded) = match &sent {
+            Ok(outcome) => (
+                serde_json::to_value(outcome).unwrap_or(Value::Null),
+                outcome.took_effect() != Some(false),
+            ),
+            Err(e) => (serde_json::json!({"error": e.to_string()}), false),
+        };
+        let audit_id = self.audit.record(
+            NewAuditEntry {
+                caller,
+                action: request.action(),
+                group_id: &group,
+                device_ids: request.device_ids(),
+                request: serde_json::to_value(request).unwrap_or(Value::Null),
+                preview: serde_json::to_value(&preview).unwrap_or(Value::Null),
+                answer,
+                succeeded,
+            },
+            self.now_ms(),
+        )?;
+        tracing::info!(action = request.action(), group = %group, devices = preview.devices.len(), audit_id, succeeded, "change sent");
+        let outcome = sent?;
+        let (name, affected, detail) = match &outcome {
+            ChangeOutcome::Confirmed(receipt) => ("confirmed", receipt.affected_count, None),
+            ChangeOutcome::Applied(c) => ("applied", None, serde_json::to_value(c).ok()),
+            ChangeOutcome::NotApplied(c) => ("not_applied", None, serde_json::to_value(c).ok()),
+            ChangeOutcome::Partial(c) => ("partial", None, serde_json::to_value(c).ok()),
+            ChangeOutcome::Unknown(c) => ("unknown", None, serde_json::to_value(c).ok()),
+        };
+        Ok(ChangeResult {
+            action: request.action().to_owned(),
+            group_id: group,
+            audit_id,
+            outcome: name.to_owned(),
+            took_effect: outcome.took_effect(),
+            affected_count: affected,
+            devices: preview.devices.len() as u64,
+            detail,
+        })
+    }
+
+    /// A raw request under the API base (`make_api_request`). Reads only, unless the user
+    /// allowed writes in settings; an allowed write is recorded in the audit log.
+    pub async fn api_request(
+        &self,
+        method: &str,
+        endpoint: &str,
+        payload: Option<Value>,
+        caller: &Caller,
+    ) -> Result<Value, OperationError> {
+        let mut problems = Problems::new();
+        let method_upper = method.trim().to_ascii_uppercase();
+        let parsed = match method_upper.as_str() {
+            "GET" => Some(Method::GET),
+            "POST" => Some(Method::POST),
+            "PUT" => Some(Method::PUT),
+            "PATCH" => Some(Method::PATCH),
+            "DELETE" => Some(Method::DELETE),
+            _ => {
+                problems.push(
+                    "method",
+                    format!("must be GET, POST, PUT, PATCH or DELETE, got {method:?}"),
+                );
+                None
+            }
+        };
+        let base = self.api_base();
+        let path = match endpoint.trim() {
+            e if e.starts_with(&format!("{base}/")) => e[base.len()..].to_owned(),
+            e if e.starts_with('/') => e.to_owned(),
+            e if !e.contains("://") && !e.is_empty() => format!("/{e}"),
+            _ => {
+                problems.push(
+                    "endpoint",
+                    format!("must be a path under the API base {base}, e.g. /api/v1/tenants"),
+                );
+                String::new()
+            }
+        };
+        if payload.as_ref().is_some_and(|p| !p.is_object()) {
+            problems.push("payload", "must be a JSON object when given");
+        }
+        problems.into_result()?;
+        let Some(method) = parsed else {
+            return Err(OperationError::invalid("method", "unknown method"));
+        };
+        let path_only = path.split('?').next().unwrap_or_default();
+        let is_read = method == Method::GET
+            || (method == Method::POST
+                && [rmm_api::DEVICE_LIST_PATH, rmm_api::FIRMWARE_LIST_PATH].contains(&path_only));
+        if !is_read && !self.settings.allow_api_writes {
+            return Err(OperationError::invalid(
+                "method",
+                format!(
+                    "{method} {path_only} changes the cloud, and writes through make_api_request are off in settings; use schedule_firmware_update, cancel_scheduled_update or configure_ota_mode (they preview and ask for confirmation)"
+                ),
+            ));
+        }
+        self.signed_in().await?;
+        let result = self
+            .client
+            .request(method.clone(), &path, payload.clone())
+            .await;
+        if !is_read {
+            let group = payload
+                .as_ref()
+                .and_then(|p| p.get("groupId"))
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let devices: Vec<String> = payload
+                .as_ref()
+                .and_then(|p| p.get("deviceIds"))
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default();
+            self.audit.record(
+                NewAuditEntry {
+                    caller,
+                    action: "api_request",
+                    group_id: group,
+                    device_ids: &devices,
+                    request: serde_json::json!({"method": method.as_str(), "endpoint": path, "payload": payload}),
+                    preview: Value::Null,
+                    answer: match &result {
+                        Ok(v) => v.clone(),
+                        Err(e) => serde_json::json!({"error": e.to_string()}),
+                    },
+                    succeeded: result.is_ok(),
+                },
+                self.now_ms(),
+            )?;
+        }
+        Ok(result?)
+    }
+
+    /// Audit entries, newest first.
+    pub fn audit_entries(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>, OperationError> {
+        Ok(self.audit.query(query)?)
+    }
+}
+
+fn listing(
+    group_id: String,
+    total: u64,
+    start_index: u64,
+    devices: Vec<DeviceView>,
+) -> DeviceListing {
+    DeviceListing {
+        group_id,
+        total_devices: total,
+        start_index,
+        returned: devices.len() as u64,
+        needing_update: devices.iter().filter(|d| d.needs_update).count() as u64,
+        devices,
+    }
+}
