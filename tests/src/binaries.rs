@@ -95,7 +95,7 @@ mod tests {
     }
 
     #[test]
-    fn a_bad_override_is_reported() {
+    fn a_binary_not_built_names_the_build_command() {
         let error =
             our_binary("surely-not-built", "RMM_E2E_TEST_UNSET_VAR", "cargo build").unwrap_err();
         assert!(error.contains("surely-not-built"), "{error}");
