@@ -387,11 +387,20 @@ impl ApiClient {
                 .await?
                 .devices);
         }
-        let pages: Vec<Result<DevicePage, ApiError>> = stream::iter(selection.device_ids.iter())
+        let requests: Vec<DeviceListRequest> = selection
+            .device_ids
+            .iter()
             .map(|id| {
-                let request = DeviceListRequest::new(group_id)
-                    .with_filter(SimpleFilter::equals("deviceId", id.as_str()));
-                async move { self.device_page(&request).await }
+                DeviceListRequest::new(group_id)
+                    .with_filter(SimpleFilter::equals("deviceId", id.as_str()))
+            })
+            .collect();
+        // Owned requests and a cloned client keep this future `Send` for `tokio::spawn`.
+        let client = self.clone();
+        let pages: Vec<Result<DevicePage, ApiError>> = stream::iter(requests)
+            .map(move |request| {
+                let client = client.clone();
+                async move { client.device_page(&request).await }
             })
             .buffered(self.inner.config.concurrency)
             .collect()

@@ -983,3 +983,30 @@ fn client_debug_shows_no_secret() {
     let shown = format!("{:?}", s.client);
     assert!(!shown.contains(KEY) && !shown.contains(TOKEN), "{shown}");
 }
+
+/// Callers spawn these futures on a multi-threaded runtime: they must be `Send`.
+#[test]
+fn public_futures_are_send() {
+    fn assert_send<T: Send>(_: &T) {}
+    let s = setup_with(config("http://127.0.0.1:9"));
+    let c = &s.client;
+    let removal = ReservationRemoval {
+        group_id: "g".into(),
+        selection: DeviceSelection::only(ids(&["1"])),
+    };
+    let ota = OtaSettings {
+        group_id: "g".into(),
+        selection: DeviceSelection::only(ids(&["1"])),
+        ota_mode: OtaMode::Off,
+        ota_start_hour: -1,
+        ota_end_hour: -1,
+    };
+    let list = DeviceListRequest::new("g");
+    assert_send(&c.tenants());
+    assert_send(&c.device_page(&list));
+    assert_send(&c.firmware_files(&FirmwareListRequest::new("g")));
+    assert_send(&c.remove_update_reservation(&removal));
+    assert_send(&c.set_ota_mode(&ota));
+    assert_send(&c.fetch_all_devices(&list, |_| {}));
+    assert_send(&c.request(Method::GET, "/x", None));
+}
