@@ -183,8 +183,9 @@ pub fn set_reservation(
         (Some(text), Some(offset)) => parse_execute_time(text, offset),
         _ => None,
     };
+    // The execute time has minute precision: the transfer's own minute is allowed.
     if let (Some(exec), Some(transfer)) = (execute_ms, transfer_ms)
-        && exec < transfer
+        && exec < transfer - transfer.rem_euclid(60_000)
     {
         problems.add(
             "EXECUTE_BEFORE_TRANSFER",
