@@ -1,5 +1,8 @@
 //! Core.
 
+// Profiles and settings: the settings file, the old environment variables, flags.
+pub mod settings;
+
 // Operations over the fleet: validation, previews, confirmation, the audit log.
 mod audit;
 mod caller;
