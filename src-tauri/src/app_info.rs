@@ -91,6 +91,24 @@ mod tests {
                 .starts_with("http://127.0.0.1:")
         );
         assert_eq!(value["demo"]["devices"], 250);
+        // The UI's hand-written mirror (`ui/src/backend.ts`) expects exactly these names.
+        let keys = |v: &serde_json::Value| {
+            let mut keys: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+            keys.sort();
+            keys
+        };
+        assert_eq!(keys(&value), ["demo", "logDir", "name", "version"]);
+        assert_eq!(
+            keys(&value["demo"]),
+            [
+                "apiBaseUrl",
+                "dashboardUrl",
+                "devices",
+                "groupId",
+                "loginUrl",
+                "username"
+            ]
+        );
         assert_eq!(value["logDir"], "/tmp/logs");
         assert!(
             !password.is_empty() && !json.contains(&password),
