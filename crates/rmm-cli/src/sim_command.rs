@@ -1,5 +1,7 @@
 //! `rmm sim`: starts the simulator of the Sharp cloud, prints its connection details as one JSON
-//! line on stdout once it is ready, and serves until interrupted.
+//! line on stdout once it is ready, and serves until interrupted. With `--profile NAME` it also
+//! records those details as a named profile (secrets in the profile's store, never in the
+//! settings file), so later commands reach it with `--profile NAME`.
 
 use clap::Args;
 
@@ -61,11 +63,22 @@ impl SimArgs {
 }
 
 /// Runs the simulator until Ctrl-C (or SIGTERM on Unix).
-pub async fn run(args: SimArgs, _global: &GlobalArgs) -> Result<(), Failure> {
+pub async fn run(args: SimArgs, global: &GlobalArgs) -> Result<(), Failure> {
     let config = args.to_config()?;
+    if let Some(name) = &global.profile {
+        rmm_core::settings::check_profile_name(name)
+            .map_err(|error| Failure::BadInput(format!("--profile: {error}")))?;
+    }
     let sim = rmm_sim::start(config)
         .await
         .map_err(|error| Failure::Local(format!("the simulator could not start: {error}")))?;
+    if let Some(name) = &global.profile {
+        let profile = profile_of(name, sim.info());
+        rmm_core::settings::save_profile(&profile).map_err(|error| {
+            Failure::Local(format!("cannot record the simulator as profile {name}: {error}"))
+        })?;
+        tracing::info!(profile = %name, "simulator recorded as a profile");
+    }
     let line = serde_json::to_string(sim.info())
         .map_err(|error| Failure::Local(format!("cannot print the connection details: {error}")))?;
     // The one line on stdout is the contract with scripts and tests; logs go to stderr.
@@ -74,6 +87,24 @@ pub async fn run(args: SimArgs, _global: &GlobalArgs) -> Result<(), Failure> {
     wait_for_interrupt().await;
     sim.shutdown().await;
     Ok(())
+}
+
+/// The simulator's connection details as a profile; the password and subscription key go to
+/// the profile's secret store.
+fn profile_of(name: &str, info: &rmm_sim::SimInfo) -> rmm_core::settings::NewProfile {
+    rmm_core::settings::NewProfile {
+        name: name.to_owned(),
+        login_url: info.login_url.clone(),
+        dashboard_url: info.dashboard_url.clone(),
+        api_base_url: info.api_base_url.clone(),
+        jwks_url: info.jwks_url.clone(),
+        issuer: info.issuer.clone(),
+        audience: info.audience.clone(),
+        username: info.username.clone(),
+        password: Some(info.password.clone().into()),
+        subscription_key: Some(info.subscription_key.clone().into()),
+        group_id: Some(info.group_id.clone()),
+    }
 }
 
 async fn wait_for_interrupt() {

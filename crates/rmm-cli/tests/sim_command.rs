@@ -18,6 +18,67 @@ fn rmm() -> Command {
     Command::new(env!("CARGO_BIN_EXE_rmm"))
 }
 
+/// Starts `rmm sim` with `args` and `env`, and returns it with its one JSON line.
+async fn start_sim(args: &[&str], env: &[(&str, &std::path::Path)]) -> (Running, serde_json::Value) {
+    let mut command = rmm();
+    command.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let mut running = Running(command.spawn().unwrap());
+    let stdout = running.0.stdout.take().unwrap();
+    let line = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        line
+    })
+    .await
+    .unwrap();
+    let info = serde_json::from_str(line.trim())
+        .unwrap_or_else(|error| panic!("not one JSON line ({error}): {line:?}"));
+    (running, info)
+}
+
+#[tokio::test]
+async fn with_a_profile_it_records_the_details_and_keeps_secrets_out_of_the_settings_file() {
+    let home = tempfile::tempdir().unwrap();
+    let config = home.path().join("config");
+    let secrets = home.path().join("secrets.json");
+    let (_running, info) = start_sim(
+        &["sim", "--devices", "5", "--profile", "demo"],
+        &[("RMM_CONFIG_DIR", &config), ("TOKEN_FILE", &secrets)],
+    )
+    .await;
+
+    let settings = std::fs::read_to_string(
+        std::fs::read_dir(&config)
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .find(|path| path.is_file())
+            .expect("a settings file"),
+    )
+    .unwrap();
+    assert!(settings.contains("demo"), "{settings}");
+    assert!(settings.contains(info["api_base_url"].as_str().unwrap()), "{settings}");
+    assert!(settings.contains(info["login_url"].as_str().unwrap()), "{settings}");
+    for secret in ["password", "subscription_key"] {
+        let value = info[secret].as_str().unwrap();
+        assert!(!settings.contains(value), "the settings file holds the {secret}");
+    }
+    // The secrets went to the store the user chose (here the explicit file store).
+    let store = std::fs::read_to_string(&secrets).unwrap();
+    assert!(store.contains(info["subscription_key"].as_str().unwrap()));
+}
+
+#[test]
+fn a_bad_profile_name_is_refused_before_anything_starts() {
+    let output = rmm().args(["sim", "--profile", "no/slashes"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("profile"), "{stderr}");
+    assert!(output.stdout.is_empty());
+}
+
 #[tokio::test]
 async fn prints_one_json_line_with_the_connection_details_then_serves() {
     let child = rmm()
