@@ -3,6 +3,7 @@
 //! Each subcommand lives in its own module and only translates between the terminal and the
 //! libraries; the rules live in the crates below.
 
+mod auth_commands;
 mod logging;
 mod sim_command;
 
@@ -35,6 +36,8 @@ pub struct GlobalArgs {
 enum Command {
     /// Run a simulator of the Sharp cloud on loopback (login, identity provider, dashboard, API).
     Sim(sim_command::SimArgs),
+    #[command(flatten)]
+    Auth(auth_commands::AuthCommand),
 }
 
 fn main() -> ExitCode {
@@ -50,6 +53,7 @@ fn main() -> ExitCode {
     let outcome = runtime.block_on(async {
         match cli.command {
             Command::Sim(args) => sim_command::run(args, &cli.global).await,
+            Command::Auth(cmd) => auth_commands::run(cmd, &cli.global).await,
         }
     });
     match outcome {
