@@ -26,4 +26,4 @@ pub use validate::{TokenRejected, TokenValidator, ValidationRules};
 /// Log filter directives every face must add to its subscriber: chromiumoxide traces each
 /// DevTools message it sends and receives, and those carry the typed password and the
 /// captured `authorization` header.
-pub const SECRET_SAFE_LOG_DIRECTIVES: &[&str] = &["chromiumoxide=warn", "chromiumoxide::conn=off"];
+pub const SECRET_SAFE_LOG_DIRECTIVES: &[&str] = &["chromiumoxide=error", "chromiumoxide::conn=off"];
