@@ -395,11 +395,18 @@ impl FleetOperations {
         let mut found: Vec<Device> = Vec::new();
         let mut filter_ignored = ids.len() > MAX_DEVICES_LOOKED_UP_ONE_BY_ONE;
         if !filter_ignored {
-            let pages: Vec<_> = stream::iter(ids.iter())
+            // Owned requests and client clones keep the future `Send` for every caller.
+            let requests: Vec<DeviceListRequest> = ids
+                .iter()
                 .map(|id| {
-                    let request = DeviceListRequest::new(group)
-                        .with_filter(SimpleFilter::equals("deviceId", id.as_str()));
-                    async move { self.client.device_page(&request).await }
+                    DeviceListRequest::new(group)
+                        .with_filter(SimpleFilter::equals("deviceId", id.as_str()))
+                })
+                .collect();
+            let pages: Vec<_> = stream::iter(requests)
+                .map(|request| {
+                    let client = self.client.clone();
+                    async move { client.device_page(&request).await }
                 })
                 .buffered(8)
                 .collect()

@@ -1,0 +1,124 @@
+//! The streamable HTTP transport: binds to loopback only, puts the guard in front of rmcp's
+//! `StreamableHttpService`, and serves many concurrent sessions (one `RmmMcpServer` each).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::http_guard::{GuardConfig, guard};
+use crate::server::RmmMcpServer;
+
+/// The path the MCP endpoint answers on.
+pub const MCP_PATH: &str = "/mcp";
+
+#[derive(Debug, thiserror::Error)]
+pub enum HttpEndpointError {
+    #[error(
+        "--http address {0} is not a loopback address: the MCP endpoint binds to 127.0.0.1 or ::1 only"
+    )]
+    NotLoopback(SocketAddr),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// A running endpoint; dropping it (or `shutdown`) stops it.
+#[derive(Debug)]
+pub struct HttpEndpoint {
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl HttpEndpoint {
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT/mcp`.
+    pub fn url(&self) -> String {
+        format!("http://{}{MCP_PATH}", self.addr)
+    }
+
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+
+    /// Serves until stopped (for `rmm mcp --http`).
+    pub async fn wait(mut self) {
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for HttpEndpoint {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Starts the endpoint on `addr` (port 0: any free port). `make_server` gives each session its server.
+pub async fn serve_http(
+    addr: SocketAddr,
+    make_server: impl Fn() -> RmmMcpServer + Send + Sync + 'static,
+    guard_config: GuardConfig,
+) -> Result<HttpEndpoint, HttpEndpointError> {
+    if !addr.ip().is_loopback() {
+        return Err(HttpEndpointError::NotLoopback(addr));
+    }
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| HttpEndpointError::Bind { addr, source })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|source| HttpEndpointError::Bind { addr, source })?;
+    let config = StreamableHttpServerConfig::default()
+        // Our guard already refused other hosts; the SDK's check stays as a second line.
+        .with_allowed_hosts(["localhost", "127.0.0.1", "::1", "[::1]"]);
+    let cancel = config.cancellation_token.clone();
+    let service = StreamableHttpService::new(
+        move || Ok(make_server()),
+        Arc::new(LocalSessionManager::default()),
+        config,
+    );
+    let router =
+        Router::new()
+            .nest_service(MCP_PATH, service)
+            .layer(axum::middleware::from_fn_with_state(
+                Arc::new(guard_config),
+                guard,
+            ));
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let served = axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                let _ = stopped.await;
+                cancel.cancel();
+            })
+            .await;
+        if let Err(error) = served {
+            tracing::warn!(%error, "MCP HTTP endpoint stopped with an error");
+        }
+    });
+    tracing::info!(%addr, "MCP endpoint listening on loopback");
+    Ok(HttpEndpoint {
+        addr,
+        stop: Some(stop),
+        task: Some(task),
+    })
+}

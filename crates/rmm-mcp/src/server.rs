@@ -1,0 +1,605 @@
+//! `RmmMcpServer`: the MCP face. It turns tool calls and resource reads into `rmm-core`
+//! operations and their answers into compact tool results; every rule (validation, preview,
+//! confirmation, group choice, audit) stays in `rmm-core`. Change tools are confirmed by
+//! elicitation when the client supports it, else by calling again with `confirm: true`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ElicitRequest,
+    ElicitRequestParams, ElicitationAction, Implementation, InputRequest, InputRequiredResult,
+    ListResourcesResult, ListToolsResult, PaginatedRequestParams, ProgressNotificationParam,
+    ProtocolVersion, ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, Resource,
+    ResourceContents, ServerCapabilities, ServerConfig, Tool,
+};
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
+use rmm_core::{
+    AuditQuery, Caller, CancelReservations, ChangePreview, ChangeRequest, DeviceQuery,
+    FleetOperations, OperationError, ScheduleUpdate, SetOtaMode,
+};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::arguments::Arguments;
+use crate::tool_catalog::{ApiAnswer, CHANGE_TOOLS, ChangeToolOutput, TenantsOutput, tools};
+
+pub const AUTH_STATUS_URI: &str = "rmm://auth/status";
+pub const RECENT_AUDIT_URI: &str = "rmm://audit/recent";
+const DEFAULT_TIMEZONE: &str = "UTC+05:30";
+/// The key of the confirmation question in an elicitation.
+const CONFIRM_KEY: &str = "confirm";
+
+/// How the endpoint behaves.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ServerOptions {
+    /// List no change tools and refuse them.
+    pub read_only: bool,
+}
+
+/// The MCP server; one per session (cheap: clones share the operations).
+#[derive(Clone)]
+pub struct RmmMcpServer {
+    ops: FleetOperations,
+    options: ServerOptions,
+    tools: Arc<Vec<Tool>>,
+    /// Names this server instance (one per stdio process or HTTP session) in the audit log.
+    session: Arc<str>,
+}
+
+impl std::fmt::Debug for RmmMcpServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RmmMcpServer")
+            .field("read_only", &self.options.read_only)
+            .field("session", &self.session)
+            .finish()
+    }
+}
+
+fn random_session_id() -> String {
+    let bytes: [u8; 8] = rand::random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+type ToolOutcome = Result<Value, OperationError>;
+
+impl RmmMcpServer {
+    pub fn new(ops: FleetOperations, options: ServerOptions) -> Self {
+        let tools = tools(options.read_only, ops.settings().allow_api_writes);
+        Self {
+            ops,
+            options,
+            tools: Arc::new(tools),
+            session: random_session_id().into(),
+        }
+    }
+
+    /// The tools this server lists.
+    pub fn tool_list(&self) -> &[Tool] {
+        &self.tools
+    }
+
+    fn caller(&self, ctx: &RequestContext<RoleServer>) -> Caller {
+        let name = ctx.client_info().map_or_else(
+            || "unknown MCP client".to_owned(),
+            |i| format!("{} {}", i.name, i.version),
+        );
+        let session = ctx
+            .extensions
+            .get::<axum::http::request::Parts>()
+            .and_then(|parts| parts.headers.get("mcp-session-id"))
+            .and_then(|v| v.to_str().ok())
+            .map_or_else(|| self.session.to_string(), str::to_owned);
+        Caller::McpClient { name, session }
+    }
+
+    async fn read_tool(
+        &self,
+        name: &str,
+        args: Arguments,
+        ctx: &RequestContext<RoleServer>,
+    ) -> Result<ToolOutcome, rmm_core::Problems> {
+        let mut args = args;
+        let outcome = match name {
+            "auth_status" | "extract_auth_token" => {
+                args.finish().into_result()?;
+                Ok(to_value(&self.ops.auth_status().await))
+            }
+            "list_tenants" => {
+                args.finish().into_result()?;
+                self.ops
+                    .tenants()
+                    .await
+                    .map(|tenants| to_value(&TenantsOutput { tenants }))
+            }
+            "list_devices" => {
+                let query = DeviceQuery {
+                    group_id: args.opt_string("group_id"),
+                    page_size: args.int_or("page_size", 25),
+                    start_index: args.int_or("start_index", 0),
+                    needs_update: args.opt_bool("needs_update"),
+                    model: args.opt_string("model"),
+                    ota_mode: args.opt_string("ota_mode"),
+                    update_status: args.opt_string("update_status"),
+                    text: args.opt_string("search"),
+                };
+                let all = args.opt_bool("all").unwrap_or(false);
+                let mut problems = args.finish();
+                problems.extend(query.validate(all));
+                problems.into_result()?;
+                if all {
+                    let mut progress = ProgressForwarder::new(ctx);
+                    let listing = self
+                        .ops
+                        .all_devices(&query, &mut |p| progress.page(p))
+                        .await;
+                    progress.finish().await;
+                    listing.map(|l| to_value(&l))
+                } else {
+                    self.ops.devices(&query).await.map(|l| to_value(&l))
+                }
+            }
+            "get_device" => {
+                let id = args.string("device_id");
+                let group = args.opt_string("group_id");
+                args.finish().into_result()?;
+                self.ops
+                    .device(&id, group.as_deref())
+                    .await
+                    .map(|d| to_value(&d))
+            }
+            "fleet_summary" => {
+                let group = args.opt_string("group_id");
+                args.finish().into_result()?;
+                let mut progress = ProgressForwarder::new(ctx);
+                let summary = self
+                    .ops
+                    .summary(group.as_deref(), &mut |p| progress.page(p))
+                    .await;
+                progress.finish().await;
+                summary.map(|s| to_value(&s))
+            }
+            "list_staged_firmware" => {
+                let group = args.opt_string("group_id");
+                let start = args.int_or("start_index", 0);
+                let count = args.int_or("count", 100);
+                args.finish().into_result()?;
+                self.ops
+                    .firmware_files(group.as_deref(), start, count)
+                    .await
+                    .map(|f| to_value(&f))
+            }
+            "make_api_request" => {
+                let endpoint = args.string("endpoint");
+                let method = args
+                    .opt_string("method")
+                    .unwrap_or_else(|| "GET".to_owned());
+                let payload = args.opt_object("payload");
+                args.finish().into_result()?;
+                let caller = self.caller(ctx);
+                self.ops
+                    .api_request(&method, &endpoint, payload, &caller)
+                    .await
+                    .map(|answer| {
+                        to_value(&ApiAnswer {
+                            endpoint,
+                            method: method.to_ascii_uppercase(),
+                            answer,
+                        })
+                    })
+            }
+            _ => {
+                return Ok(Err(OperationError::invalid(
+                    "name",
+                    format!("no tool named {name:?}"),
+                )));
+            }
+        };
+        Ok(outcome)
+    }
+
+    /// Reads a change tool's arguments into the core request, plus `confirm` and `preview_digest`.
+    fn change_request(
+        name: &str,
+        args: Option<rmcp::model::JsonObject>,
+    ) -> Result<(ChangeRequest, bool, Option<String>), rmm_core::Problems> {
+        let mut args = Arguments::new(args);
+        let request = match name {
+            "schedule_firmware_update" => ChangeRequest::ScheduleFirmwareUpdate(ScheduleUpdate {
+                device_ids: args.strings("device_ids"),
+                firmware_file_id: args.string("firmware_file_id"),
+                transfer_datetime: args.int("transfer_datetime"),
+                execute_datetime: args.string("execute_datetime"),
+                timezone: args
+                    .opt_string("timezone")
+                    .unwrap_or_else(|| DEFAULT_TIMEZONE.to_owned()),
+                group_id: args.opt_string("group_id"),
+            }),
+            "configure_ota_mode" => ChangeRequest::ConfigureOtaMode(SetOtaMode {
+                device_ids: args.strings("device_ids"),
+                ota_mode: args.string("ota_mode"),
+                start_hour: args.int_or("start_hour", 2),
+                end_hour: args.int_or("end_hour", 4),
+                group_id: args.opt_string("group_id"),
+            }),
+            _ => ChangeRequest::CancelScheduledUpdate(CancelReservations {
+                device_ids: args.strings("device_ids"),
+                group_id: args.opt_string("group_id"),
+            }),
+        };
+        let confirm = args.opt_bool("confirm").unwrap_or(false);
+        let digest = args.opt_string("preview_digest");
+        let type_problems = args.finish();
+        // Rules are core's; only fields that could not even be read are reported from here,
+        // and core's findings on those same fields (read as defaults) are left out.
+        let mut problems = type_problems.clone();
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        for p in request.validate(now_ms).iter() {
+            let base = p.field.split('[').next().unwrap_or_default();
+            if !type_problems.mentions(base) {
+                problems.0.push(p.clone());
+            }
+        }
+        problems.into_result()?;
+        Ok((request, confirm, digest))
+    }
+
+    async fn change_tool(
+        &self,
+        params: CallToolRequestParams,
+        ctx: &RequestContext<RoleServer>,
+    ) -> CallToolResponse {
+        if self.options.read_only {
+            return error_result(&OperationError::invalid(
+                "name",
+                "this endpoint is read-only (--read-only): change tools are off",
+            ))
+            .into();
+        }
+        let name = params.name.to_string();
+        let (request, confirm, digest) = match Self::change_request(&name, params.arguments.clone())
+        {
+            Ok(parsed) => parsed,
+            Err(problems) => return error_result(&OperationError::Invalid(problems)).into(),
+        };
+        let caller = self.caller(ctx);
+        // A 2026-07-28 client answering our confirmation question (multi round-trip request).
+        if let Some(responses) = &params.input_responses {
+            let accepted = responses
+                .get(CONFIRM_KEY)
+                .is_some_and(accepted_confirmation);
+            let Some(state_digest) = params.request_state.clone() else {
+                return error_result(&OperationError::invalid(
+                    "requestState",
+                    "missing: confirm the preview again",
+                ))
+                .into();
+            };
+            return if accepted {
+                self.apply(&request, &state_digest, &caller).await
+            } else {
+                match self.ops.preview(&request).await {
+                    Ok(preview) => declined(preview).into(),
+                    Err(e) => error_result(&e).into(),
+                }
+            };
+        }
+        let preview = match self.ops.preview(&request).await {
+            Ok(preview) => preview,
+            Err(e) => return error_result(&e).into(),
+        };
+        if confirm {
+            let digest = digest.unwrap_or_else(|| preview.digest.clone());
+            return self.apply(&request, &digest, &caller).await;
+        }
+        let supports_elicitation = ctx
+            .client_capabilities()
+            .is_some_and(|c| c.elicitation.is_some());
+        if !supports_elicitation {
+            return structured(&ChangeToolOutput {
+                status: "preview".into(),
+                next_step: format!(
+                    "Nothing was changed. Show this preview to the user; to carry it out call {name} again with the same arguments plus confirm: true and preview_digest: \"{}\".",
+                    preview.digest
+                ),
+                preview,
+                result: None,
+            })
+            .into();
+        }
+        let question = elicitation(&preview);
+        let new_protocol = ctx
+            .protocol_version()
+            .is_some_and(|v| v >= ProtocolVersion::V_2026_07_28);
+        if new_protocol {
+            let mut requests = BTreeMap::new();
+            requests.insert(
+                CONFIRM_KEY.to_owned(),
+                InputRequest::Elicitation(ElicitRequest::new(question)),
+            );
+            return InputRequiredResult::new(Some(requests), Some(preview.digest.clone())).into();
+        }
+        match ctx.peer.create_elicitation(question).await {
+            Ok(answer)
+                if answer.action == ElicitationAction::Accept
+                    && answer
+                        .content
+                        .as_ref()
+                        .is_some_and(|c| c[CONFIRM_KEY] == json!(true)) =>
+            {
+                self.apply(&request, &preview.digest, &caller).await
+            }
+            Ok(_) => declined(preview).into(),
+            Err(e) => {
+                tracing::warn!(error = %e, "elicitation failed; returning the preview");
+                structured(&ChangeToolOutput {
+                    status: "preview".into(),
+                    next_step: format!("Could not ask the user ({e}). Nothing was changed; call again with confirm: true and preview_digest: \"{}\" once the user agrees.", preview.digest),
+                    preview,
+                    result: None,
+                })
+                .into()
+            }
+        }
+    }
+
+    async fn apply(
+        &self,
+        request: &ChangeRequest,
+        digest: &str,
+        caller: &Caller,
+    ) -> CallToolResponse {
+        match self.ops.apply(request, digest, caller).await {
+            Ok(result) => {
+                let preview = self.ops.preview(request).await.ok();
+                let next_step = format!(
+                    "Done ({}); audit entry {}. list_devices or get_device show the new state.",
+                    result.outcome, result.audit_id
+                );
+                match preview {
+                    Some(preview) => structured(&ChangeToolOutput {
+                        status: "done".into(),
+                        preview,
+                        result: Some(result),
+                        next_step,
+                    })
+                    .into(),
+                    None => CallToolResult::structured(
+                        json!({"status": "done", "result": result, "next_step": next_step}),
+                    )
+                    .into(),
+                }
+            }
+            Err(OperationError::PreviewChanged(preview)) => {
+                let mut result = structured(&ChangeToolOutput {
+                    status: "preview".into(),
+                    next_step: format!(
+                        "Nothing was changed: the devices changed since the preview you confirmed. Review this new preview and confirm it with preview_digest: \"{}\".",
+                        preview.digest
+                    ),
+                    preview: *preview,
+                    result: None,
+                });
+                result.is_error = Some(true);
+                result.into()
+            }
+            Err(e) => error_result(&e).into(),
+        }
+    }
+
+    fn resource_text(&self, uri: &str, status: Option<Value>) -> Result<String, McpError> {
+        match uri {
+            AUTH_STATUS_URI => Ok(status.unwrap_or(Value::Null).to_string()),
+            RECENT_AUDIT_URI => {
+                let entries = self
+                    .ops
+                    .audit_entries(&AuditQuery {
+                        limit: Some(20),
+                        ..AuditQuery::default()
+                    })
+                    .map_err(|e| McpError::internal_error(e.to_string(), None))?;
+                Ok(json!({"entries": entries}).to_string())
+            }
+            _ => Err(McpError::resource_not_found(
+                format!("no resource {uri}"),
+                None,
+            )),
+        }
+    }
+}
+
+fn accepted_confirmation(answer: &Value) -> bool {
+    answer["action"] == json!("accept") && answer["content"][CONFIRM_KEY] == json!(true)
+}
+
+fn elicitation(preview: &ChangePreview) -> ElicitRequestParams {
+    let mut message = format!("{}\n", preview.summary);
+    for d in preview.devices.iter().take(20) {
+        message.push_str(&format!("- {} {}: {}\n", d.model, d.device_id, d.change));
+    }
+    if preview.devices.len() > 20 {
+        message.push_str(&format!("- … and {} more\n", preview.devices.len() - 20));
+    }
+    for w in &preview.warnings {
+        message.push_str(&format!("! {}\n", w.message));
+    }
+    message.push_str("Carry out this change?");
+    let requested_schema = rmcp::model::ElicitationSchema::builder()
+        .required_bool(CONFIRM_KEY)
+        .description("Yes to carry out the change shown")
+        .build()
+        .unwrap_or_else(|_| rmcp::model::ElicitationSchema::new(BTreeMap::new()));
+    ElicitRequestParams::FormElicitationParams {
+        meta: None,
+        message,
+        requested_schema,
+    }
+}
+
+fn declined(preview: ChangePreview) -> CallToolResult {
+    structured(&ChangeToolOutput {
+        status: "declined".into(),
+        preview,
+        result: None,
+        next_step: "The user declined. Nothing was changed.".into(),
+    })
+}
+
+fn to_value(v: &impl Serialize) -> Value {
+    serde_json::to_value(v).unwrap_or(Value::Null)
+}
+
+fn structured(v: &impl Serialize) -> CallToolResult {
+    CallToolResult::structured(to_value(v))
+}
+
+/// A tool error an agent can act on: the message, the kind, and every problem.
+pub(crate) fn error_result(e: &OperationError) -> CallToolResult {
+    let mut text = e.to_string();
+    if let (Some(problems), OperationError::CloudRefused { .. }) = (e.problems(), e) {
+        text.push('\n');
+        text.push_str(&problems.to_string());
+    }
+    let body = json!({"error": e.kind(), "message": text, "problems": e.problems().map(|p| &p.0)});
+    CallToolResult::error(vec![ContentBlock::text(body.to_string())])
+}
+
+/// Sends a progress notification per page loaded, when the client asked for progress.
+struct ProgressForwarder {
+    sender: Option<tokio::sync::mpsc::UnboundedSender<ProgressNotificationParam>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+    token: Option<rmcp::model::ProgressToken>,
+}
+
+impl ProgressForwarder {
+    fn new(ctx: &RequestContext<RoleServer>) -> Self {
+        let Some(token) = ctx.meta.get_progress_token() else {
+            return Self {
+                sender: None,
+                task: None,
+                token: None,
+            };
+        };
+        let (sender, mut receiver) =
+            tokio::sync::mpsc::unbounded_channel::<ProgressNotificationParam>();
+        let peer = ctx.peer.clone();
+        let task = tokio::spawn(async move {
+            while let Some(p) = receiver.recv().await {
+                if let Err(e) = peer.notify_progress(p).await {
+                    tracing::debug!(error = %e, "progress notification not delivered");
+                }
+            }
+        });
+        Self {
+            sender: Some(sender),
+            task: Some(task),
+            token: Some(token),
+        }
+    }
+
+    fn page(&mut self, p: &rmm_api::FleetProgress) {
+        if let (Some(sender), Some(token)) = (&self.sender, &self.token) {
+            let mut param = ProgressNotificationParam::new(token.clone(), p.pages_done as f64);
+            param.total = Some(p.pages_total as f64);
+            param.message = Some(format!(
+                "{} of {} devices loaded",
+                p.devices_done, p.total_count
+            ));
+            let _ = sender.send(param);
+        }
+    }
+
+    /// Waits until every notification is sent, so they arrive before the result.
+    async fn finish(&mut self) {
+        self.sender = None;
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl ServerHandler for RmmMcpServer {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().enable_resources().build())
+            .with_server_info(Implementation::new("mcp-rmm", env!("CARGO_PKG_VERSION")))
+            .with_instructions(
+                "Sharp printer fleet firmware: read with list_devices / fleet_summary / list_staged_firmware; change with schedule_firmware_update, configure_ota_mode, cancel_scheduled_update, which always preview first and need the user's confirmation.",
+            )
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _ctx: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, McpError> {
+        Ok(ListToolsResult::with_all_items(self.tools.to_vec()))
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, McpError> {
+        let name = request.name.to_string();
+        if !self.tools.iter().any(|t| t.name == name) {
+            let known: Vec<&str> = self.tools.iter().map(|t| t.name.as_ref()).collect();
+            let why = if CHANGE_TOOLS.contains(&name.as_str()) {
+                "this endpoint is read-only (--read-only): change tools are off".to_owned()
+            } else {
+                format!("no tool named {name:?}; the tools are {}", known.join(", "))
+            };
+            return Ok(error_result(&OperationError::invalid("name", why)).into());
+        }
+        if CHANGE_TOOLS.contains(&name.as_str()) {
+            return Ok(self.change_tool(request, &ctx).await);
+        }
+        let args = Arguments::new(request.arguments);
+        let result = match self.read_tool(&name, args, &ctx).await {
+            Err(problems) => error_result(&OperationError::Invalid(problems)),
+            Ok(Ok(value)) => CallToolResult::structured(value),
+            Ok(Err(e)) => error_result(&e),
+        };
+        Ok(result.into())
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _ctx: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, McpError> {
+        let mut auth = Resource::new(AUTH_STATUS_URI, "auth-status");
+        auth.description = Some(
+            "Who is signed in to the Sharp cloud, their tenant and the expiry (never the token)."
+                .into(),
+        );
+        auth.mime_type = Some("application/json".into());
+        let mut audit = Resource::new(RECENT_AUDIT_URI, "recent-audit-entries");
+        audit.description = Some("The 20 most recent changes from the audit log: who asked, what, the preview and the cloud's answer.".into());
+        audit.mime_type = Some("application/json".into());
+        Ok(ListResourcesResult::with_all_items(vec![auth, audit]))
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        _ctx: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, McpError> {
+        let status = if request.uri == AUTH_STATUS_URI {
+            let mut status = self.ops.auth_status().await;
+            // The token never goes out as a resource, whatever the settings say.
+            status.token = None;
+            Some(to_value(&status))
+        } else {
+            None
+        };
+        let text = self.resource_text(&request.uri, status)?;
+        let mut contents = ResourceContents::text(text, request.uri.clone());
+        if let ResourceContents::TextResourceContents { mime_type, .. } = &mut contents {
+            *mime_type = Some("application/json".into());
+        }
+        Ok(ReadResourceResult::new(vec![contents]).into())
+    }
+}
