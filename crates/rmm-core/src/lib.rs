@@ -20,13 +20,14 @@ pub use audit::{AuditEntry, AuditError, AuditLog, AuditQuery, NewAuditEntry};
 pub use caller::{Caller, TokenFacts};
 pub use change_preview::{ChangePreview, DeviceChange, DeviceState, PreviewWarning, WarningKind};
 pub use change_requests::{
-    CancelReservations, ChangeRequest, MAX_DEVICES_PER_CHANGE, ScheduleUpdate, SetOtaMode, local_minute_ms,
-    parse_utc_offset,
+    CancelReservations, ChangeRequest, MAX_DEVICES_PER_CHANGE, ScheduleUpdate, SetOtaMode,
+    local_minute_ms, parse_utc_offset,
 };
 pub use device_query::{DeviceQuery, MAX_PAGE_SIZE};
 pub use firmware_fit::{fits, model_key, models_of_file};
 pub use fleet_operations::{
-    AuthStatus, ChangeResult, Clock, DeviceListing, FirmwareListing, FleetOperations, OperationSettings,
+    AuthStatus, ChangeResult, Clock, DeviceListing, FirmwareListing, FleetOperations,
+    OperationSettings,
 };
 pub use fleet_summary::{Count, FirmwareStep, FleetSummary};
 pub use fleet_views::{DeviceView, FirmwareFileView, TenantView};
