@@ -11,6 +11,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode};
 use secrecy::ExposeSecret;
 use serde_json::Value;
+use serde_json::value::RawValue;
 use tokio::time::Instant;
 use url::Url;
 
@@ -22,7 +23,7 @@ use crate::changes::{
 use crate::config::ApiConfig;
 use crate::device::Device;
 use crate::device_list::{DeviceListRequest, DevicePage, SimpleFilter};
-use crate::error::{ApiError, FieldErrors, RequestError};
+use crate::error::{ApiError, FieldError, FieldErrors, RequestError};
 use crate::field_errors::{answer_message, error_list};
 use crate::firmware::{FirmwareFilePage, FirmwareListRequest};
 use crate::tenant::TenantList;
@@ -191,7 +192,7 @@ impl ApiClient {
     /// `GET /api/v1/tenants`: the groups the token may manage.
     pub async fn tenants(&self) -> Result<TenantList, ApiError> {
         let (answer, _) = self.read(Method::GET, TENANTS_PATH, None, None).await?;
-        decode(TENANTS_PATH, answer)
+        decode(TENANTS_PATH, &answer)
     }
 
     /// One page of the device list.
@@ -213,7 +214,7 @@ impl ApiClient {
                 Some(&request.group_id),
             )
             .await?;
-        Ok((DevicePage::from_answer(answer), stats))
+        Ok((DevicePage::from_json(&answer), stats))
     }
 
     /// One page of the staged firmware files.
@@ -231,7 +232,7 @@ impl ApiClient {
                 Some(&request.group_id),
             )
             .await?;
-        decode(FIRMWARE_LIST_PATH, answer)
+        decode(FIRMWARE_LIST_PATH, &answer)
     }
 
     /// Schedules a firmware update. Never sent twice: see [`ChangeOutcome`].
@@ -315,7 +316,7 @@ impl ApiClient {
             .send(kind, method, &api_path, body.as_ref(), group.as_deref())
             .await
         {
-            Ok((answer, _)) => Ok(answer),
+            Ok((answer, _)) => decode(api_path.path_only(), &answer),
             Err(SendError::Api(e)) => Err(e),
             Err(SendError::Ambiguous(message)) => Err(ApiError::OutcomeUnknown { message }),
         }
@@ -327,7 +328,7 @@ impl ApiClient {
         path: &str,
         body: Option<&Value>,
         group: Option<&str>,
-    ) -> Result<(Value, SendStats), ApiError> {
+    ) -> Result<(Vec<u8>, SendStats), ApiError> {
         let path = ApiPath::new(path)?;
         match self
             .send(RequestKind::Read, method, &path, body, group)
@@ -362,7 +363,7 @@ impl ApiClient {
             )
             .await
         {
-            Ok((answer, _)) => Ok(ChangeOutcome::Confirmed(receipt(answer))),
+            Ok((answer, _)) => Ok(ChangeOutcome::Confirmed(receipt(&answer))),
             Err(SendError::Api(e)) => Err(e),
             Err(SendError::Ambiguous(failure)) => {
                 tracing::warn!(path, %failure, "change answer lost; reading the devices back instead of re-sending");
@@ -448,7 +449,7 @@ impl ApiClient {
         path: &ApiPath,
         body: Option<&Value>,
         group: Option<&str>,
-    ) -> Result<(Value, SendStats), SendError> {
+    ) -> Result<(Vec<u8>, SendStats), SendError> {
         let url = self.url(path)?;
         let policy = &self.inner.config.retry;
         let mut token = self.inner.tokens.token().await.map_err(ApiError::Token)?;
@@ -487,7 +488,13 @@ impl ApiClient {
                         status = status.as_u16(),
                         "answer"
                     );
-                    let json = serde_json::from_slice::<Value>(&answer).ok();
+                    // Success answers are not built into a JSON tree here: the caller reads
+                    // them straight into its types.
+                    let json = if status.is_success() {
+                        None
+                    } else {
+                        serde_json::from_slice::<Value>(&answer).ok()
+                    };
                     let message = || self.scrub(&message_of(json.as_ref(), &answer), &token);
                     match status {
                         StatusCode::UNAUTHORIZED if !refreshed => {
@@ -559,7 +566,7 @@ impl ApiClient {
                         s => {
                             let message = message();
                             return self
-                                .finish(kind, s, json, message, path)
+                                .finish(kind, s, json, answer, message, path)
                                 .map(|v| (v, stats));
                         }
                     }
@@ -568,32 +575,38 @@ impl ApiClient {
         }
     }
 
-    /// Turns a final (non-retried) answer into a value or an error.
+    /// Turns a final (non-retried) answer into its JSON text or an error.
     fn finish(
         &self,
         kind: RequestKind,
         status: StatusCode,
         json: Option<Value>,
+        body: Vec<u8>,
         message: String,
         path: &ApiPath,
-    ) -> Result<Value, SendError> {
-        let errors = json.as_ref().map(error_list).unwrap_or_default();
-        if !errors.is_empty() {
-            return Err(ApiError::Rejected {
-                status: status.as_u16(),
-                errors: FieldErrors(errors),
-            }
-            .into());
-        }
+    ) -> Result<Vec<u8>, SendError> {
         if !status.is_success() {
+            let errors = json.as_ref().map(error_list).unwrap_or_default();
+            if !errors.is_empty() {
+                return Err(ApiError::Rejected {
+                    status: status.as_u16(),
+                    errors: FieldErrors(errors),
+                }
+                .into());
+            }
             return Err(ApiError::Http {
                 status: status.as_u16(),
                 message,
             }
             .into());
         }
-        match json {
-            Some(value) => Ok(value),
+        match scan_errors(&body) {
+            Some(errors) if errors.is_empty() => Ok(body),
+            Some(errors) => Err(ApiError::Rejected {
+                status: status.as_u16(),
+                errors: FieldErrors(errors),
+            }
+            .into()),
             // Accepted, but the answer is unreadable: for a change that is as good as lost.
             None if kind == RequestKind::Change => Err(SendError::Ambiguous(format!(
                 "HTTP {} with an answer that is not JSON",
@@ -735,18 +748,46 @@ fn describe(error: &reqwest::Error) -> String {
     text
 }
 
+/// The `errorList` entries of a JSON answer, found without building the whole answer;
+/// `None` when the answer is not JSON.
+fn scan_errors(body: &[u8]) -> Option<Vec<FieldError>> {
+    #[derive(serde::Deserialize)]
+    struct Scan<'a> {
+        #[serde(borrow, default)]
+        common: Option<&'a RawValue>,
+        #[serde(borrow, default, rename = "errorList")]
+        error_list: Option<&'a RawValue>,
+    }
+    match serde_json::from_slice::<Scan<'_>>(body) {
+        Ok(scan) => {
+            let mut small = serde_json::Map::new();
+            for (key, raw) in [("common", scan.common), ("errorList", scan.error_list)] {
+                if let Some(value) = raw.and_then(|r| serde_json::from_str::<Value>(r.get()).ok()) {
+                    small.insert(key.to_owned(), value);
+                }
+            }
+            Some(error_list(&Value::Object(small)))
+        }
+        // Valid JSON that is not an object (or has odd `common`) carries no error list.
+        Err(_) => serde_json::from_slice::<serde::de::IgnoredAny>(body)
+            .ok()
+            .map(|_| Vec::new()),
+    }
+}
+
 fn message_of(json: Option<&Value>, raw: &[u8]) -> String {
     json.and_then(answer_message)
         .unwrap_or_else(|| String::from_utf8_lossy(raw).trim().to_owned())
 }
 
 /// The receipt of an accepted change; an odd answer is kept whole rather than failing.
-fn receipt(answer: Value) -> ChangeReceipt {
-    match serde_json::from_value::<ChangeReceipt>(answer.clone()) {
+fn receipt(answer: &[u8]) -> ChangeReceipt {
+    match serde_json::from_slice::<ChangeReceipt>(answer) {
         Ok(receipt) => receipt,
         Err(_) => {
             let mut receipt = ChangeReceipt::default();
-            receipt.extra.insert("answer".to_owned(), answer);
+            let kept = serde_json::from_slice::<Value>(answer).unwrap_or(Value::Null);
+            receipt.extra.insert("answer".to_owned(), kept);
             receipt
         }
     }
@@ -759,8 +800,8 @@ fn to_body(request: &impl serde::Serialize) -> Result<Value, ApiError> {
     })
 }
 
-fn decode<T: serde::de::DeserializeOwned>(endpoint: &str, answer: Value) -> Result<T, ApiError> {
-    serde_json::from_value(answer).map_err(|e| ApiError::Decode {
+fn decode<T: serde::de::DeserializeOwned>(endpoint: &str, answer: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(answer).map_err(|e| ApiError::Decode {
         endpoint: endpoint.to_owned(),
         message: e.to_string(),
     })

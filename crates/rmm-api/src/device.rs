@@ -69,38 +69,27 @@ pub struct Reservation {
     pub extra: Map<String, Value>,
 }
 
-/// One device of the device list.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One device of the device list. Read by a hand-written `Deserialize` (below) that is
+/// equivalent to the serde attributes' reading but builds no intermediate map: a fleet of
+/// 10,000 devices is read on every fetch.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Device {
     pub device_id: DeviceId,
-    #[serde(default, deserialize_with = "lenient::string")]
     pub model_name: String,
-    #[serde(default, deserialize_with = "lenient::string")]
     pub serial_number: String,
-    #[serde(default, deserialize_with = "lenient::string")]
     pub friendly_name: String,
-    #[serde(default, deserialize_with = "lenient::string")]
     pub ip_address: String,
-    #[serde(default, deserialize_with = "lenient::string")]
     pub firmware_version: String,
     /// Non-empty exactly when an update is available.
-    #[serde(default, deserialize_with = "lenient::string")]
     pub latest_firmware_version: String,
-    #[serde(default)]
     pub update_status: UpdateStatus,
-    #[serde(default)]
     pub ota_mode: OtaMode,
-    #[serde(default)]
     pub ota_setting_status: OtaSettingStatus,
     /// 0-23, or -1 for any time of day.
-    #[serde(default, deserialize_with = "lenient::opt_hour")]
     pub ota_start_hour: Option<i32>,
-    #[serde(default, deserialize_with = "lenient::opt_hour")]
     pub ota_end_hour: Option<i32>,
-    #[serde(default)]
     pub connection_status: ConnectionStatus,
-    #[serde(default, deserialize_with = "reservation")]
     pub reservation: Option<Reservation>,
     /// Fields this client does not know (e.g. `location`), kept as sent.
     #[serde(flatten)]
@@ -121,6 +110,93 @@ fn reservation<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Reservat
             .map(Some)
             .map_err(serde::de::Error::custom),
         _ => Ok(None),
+    }
+}
+
+/// Wrappers that give the lenient readers to `MapAccess::next_value`.
+struct LenientString(String);
+struct LenientHour(Option<i32>);
+struct LenientReservation(Option<Reservation>);
+
+impl<'de> Deserialize<'de> for LenientString {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        lenient::string(d).map(Self)
+    }
+}
+
+impl<'de> Deserialize<'de> for LenientHour {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        lenient::opt_hour(d).map(Self)
+    }
+}
+
+impl<'de> Deserialize<'de> for LenientReservation {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        reservation(d).map(Self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Device {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(DeviceVisitor)
+    }
+}
+
+struct DeviceVisitor;
+
+impl<'de> serde::de::Visitor<'de> for DeviceVisitor {
+    type Value = Device;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a device object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Device, A::Error> {
+        let mut device_id: Option<DeviceId> = None;
+        let mut d = Device {
+            // Placeholder until `deviceId` is read; a missing one is an error below.
+            device_id: DeviceId::placeholder(),
+            model_name: String::new(),
+            serial_number: String::new(),
+            friendly_name: String::new(),
+            ip_address: String::new(),
+            firmware_version: String::new(),
+            latest_firmware_version: String::new(),
+            update_status: UpdateStatus::default(),
+            ota_mode: OtaMode::default(),
+            ota_setting_status: OtaSettingStatus::default(),
+            ota_start_hour: None,
+            ota_end_hour: None,
+            connection_status: ConnectionStatus::default(),
+            reservation: None,
+            extra: Map::new(),
+        };
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            match key.as_ref() {
+                "deviceId" => device_id = Some(map.next_value()?),
+                "modelName" => d.model_name = map.next_value::<LenientString>()?.0,
+                "serialNumber" => d.serial_number = map.next_value::<LenientString>()?.0,
+                "friendlyName" => d.friendly_name = map.next_value::<LenientString>()?.0,
+                "ipAddress" => d.ip_address = map.next_value::<LenientString>()?.0,
+                "firmwareVersion" => d.firmware_version = map.next_value::<LenientString>()?.0,
+                "latestFirmwareVersion" => {
+                    d.latest_firmware_version = map.next_value::<LenientString>()?.0
+                }
+                "updateStatus" => d.update_status = map.next_value()?,
+                "otaMode" => d.ota_mode = map.next_value()?,
+                "otaSettingStatus" => d.ota_setting_status = map.next_value()?,
+                "otaStartHour" => d.ota_start_hour = map.next_value::<LenientHour>()?.0,
+                "otaEndHour" => d.ota_end_hour = map.next_value::<LenientHour>()?.0,
+                "connectionStatus" => d.connection_status = map.next_value()?,
+                "reservation" => d.reservation = map.next_value::<LenientReservation>()?.0,
+                _ => {
+                    let value: Value = map.next_value()?;
+                    d.extra.insert(key.into_owned(), value);
+                }
+            }
+        }
+        d.device_id = device_id.ok_or_else(|| serde::de::Error::missing_field("deviceId"))?;
+        Ok(d)
     }
 }
 

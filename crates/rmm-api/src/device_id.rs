@@ -92,6 +92,15 @@ impl DeviceId {
         })
     }
 
+    /// An empty value, only ever seen inside `Device`'s reader before `deviceId` is read.
+    pub(crate) fn placeholder() -> Self {
+        Self {
+            raw: String::new(),
+            maker: String::new(),
+            serial: String::new(),
+        }
+    }
+
     /// The id exactly as the cloud writes it.
     pub fn as_str(&self) -> &str {
         &self.raw

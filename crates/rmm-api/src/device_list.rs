@@ -3,6 +3,9 @@
 //! aside in `unreadable` with the reason.
 
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::device::Device;
@@ -144,6 +147,38 @@ pub struct DevicePage {
 }
 
 impl DevicePage {
+    /// Reads a page from the answer's JSON text, straight into devices (no JSON tree of the
+    /// whole page), setting aside entries that are not readable devices.
+    pub fn from_json(text: &[u8]) -> Self {
+        let Ok(top) = serde_json::from_slice::<HashMap<String, &RawValue>>(text) else {
+            // Not an object: read it the slow way, which tolerates anything.
+            return Self::from_answer(serde_json::from_slice(text).unwrap_or(Value::Null));
+        };
+        let mut rest = Map::new();
+        let mut entries: Vec<&RawValue> = Vec::new();
+        for (key, raw) in top {
+            if key == "deviceList" {
+                entries = serde_json::from_str(raw.get()).unwrap_or_default();
+            } else if let Ok(value) = serde_json::from_str(raw.get()) {
+                rest.insert(key, value);
+            }
+        }
+        let mut page = Self::from_answer(Value::Object(rest));
+        for raw in entries {
+            match serde_json::from_str::<Device>(raw.get()) {
+                Ok(device) => page.devices.push(device),
+                Err(e) => {
+                    tracing::warn!(error = %e, "skipping an unreadable device entry");
+                    page.unreadable.push(UnreadableDevice {
+                        raw: serde_json::from_str(raw.get()).unwrap_or(Value::Null),
+                        reason: e.to_string(),
+                    });
+                }
+            }
+        }
+        page
+    }
+
     /// Reads a page, setting aside entries that are not readable devices.
     pub fn from_answer(mut answer: Value) -> Self {
         let list = answer
@@ -234,7 +269,29 @@ mod tests {
     }
 
     #[test]
+    fn reading_from_text_equals_reading_from_a_tree() {
+        let answer = json!({
+            "deviceList": [{"deviceId": "mn=U2hhcnA=:sn=MTIz", "otaMode": "auto", "x": 1}, {"deviceId": 5}],
+            "totalCount": 2, "count": 100, "common": {"errorList": []}
+        });
+        let from_text = DevicePage::from_json(answer.to_string().as_bytes());
+        let from_tree = DevicePage::from_answer(answer);
+        assert_eq!(from_text.devices, from_tree.devices);
+        assert_eq!(
+            (from_text.total_count, &from_text.extra),
+            (from_tree.total_count, &from_tree.extra)
+        );
+        assert_eq!(from_text.unreadable[0].raw, from_tree.unreadable[0].raw);
+        assert_eq!(
+            (from_text.devices.len(), from_text.unreadable.len()),
+            (1, 1)
+        );
+        assert_eq!(DevicePage::from_json(b"not json"), DevicePage::default());
+    }
+
+    #[test]
     fn a_non_object_answer_is_an_empty_page() {
+        assert_eq!(DevicePage::from_json(b"[1, 2]"), DevicePage::default());
         let page = DevicePage::from_answer(json!([1, 2]));
         assert!(page.devices.is_empty());
         assert_eq!(page.total_count, None);
