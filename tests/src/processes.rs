@@ -49,6 +49,18 @@ impl ProcessGroup {
     }
 }
 
+impl ProcessGroup {
+    /// Whether any process of the group still exists (`kill -0` to the group).
+    fn group_alive(&self) -> bool {
+        Command::new("kill")
+            .args(["-0", "--", &format!("-{}", self.child.id())])
+            .stderr(std::process::Stdio::null())
+            .status()
+            .map(|status| status.success())
+            .unwrap_or(false)
+    }
+}
+
 impl Drop for ProcessGroup {
     fn drop(&mut self) {
         self.signal_group("-TERM");
@@ -63,6 +75,12 @@ impl Drop for ProcessGroup {
         self.signal_group("-KILL");
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // A killed process takes a moment to go; wait until the group is gone, so that the
+        // next test starts on a quiet machine and finds its ports and displays free.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while self.group_alive() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 }
 
@@ -95,8 +113,8 @@ mod tests {
 
         drop(group);
 
-        // A killed process may linger as a zombie of the (also killed) shell until init
-        // reaps it; ask /proc for its state rather than only whether the pid exists.
+        // Drop waits for the group to be gone; a zombie not yet reaped by init is gone too,
+        // so ask /proc for the state rather than only whether the pid exists.
         let state = std::fs::read_to_string(format!("/proc/{grandchild}/stat")).unwrap_or_default();
         let running = alive(&grandchild) && !state.contains(") Z");
         assert!(!running, "the grandchild {grandchild} survived: {state}");
