@@ -245,10 +245,10 @@ impl HeadlessLogin {
                 if !to_api {
                     continue;
                 }
-                if let Some(jwt) = bearer_of(ev.request.headers.inner()) {
-                    if let Some(tx) = tx.take() {
-                        let _ = tx.send(jwt);
-                    }
+                if let Some(jwt) = bearer_of(ev.request.headers.inner())
+                    && let Some(tx) = tx.take()
+                {
+                    let _ = tx.send(jwt);
                 }
             }
         });

@@ -173,16 +173,16 @@ impl TokenManager {
             if let Some(refusal) = &state.refused {
                 return Err(refusal.clone());
             }
-            if let Some(last) = &state.last {
-                if self.inner.finished.load(Ordering::SeqCst) > arrived {
-                    return last.clone();
-                }
+            if let Some(last) = &state.last
+                && self.inner.finished.load(Ordering::SeqCst) > arrived
+            {
+                return last.clone();
             }
             // A token someone else put in the cache meanwhile, unless it is the refused one.
-            if let Some(t) = self.cached_valid() {
-                if refused_jwt != Some(t.expose_jwt()) {
-                    return Ok(t);
-                }
+            if let Some(t) = self.cached_valid()
+                && refused_jwt != Some(t.expose_jwt())
+            {
+                return Ok(t);
             }
         }
         let outcome = self.run_refresh(refused_jwt, asked_by_person).await;
@@ -198,16 +198,14 @@ impl TokenManager {
 
     async fn run_refresh(&self, refused_jwt: Option<&str>, asked_by_person: bool) -> Outcome {
         // Another process (`rmm login`, the desktop app) may have stored a newer token.
-        if !asked_by_person {
-            if let Some(t) = self.load_stored().await {
-                if t.is_valid_for(self.inner.margin, SystemTime::now())
-                    && refused_jwt != Some(t.expose_jwt())
-                {
-                    let t = Arc::new(t);
-                    self.put(t.clone());
-                    return Ok(t);
-                }
-            }
+        if !asked_by_person
+            && let Some(t) = self.load_stored().await
+            && t.is_valid_for(self.inner.margin, SystemTime::now())
+            && refused_jwt != Some(t.expose_jwt())
+        {
+            let t = Arc::new(t);
+            self.put(t.clone());
+            return Ok(t);
         }
         self.inner.started.fetch_add(1, Ordering::SeqCst);
         tracing::info!("logging in for a new token");

@@ -1,4 +1,5 @@
 //! Test keys and a tiny JWKS server, so validation is tested independently of the simulator.
+#![allow(dead_code)] // each test binary uses a different part of these helpers
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

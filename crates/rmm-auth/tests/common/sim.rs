@@ -1,4 +1,5 @@
 //! A simulator plus the login settings that point at it.
+#![allow(dead_code)] // each test binary uses a different part of these helpers
 
 use std::path::Path;
 use std::sync::Arc;

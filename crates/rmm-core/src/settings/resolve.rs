@@ -170,22 +170,22 @@ fn check_profile(p: &Profile) -> Result<(), SettingsError> {
     if let Some(tz) = &p.time_zone {
         check_time_zone(tz)?;
     }
-    if let Some(u) = &p.username {
-        if u.trim().is_empty() || u.chars().any(char::is_control) {
-            return Err(invalid(
-                "username",
-                "must be a non-empty name without control characters",
-            ));
-        }
+    if let Some(u) = &p.username
+        && (u.trim().is_empty() || u.chars().any(char::is_control))
+    {
+        return Err(invalid(
+            "username",
+            "must be a non-empty name without control characters",
+        ));
     }
     for (field, v) in [
         ("viewport_width", p.viewport_width),
         ("viewport_height", p.viewport_height),
     ] {
-        if let Some(v) = v {
-            if !(200..=10_000).contains(&v) {
-                return Err(invalid(field, "must be between 200 and 10000 pixels"));
-            }
+        if let Some(v) = v
+            && !(200..=10_000).contains(&v)
+        {
+            return Err(invalid(field, "must be between 200 and 10000 pixels"));
         }
     }
     for (field, v) in [
@@ -193,13 +193,13 @@ fn check_profile(p: &Profile) -> Result<(), SettingsError> {
         ("dashboard_timeout_ms", p.dashboard_timeout_ms),
         ("api_trigger_timeout_ms", p.api_trigger_timeout_ms),
     ] {
-        if let Some(v) = v {
-            if !(100..=600_000).contains(&v) {
-                return Err(invalid(
-                    field,
-                    "must be between 100 and 600000 milliseconds",
-                ));
-            }
+        if let Some(v) = v
+            && !(100..=600_000).contains(&v)
+        {
+            return Err(invalid(
+                field,
+                "must be between 100 and 600000 milliseconds",
+            ));
         }
     }
     let known = [
