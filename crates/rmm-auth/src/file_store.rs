@@ -27,6 +27,8 @@ struct FileContents {
     password: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     subscription_key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    mcp_endpoint_secret: Option<String>,
 }
 
 impl FileContents {
@@ -34,6 +36,7 @@ impl FileContents {
         match kind {
             SecretKind::Password => &mut self.password,
             SecretKind::SubscriptionKey => &mut self.subscription_key,
+            SecretKind::McpEndpointSecret => &mut self.mcp_endpoint_secret,
         }
     }
 }

@@ -16,6 +16,8 @@ pub enum SecretKind {
     Password,
     /// The Azure API Management subscription key (`ocp-apim-subscription-key`).
     SubscriptionKey,
+    /// The bearer secret of the local MCP HTTP endpoint (`rmm mcp --http`).
+    McpEndpointSecret,
 }
 
 impl SecretKind {
@@ -24,6 +26,7 @@ impl SecretKind {
         match self {
             Self::Password => "password",
             Self::SubscriptionKey => "subscription-key",
+            Self::McpEndpointSecret => "mcp-endpoint-secret",
         }
     }
 }
