@@ -52,7 +52,8 @@ async fn gate(State(shared): State<Arc<Shared>>, mut request: Request, next: Nex
     }
     let claims = match guard::check_caller(&shared, request.headers()) {
         Ok(claims) => claims,
-        Err(mut refusal) => {
+        Err(refusal) => {
+            let mut refusal = *refusal;
             guard::add_cors(&mut refusal, origin);
             return refusal;
         }
@@ -132,11 +133,11 @@ fn parse_scoped(
     shared: &Shared,
     claims: &Claims,
     body: &Bytes,
-) -> Result<(Value, usize), Response> {
+) -> Result<(Value, usize), Box<Response>> {
     let body: Value = serde_json::from_slice(body).map_err(|_| {
         let mut problems = Problems::default();
         problems.add("INVALID_REQUEST", "body", "body must be a JSON object");
-        bad_request(problems.0)
+        Box::new(bad_request(problems.0))
     })?;
     let group = match body.get("groupId") {
         Some(Value::String(group)) => group.clone(),
@@ -147,15 +148,15 @@ fn parse_scoped(
                 "groupId",
                 "groupId is required (a tenant id string)",
             );
-            return Err(bad_request(problems.0));
+            return Err(Box::new(bad_request(problems.0)));
         }
     };
     if group != claims.ssp_tenant_id {
-        return Err(guard::forbidden());
+        return Err(Box::new(guard::forbidden()));
     }
     let t = lock(&shared.world)
         .tenant_index(&group)
-        .ok_or_else(guard::forbidden)?;
+        .ok_or_else(|| Box::new(guard::forbidden()))?;
     Ok((body, t))
 }
 
@@ -190,7 +191,7 @@ async fn device_list(
 ) -> Response {
     let (body, t) = match parse_scoped(&shared, &claims, &body) {
         Ok(scoped) => scoped,
-        Err(refusal) => return refusal,
+        Err(refusal) => return *refusal,
     };
     let mut problems = Problems::default();
     let query = parse_device_query(&body, &mut problems);
@@ -226,7 +227,7 @@ async fn file_list(
 ) -> Response {
     let (body, t) = match parse_scoped(&shared, &claims, &body) {
         Ok(scoped) => scoped,
-        Err(refusal) => return refusal,
+        Err(refusal) => return *refusal,
     };
     let mut problems = Problems::default();
     let paging = parse_paging(&body, &mut problems);
@@ -253,7 +254,7 @@ type Change = fn(&mut crate::world::World, usize, &Value, i64) -> Result<usize, 
 fn apply_change(shared: &Shared, claims: &Claims, body: &Bytes, change: Change) -> Response {
     let (body, t) = match parse_scoped(shared, claims, body) {
         Ok(scoped) => scoped,
-        Err(refusal) => return refusal,
+        Err(refusal) => return *refusal,
     };
     let now = shared.now_ms();
     let outcome = change(&mut lock(&shared.world), t, &body, now);

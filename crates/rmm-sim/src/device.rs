@@ -106,23 +106,57 @@ pub struct Device {
     pub search_text: String,
 }
 
-/// Device fields that `simpleFilters` and `orderBy` accept.
-pub const DEVICE_FIELDS: &[&str] = &[
-    "deviceId",
-    "modelName",
-    "serialNumber",
-    "friendlyName",
-    "ipAddress",
-    "firmwareVersion",
-    "latestFirmwareVersion",
-    "updateStatus",
-    "otaMode",
-    "otaSettingStatus",
-    "otaStartHour",
-    "otaEndHour",
-    "connectionStatus",
-    "location",
-];
+/// A device field that `simpleFilters` and `orderBy` accept; parsed once per request so that
+/// filtering and sorting large fleets does not compare field names per device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceField {
+    DeviceId,
+    ModelName,
+    SerialNumber,
+    FriendlyName,
+    IpAddress,
+    FirmwareVersion,
+    LatestFirmwareVersion,
+    UpdateStatus,
+    OtaMode,
+    OtaSettingStatus,
+    OtaStartHour,
+    OtaEndHour,
+    ConnectionStatus,
+    Location,
+}
+
+impl DeviceField {
+    pub const ALL: [(&'static str, DeviceField); 14] = [
+        ("deviceId", Self::DeviceId),
+        ("modelName", Self::ModelName),
+        ("serialNumber", Self::SerialNumber),
+        ("friendlyName", Self::FriendlyName),
+        ("ipAddress", Self::IpAddress),
+        ("firmwareVersion", Self::FirmwareVersion),
+        ("latestFirmwareVersion", Self::LatestFirmwareVersion),
+        ("updateStatus", Self::UpdateStatus),
+        ("otaMode", Self::OtaMode),
+        ("otaSettingStatus", Self::OtaSettingStatus),
+        ("otaStartHour", Self::OtaStartHour),
+        ("otaEndHour", Self::OtaEndHour),
+        ("connectionStatus", Self::ConnectionStatus),
+        ("location", Self::Location),
+    ];
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.iter().find(|(n, _)| *n == name).map(|(_, f)| *f)
+    }
+
+    /// The accepted names, for error messages.
+    pub fn names() -> String {
+        Self::ALL
+            .iter()
+            .map(|(n, _)| *n)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
 
 /// A value to sort by: numbers sort numerically, IP addresses by their octets.
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -151,40 +185,40 @@ impl Device {
         if self.online { "online" } else { "offline" }
     }
 
-    /// The field as text, for `simpleFilters`; `None` for an unknown field.
-    pub fn field_text(&self, field: &str, now_ms: i64) -> Option<Cow<'_, str>> {
-        Some(match field {
-            "deviceId" => Cow::Borrowed(self.device_id.as_str()),
-            "modelName" => Cow::Borrowed(self.model),
-            "serialNumber" => Cow::Borrowed(self.serial.as_str()),
-            "friendlyName" => Cow::Borrowed(self.friendly_name.as_str()),
-            "ipAddress" => Cow::Borrowed(self.ip.as_str()),
-            "firmwareVersion" => Cow::Borrowed(self.firmware),
-            "latestFirmwareVersion" => Cow::Borrowed(self.latest_shown()),
-            "updateStatus" => Cow::Borrowed(self.update_status.as_str()),
-            "otaMode" => Cow::Borrowed(self.ota_mode.as_str()),
-            "otaSettingStatus" => Cow::Borrowed(self.ota_setting_status(now_ms)),
-            "otaStartHour" => Cow::Owned(self.ota_start.to_string()),
-            "otaEndHour" => Cow::Owned(self.ota_end.to_string()),
-            "connectionStatus" => Cow::Borrowed(self.connection_status()),
-            "location" => Cow::Borrowed(self.location.as_str()),
-            _ => return None,
-        })
+    /// The field as text, for `simpleFilters`.
+    pub fn field_text(&self, field: DeviceField, now_ms: i64) -> Cow<'_, str> {
+        use DeviceField as F;
+        match field {
+            F::DeviceId => Cow::Borrowed(self.device_id.as_str()),
+            F::ModelName => Cow::Borrowed(self.model),
+            F::SerialNumber => Cow::Borrowed(self.serial.as_str()),
+            F::FriendlyName => Cow::Borrowed(self.friendly_name.as_str()),
+            F::IpAddress => Cow::Borrowed(self.ip.as_str()),
+            F::FirmwareVersion => Cow::Borrowed(self.firmware),
+            F::LatestFirmwareVersion => Cow::Borrowed(self.latest_shown()),
+            F::UpdateStatus => Cow::Borrowed(self.update_status.as_str()),
+            F::OtaMode => Cow::Borrowed(self.ota_mode.as_str()),
+            F::OtaSettingStatus => Cow::Borrowed(self.ota_setting_status(now_ms)),
+            F::OtaStartHour => Cow::Owned(self.ota_start.to_string()),
+            F::OtaEndHour => Cow::Owned(self.ota_end.to_string()),
+            F::ConnectionStatus => Cow::Borrowed(self.connection_status()),
+            F::Location => Cow::Borrowed(self.location.as_str()),
+        }
     }
 
-    pub fn sort_key(&self, field: &str, now_ms: i64) -> SortKey<'_> {
+    pub fn sort_key(&self, field: DeviceField, now_ms: i64) -> SortKey<'_> {
         match field {
-            "otaStartHour" => SortKey::Num(i64::from(self.ota_start)),
-            "otaEndHour" => SortKey::Num(i64::from(self.ota_end)),
-            "ipAddress" => SortKey::Num(i64::from(self.ip_num)),
+            DeviceField::OtaStartHour => SortKey::Num(i64::from(self.ota_start)),
+            DeviceField::OtaEndHour => SortKey::Num(i64::from(self.ota_end)),
+            DeviceField::IpAddress => SortKey::Num(i64::from(self.ip_num)),
             other => match self.field_text(other, now_ms) {
-                Some(Cow::Borrowed(text)) => SortKey::Text(text),
-                _ => SortKey::Num(0),
+                Cow::Borrowed(text) => SortKey::Text(text),
+                Cow::Owned(_) => SortKey::Num(0),
             },
         }
     }
 
-    pub fn compare(&self, other: &Self, field: &str, now_ms: i64) -> Ordering {
+    pub fn compare(&self, other: &Self, field: DeviceField, now_ms: i64) -> Ordering {
         self.sort_key(field, now_ms)
             .cmp(&other.sort_key(field, now_ms))
     }
@@ -393,6 +427,6 @@ mod tests {
         let mut b = sample();
         a.ip_num = u32::from(std::net::Ipv4Addr::new(192, 0, 2, 9));
         b.ip_num = u32::from(std::net::Ipv4Addr::new(192, 0, 2, 10));
-        assert_eq!(a.compare(&b, "ipAddress", 0), Ordering::Less);
+        assert_eq!(a.compare(&b, DeviceField::IpAddress, 0), Ordering::Less);
     }
 }

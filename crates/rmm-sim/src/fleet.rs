@@ -138,13 +138,16 @@ pub fn generate_tenant(
     serials: &mut HashSet<String>,
 ) -> Tenant {
     let id = uuid_from(rng);
-    let mut devices = Vec::with_capacity(device_count);
-    let mut index = HashMap::with_capacity(device_count);
-    for n in 0..device_count {
-        let device = generate_device(rng, n, serials);
-        index.insert(device.device_id.clone(), n);
-        devices.push(device);
-    }
+    let mut devices: Vec<Device> = (0..device_count)
+        .map(|n| generate_device(rng, n, serials))
+        .collect();
+    // Stored in deviceId order: the list's default order and its sort tie-break.
+    devices.sort_unstable_by(|a, b| a.device_id.cmp(&b.device_id));
+    let index = devices
+        .iter()
+        .enumerate()
+        .map(|(n, d)| (d.device_id.clone(), n))
+        .collect();
     let files = generate_files(rng);
     Tenant {
         id,

@@ -20,19 +20,20 @@ fn refusal(status: StatusCode, message: &str) -> Response {
 }
 
 /// Checks the subscription key, then the bearer token; the claims on success.
-pub fn check_caller(shared: &Shared, headers: &HeaderMap) -> Result<Claims, Response> {
+/// The refusal is boxed: a `Response` is large and the success path is the common one.
+pub fn check_caller(shared: &Shared, headers: &HeaderMap) -> Result<Claims, Box<Response>> {
     match headers.get("ocp-apim-subscription-key") {
         None => {
-            return Err(refusal(
+            return Err(Box::new(refusal(
                 StatusCode::UNAUTHORIZED,
                 "Access denied due to missing subscription key. Make sure to include subscription key when making requests to an API.",
-            ));
+            )));
         }
         Some(key) if key.as_bytes() != shared.info.subscription_key.as_bytes() => {
-            return Err(refusal(
+            return Err(Box::new(refusal(
                 StatusCode::UNAUTHORIZED,
                 "Access denied due to invalid subscription key. Make sure to provide a valid key for an active subscription.",
-            ));
+            )));
         }
         Some(_) => {}
     }
@@ -56,7 +57,7 @@ pub fn check_caller(shared: &Shared, headers: &HeaderMap) -> Result<Claims, Resp
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Bearer error=\"invalid_token\""),
             );
-            Err(response)
+            Err(Box::new(response))
         }
     }
 }

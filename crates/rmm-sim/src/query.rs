@@ -4,7 +4,7 @@ use std::cmp::Ordering;
 
 use serde_json::Value;
 
-use crate::device::{DEVICE_FIELDS, Device};
+use crate::device::{Device, DeviceField, SortKey};
 use crate::problems::Problems;
 
 pub const MAX_COUNT: i64 = 100;
@@ -46,12 +46,12 @@ pub fn parse_paging(body: &Value, problems: &mut Problems) -> Paging {
 #[derive(Debug, Clone, PartialEq)]
 enum Filter {
     Equals {
-        key: String,
+        key: DeviceField,
         value: String,
     },
     /// `needle` is lower-cased.
     Contains {
-        key: String,
+        key: DeviceField,
         needle: String,
     },
     NeedsUpdate(bool),
@@ -61,7 +61,7 @@ enum Filter {
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeviceQuery {
     filters: Vec<Filter>,
-    order: Vec<(String, bool)>,
+    order: Vec<(DeviceField, bool)>,
     pub paging: Paging,
 }
 
@@ -97,17 +97,19 @@ pub fn parse_device_query(body: &Value, problems: &mut Problems) -> DeviceQuery 
         None | Some(Value::Null) => {}
         Some(Value::Array(entries)) => {
             for (i, entry) in entries.iter().enumerate() {
-                let key = entry.get("key").and_then(Value::as_str);
+                let key = entry
+                    .get("key")
+                    .and_then(Value::as_str)
+                    .and_then(DeviceField::parse);
                 let direction = entry
                     .get("order")
                     .and_then(Value::as_str)
                     .unwrap_or("ascending");
-                let key_ok = key.is_some_and(|k| DEVICE_FIELDS.contains(&k));
-                if !key_ok {
+                if key.is_none() {
                     problems.add(
                         "INVALID_ORDER",
                         format!("orderBy[{i}].key"),
-                        format!("orderBy key must be one of: {}", DEVICE_FIELDS.join(", ")),
+                        format!("orderBy key must be one of: {}", DeviceField::names()),
                     );
                 }
                 let descending = match direction {
@@ -122,8 +124,8 @@ pub fn parse_device_query(body: &Value, problems: &mut Problems) -> DeviceQuery 
                         false
                     }
                 };
-                if let (true, Some(key)) = (key_ok, key) {
-                    order.push((key.to_string(), descending));
+                if let Some(key) = key {
+                    order.push((key, descending));
                 }
             }
         }
@@ -151,15 +153,15 @@ fn parse_filter(entry: &Value, i: usize, problems: &mut Problems) -> Option<Filt
             None
         }
     };
-    let key_ok =
-        key.is_some_and(|k| DEVICE_FIELDS.contains(&k) || k == "needsUpdate" || k == "keyword");
+    let key_ok = key
+        .is_some_and(|k| DeviceField::parse(k).is_some() || k == "needsUpdate" || k == "keyword");
     if !key_ok {
         problems.add(
             "INVALID_FILTER",
             format!("simpleFilters[{i}].key"),
             format!(
                 "filter key must be one of: {}, needsUpdate, keyword",
-                DEVICE_FIELDS.join(", ")
+                DeviceField::names()
             ),
         );
     }
@@ -185,14 +187,17 @@ fn parse_filter(entry: &Value, i: usize, problems: &mut Problems) -> Option<Filt
             }
         },
         "keyword" => Some(Filter::Keyword(value.to_lowercase())),
-        _ if operator == "contains" => Some(Filter::Contains {
-            key: key.to_string(),
-            needle: value.to_lowercase(),
-        }),
-        _ => Some(Filter::Equals {
-            key: key.to_string(),
-            value,
-        }),
+        field => {
+            let key = DeviceField::parse(field)?;
+            if operator == "contains" {
+                Some(Filter::Contains {
+                    key,
+                    needle: value.to_lowercase(),
+                })
+            } else {
+                Some(Filter::Equals { key, value })
+            }
+        }
     }
 }
 
@@ -210,22 +215,48 @@ fn contains_ignore_case(hay: &str, needle_lower: &str) -> bool {
 
 fn matches(device: &Device, filter: &Filter, now_ms: i64) -> bool {
     match filter {
-        Filter::Equals { key, value } => device
-            .field_text(key, now_ms)
-            .is_some_and(|text| text == value.as_str()),
-        Filter::Contains { key, needle } => device
-            .field_text(key, now_ms)
-            .is_some_and(|text| contains_ignore_case(&text, needle)),
-        Filter::NeedsUpdate(wanted) => !device.latest_shown().is_empty() == *wanted,
+        Filter::Equals { key, value } => device.field_text(*key, now_ms) == value.as_str(),
+        Filter::Contains { key, needle } => {
+            contains_ignore_case(&device.field_text(*key, now_ms), needle)
+        }
+        Filter::NeedsUpdate(wanted) => device.latest_shown().is_empty() != *wanted,
         Filter::Keyword(needle) => device.search_text.contains(needle.as_str()),
     }
 }
 
-/// The indices of one page of `devices` and the total that matched.
+/// Sorts just the page `start..start + count` of `items` into place (the rest stays partly
+/// ordered) and returns it: linear work on average instead of sorting the whole fleet.
+/// `cmp` must be a total order, so the page equals that of a full sort.
+fn sorted_page<T>(
+    items: &mut [T],
+    start: usize,
+    count: usize,
+    mut cmp: impl FnMut(&T, &T) -> Ordering,
+) -> &[T] {
+    let end = start.saturating_add(count).min(items.len());
+    if start >= end {
+        return &[];
+    }
+    if start > 0 {
+        items.select_nth_unstable_by(start, &mut cmp);
+    }
+    let rest = &mut items[start..];
+    let len = end - start;
+    if len < rest.len() {
+        rest.select_nth_unstable_by(len - 1, &mut cmp);
+    }
+    let page = &mut rest[..len];
+    page.sort_unstable_by(&mut cmp);
+    page
+}
+
+/// The indices of one page of `devices` and the total that matched. Devices are stored in
+/// `deviceId` order, so an index comparison is the contract's `deviceId` tie-break.
 pub fn select(devices: &[Device], query: &DeviceQuery, now_ms: i64) -> (Vec<usize>, usize) {
     let Paging { start, count } = query.paging;
+    let end_of = |total: usize| start.saturating_add(count).min(total);
     if query.filters.is_empty() && query.order.is_empty() {
-        let end = start.saturating_add(count).min(devices.len());
+        let end = end_of(devices.len());
         return ((start.min(end)..end).collect(), devices.len());
     }
     let mut chosen: Vec<usize> = (0..devices.len())
@@ -236,14 +267,39 @@ pub fn select(devices: &[Device], query: &DeviceQuery, now_ms: i64) -> (Vec<usiz
                 .all(|f| matches(&devices[i], f, now_ms))
         })
         .collect();
-    if !query.order.is_empty() {
-        chosen.sort_by(|&a, &b| {
-            let (da, db) = (&devices[a], &devices[b]);
-            query
-                .order
+    let total = chosen.len();
+    let page = match query.order.as_slice() {
+        [] => {
+            let end = end_of(total);
+            chosen
+                .get(start.min(end)..end)
+                .map(<[usize]>::to_vec)
+                .unwrap_or_default()
+        }
+        [(field, descending)] => {
+            // One key: extract it once, so comparisons do not chase every device.
+            let mut keyed: Vec<(SortKey<'_>, usize)> = chosen
                 .iter()
-                .map(|(key, descending)| {
-                    let ordering = da.compare(db, key, now_ms);
+                .map(|&i| (devices[i].sort_key(*field, now_ms), i))
+                .collect();
+            sorted_page(&mut keyed, start, count, |a, b| {
+                let ordering = a.0.cmp(&b.0);
+                let ordering = if *descending {
+                    ordering.reverse()
+                } else {
+                    ordering
+                };
+                ordering.then(a.1.cmp(&b.1))
+            })
+            .iter()
+            .map(|(_, i)| *i)
+            .collect()
+        }
+        keys => sorted_page(&mut chosen, start, count, |&a, &b| {
+            let (da, db) = (&devices[a], &devices[b]);
+            keys.iter()
+                .map(|(field, descending)| {
+                    let ordering = da.compare(db, *field, now_ms);
                     if *descending {
                         ordering.reverse()
                     } else {
@@ -251,15 +307,10 @@ pub fn select(devices: &[Device], query: &DeviceQuery, now_ms: i64) -> (Vec<usiz
                     }
                 })
                 .find(|o| *o != Ordering::Equal)
-                .unwrap_or_else(|| da.device_id.cmp(&db.device_id))
-        });
-    }
-    let total = chosen.len();
-    let end = start.saturating_add(count).min(total);
-    let page = chosen
-        .get(start.min(end)..end)
-        .map(<[usize]>::to_vec)
-        .unwrap_or_default();
+                .unwrap_or_else(|| a.cmp(&b))
+        })
+        .to_vec(),
+    };
     (page, total)
 }
 
@@ -293,6 +344,19 @@ mod tests {
                 ("INVALID_ORDER", "orderBy[0].order"),
             ]
         );
+    }
+
+    #[test]
+    fn sorted_page_equals_the_same_slice_of_a_full_sort() {
+        let items: Vec<u32> = (0..500u32).map(|i| (i * 7919) % 503).collect();
+        let mut full = items.clone();
+        full.sort_unstable();
+        for (start, count) in [(0, 10), (0, 500), (37, 25), (490, 25), (499, 1), (500, 5)] {
+            let mut work = items.clone();
+            let page = sorted_page(&mut work, start, count, |a, b| a.cmp(b)).to_vec();
+            let end = (start + count).min(full.len());
+            assert_eq!(page, full[start.min(end)..end].to_vec(), "{start} {count}");
+        }
     }
 
     #[test]

@@ -248,10 +248,8 @@ mod tests {
     }
 
     #[test]
-    fn s256_matches_rfc7636_example() {
-        assert_eq!(
-            s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r7wW1gFWFOEjXk"),
-            "E9Melhoa2OwvFx9MAjCkvVGZ4bJrH2qhLU9Lp34V5cM"
-        );
+    fn s256_is_unpadded_base64url_of_sha256() {
+        // SHA-256("abc") = ba7816bf...15ad, as base64url without padding.
+        assert_eq!(s256("abc"), "ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0");
     }
 }

@@ -47,6 +47,14 @@ async fn paging_covers_the_fleet_exactly_once() {
         .map(|d| d["deviceId"].as_str().unwrap())
         .collect();
     assert_eq!(ids.len(), 250);
+    let ordered: Vec<&str> = devices
+        .iter()
+        .map(|d| d["deviceId"].as_str().unwrap())
+        .collect();
+    assert!(
+        ordered.windows(2).all(|w| w[0] < w[1]),
+        "default order is by deviceId"
+    );
     let (_, beyond) = list(&sim, json!({"startIndex": 1000, "count": 10})).await;
     assert_eq!(beyond["deviceList"], json!([]));
     assert_eq!(beyond["totalCount"], 250);
