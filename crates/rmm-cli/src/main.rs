@@ -4,7 +4,10 @@
 //! libraries; the rules live in the crates below.
 
 mod auth_commands;
+mod fleet_commands;
+mod fleet_connection;
 mod logging;
+mod mcp_command;
 mod sim_command;
 
 use std::process::ExitCode;
@@ -38,6 +41,10 @@ enum Command {
     Sim(sim_command::SimArgs),
     #[command(flatten)]
     Auth(auth_commands::AuthCommand),
+    #[command(flatten)]
+    Fleet(fleet_commands::FleetCommand),
+    /// Serve the MCP endpoint for agents: --stdio, or --http 127.0.0.1:PORT (--print-config for a client configuration).
+    Mcp(mcp_command::McpArgs),
 }
 
 fn main() -> ExitCode {
@@ -54,6 +61,8 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Sim(args) => sim_command::run(args, &cli.global).await,
             Command::Auth(cmd) => auth_commands::run(cmd, &cli.global).await,
+            Command::Fleet(cmd) => fleet_commands::run(cmd, &cli.global).await,
+            Command::Mcp(args) => mcp_command::run(args, &cli.global).await,
         }
     });
     match outcome {
@@ -74,14 +83,32 @@ pub enum Failure {
     /// Something on this machine failed (ports, files, the keyring, ...).
     #[error("{0}")]
     Local(String),
+    /// No usable sign-in, or the cloud refused the credentials: sign in again.
+    #[error("{0}")]
+    Auth(String),
+    /// The cloud understood the request and refused it.
+    #[error("{0}")]
+    CloudRefused(String),
+    /// The cloud could not be reached or failed.
+    #[error("{0}")]
+    Cloud(String),
+    /// A change was not carried out: not confirmed, or the devices changed since the preview.
+    #[error("{0}")]
+    NotDone(String),
 }
 
 impl Failure {
-    /// Exit codes tell failures apart for scripts: 2 bad input, 1 anything local.
+    /// Exit codes tell failures apart for scripts: 2 bad input, 3 sign-in needed or refused,
+    /// 4 refused by the cloud, 5 cloud unreachable or failing, 6 change not carried out,
+    /// 1 anything local.
     fn exit_code(&self) -> u8 {
         match self {
             Failure::BadInput(_) => 2,
             Failure::Local(_) => 1,
+            Failure::Auth(_) => 3,
+            Failure::CloudRefused(_) => 4,
+            Failure::Cloud(_) => 5,
+            Failure::NotDone(_) => 6,
         }
     }
 }

@@ -245,6 +245,13 @@ pub fn parse_utc_offset(text: &str) -> Option<TimeZoneOffset> {
     text.strip_prefix("UTC")?.parse().ok()
 }
 
+/// `YYYYMMDDHHMM` local to `timezone` (`UTC±hh:mm`) → Unix milliseconds: the transfer time as
+/// people write it (`rmm schedule --transfer`). `None` when either is malformed.
+pub fn local_time_to_unix_ms(text: &str, timezone: &str) -> Option<i64> {
+    let offset = parse_utc_offset(timezone)?;
+    Some(local_minute_ms(text)? - i64::from(offset.minutes()) * 60_000)
+}
+
 /// `YYYYMMDDHHMM` → milliseconds since 1970 as if the local time were UTC.
 pub fn local_minute_ms(text: &str) -> Option<i64> {
     if text.len() != 12 || !text.bytes().all(|b| b.is_ascii_digit()) {

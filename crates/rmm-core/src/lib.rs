@@ -15,13 +15,14 @@ mod fleet_summary;
 mod fleet_views;
 mod operation_error;
 mod problems;
+mod profile_connection;
 
 pub use audit::{AuditEntry, AuditError, AuditLog, AuditQuery, NewAuditEntry};
 pub use caller::{Caller, TokenFacts};
 pub use change_preview::{ChangePreview, DeviceChange, DeviceState, PreviewWarning, WarningKind};
 pub use change_requests::{
     CancelReservations, ChangeRequest, MAX_DEVICES_PER_CHANGE, ScheduleUpdate, SetOtaMode,
-    local_minute_ms, parse_utc_offset,
+    local_minute_ms, local_time_to_unix_ms, parse_utc_offset,
 };
 pub use device_query::{DeviceQuery, MAX_PAGE_SIZE};
 pub use firmware_fit::{fits, model_key, models_of_file};
@@ -33,3 +34,6 @@ pub use fleet_summary::{Count, FirmwareStep, FleetSummary};
 pub use fleet_views::{DeviceView, FirmwareFileView, TenantView};
 pub use operation_error::{FailureKind, OperationError, SIGN_IN_INSTRUCTION};
 pub use problems::{Problem, Problems};
+pub use profile_connection::{
+    DEFAULT_TIME_ZONE, ProfileConnection, connect_profile, default_audit_path,
+};

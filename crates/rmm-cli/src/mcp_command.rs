@@ -1,0 +1,154 @@
+//! `rmm mcp --stdio | --http 127.0.0.1:PORT [--read-only] | --print-config`: hosts the MCP
+//! endpoint over the profile's operations. The HTTP endpoint's bearer secret is generated
+//! once and kept in the profile's store (the OS keyring); `--print-config` is the one place it
+//! is shown, as a client configuration for the user's own terminal.
+
+use std::net::SocketAddr;
+
+use clap::Args;
+use rmm_auth::{SecretKind, TokenStore};
+use rmm_mcp::{EndpointSecret, GuardConfig, RmmMcpServer, ServerOptions, serve_http, serve_stdio};
+use secrecy::{ExposeSecret as _, SecretString};
+use serde_json::json;
+
+use crate::auth_commands::StoreArgs;
+use crate::fleet_connection::connect;
+use crate::{Failure, GlobalArgs};
+
+/// The address `--print-config` names when no `--http` is given.
+const DEFAULT_HTTP_ADDR: &str = "127.0.0.1:8765";
+
+/// `rmm mcp`.
+#[derive(Debug, Clone, Args)]
+#[command(group(clap::ArgGroup::new("mode").required(true).args(["stdio", "http", "print_config"]).multiple(true)))]
+pub struct McpArgs {
+    /// Speak MCP on stdin/stdout (for agents that start a process).
+    #[arg(long, conflicts_with_all = ["http", "print_config"])]
+    pub stdio: bool,
+    /// Serve streamable HTTP on this loopback address, e.g. 127.0.0.1:8765.
+    #[arg(long, value_name = "127.0.0.1:PORT")]
+    pub http: Option<SocketAddr>,
+    /// Print a ready-to-paste client configuration (with the endpoint secret) and exit.
+    #[arg(long)]
+    pub print_config: bool,
+    /// List no change tools (schedule, cancel, OTA) and refuse them.
+    #[arg(long)]
+    pub read_only: bool,
+    /// Browser origins allowed to call the HTTP endpoint (exact scheme://host[:port]).
+    #[arg(long = "allow-origin", value_name = "ORIGIN")]
+    pub allowed_origins: Vec<String>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// Runs `rmm mcp`.
+pub async fn run(args: McpArgs, global: &GlobalArgs) -> Result<(), Failure> {
+    if let Some(addr) = args.http
+        && !addr.ip().is_loopback()
+    {
+        return Err(Failure::BadInput(format!(
+            "--http: must be a loopback address such as 127.0.0.1:8765, got {addr}"
+        )));
+    }
+    if args.print_config {
+        return print_config(&args, global).await;
+    }
+    let connection = connect(global, &args.store).await?;
+    let options = ServerOptions {
+        read_only: args.read_only,
+    };
+    let ops = connection.operations.clone();
+    if args.stdio {
+        return serve_stdio(RmmMcpServer::new(ops, options))
+            .await
+            .map_err(|e| Failure::Local(e.to_string()));
+    }
+    let Some(addr) = args.http else {
+        return Err(Failure::BadInput(
+            "one of --stdio, --http ADDR or --print-config is needed".to_owned(),
+        ));
+    };
+    let secret = endpoint_secret(connection.store.clone()).await?;
+    let guard = GuardConfig {
+        secret,
+        allowed_origins: args.allowed_origins.clone(),
+    };
+    let endpoint = serve_http(addr, move || RmmMcpServer::new(ops.clone(), options), guard)
+        .await
+        .map_err(|e| Failure::BadInput(e.to_string()))?;
+    eprintln!(
+        "rmm: MCP endpoint on {}{} (run `rmm mcp --print-config --http {}` for a client configuration); Ctrl-C stops it",
+        endpoint.url(),
+        if args.read_only { ", read-only" } else { "" },
+        endpoint.addr()
+    );
+    tokio::select! {
+        () = endpoint.wait() => Ok(()),
+        signal = tokio::signal::ctrl_c() => signal.map_err(|e| Failure::Local(format!("cannot wait for Ctrl-C: {e}"))),
+    }
+}
+
+/// The endpoint secret kept in `store`, generated and saved the first time.
+async fn endpoint_secret(store: std::sync::Arc<dyn TokenStore>) -> Result<EndpointSecret, Failure> {
+    tokio::task::spawn_blocking(move || {
+        let stored = store.load_secret(SecretKind::McpEndpointSecret)?;
+        if let Some(secret) = stored.and_then(|s| EndpointSecret::from_stored(s.expose_secret())) {
+            return Ok(secret);
+        }
+        let secret = EndpointSecret::generate();
+        store.save_secret(
+            SecretKind::McpEndpointSecret,
+            &SecretString::from(secret.expose().to_owned()),
+        )?;
+        tracing::info!(store = %store.describe(), "new MCP endpoint secret saved");
+        Ok(secret)
+    })
+    .await
+    .map_err(|_| Failure::Local("the secret store task failed".to_owned()))?
+    .map_err(|e: rmm_auth::StoreError| Failure::Local(e.to_string()))
+}
+
+async fn print_config(args: &McpArgs, global: &GlobalArgs) -> Result<(), Failure> {
+    let resolved = crate::fleet_connection::resolve(global, &args.store)?;
+    let store = resolved
+        .token_store()
+        .map_err(|e| Failure::Local(e.to_string()))?;
+    let secret = endpoint_secret(store).await?;
+    let addr = match args.http {
+        Some(addr) => addr,
+        None => DEFAULT_HTTP_ADDR
+            .parse()
+            .map_err(|_| Failure::Local("the default address is malformed".to_owned()))?,
+    };
+    let program = std::env::current_exe()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| "rmm".to_owned());
+    let mut stdio_args = vec!["mcp".to_owned(), "--stdio".to_owned()];
+    if let Some(profile) = &global.profile {
+        stdio_args.extend(["--profile".to_owned(), profile.clone()]);
+    }
+    if args.read_only {
+        stdio_args.push("--read-only".to_owned());
+    }
+    // One `mcpServers` object: the HTTP endpoint, and beside it the stdio form for clients
+    // that start a process.
+    let config = json!({
+        "mcpServers": {
+            "mcp-rmm": {
+                "url": format!("http://{addr}/mcp"),
+                "headers": {"Authorization": format!("Bearer {}", secret.expose())},
+            },
+            "mcp-rmm-stdio": {
+                "command": program,
+                "args": stdio_args,
+            },
+        }
+    });
+    let text = serde_json::to_string_pretty(&config)
+        .map_err(|e| Failure::Local(format!("cannot write JSON: {e}")))?;
+    println!("{text}");
+    eprintln!(
+        "rmm: this holds the endpoint's secret: paste it into your MCP client's configuration, keep it out of shared files. Start the endpoint with `rmm mcp --http {addr}`."
+    );
+    Ok(())
+}

@@ -1,0 +1,158 @@
+//! `connect_profile`: the fleet operations of a profile, for faces that must never open a
+//! window (the `rmm` fleet commands, `rmm mcp`). The token comes from rmm-auth's
+//! `TokenManager`: the cached token, else the profile's store (a later `rmm login` or the
+//! desktop app's sign-in is picked up), else a headless login with the saved password. With
+//! no saved password every call answers at once with the sign-in instruction.
+
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use rmm_api::{ApiClient, ApiConfig, BearerToken, SecretString, TokenSource, TokenSourceError};
+use rmm_auth::{
+    AccessToken, BrowserMode, HeadlessLogin, Login, LoginError, TokenManager, TokenStore,
+    TokenValidator,
+};
+
+use crate::audit::AuditLog;
+use crate::fleet_operations::{FleetOperations, OperationSettings};
+use crate::operation_error::OperationError;
+use crate::settings::{ResolvedProfile, SettingsError};
+
+/// The time zone sent as `x-time-zone` when the profile names none.
+pub const DEFAULT_TIME_ZONE: &str = "+00:00";
+
+/// A profile connected to the cloud: the operations and the token manager behind them.
+#[derive(Clone)]
+pub struct ProfileConnection {
+    pub operations: FleetOperations,
+    /// The manager the operations take their tokens from (its login count, for status).
+    pub tokens: TokenManager,
+    /// The profile's secret store (token, saved credentials, MCP endpoint secret).
+    pub store: Arc<dyn TokenStore>,
+}
+
+impl std::fmt::Debug for ProfileConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProfileConnection")
+            .field("operations", &self.operations)
+            .field("store", &self.store.describe())
+            .finish_non_exhaustive()
+    }
+}
+
+fn settings_error(e: SettingsError) -> OperationError {
+    match e {
+        SettingsError::Store(s) => OperationError::Local(s.to_string()),
+        other => OperationError::invalid("profile", other.to_string()),
+    }
+}
+
+/// Connects `resolved` to the fleet. Reads the store, so it blocks: call it from
+/// `spawn_blocking` in async code. Fails only on settings that make any call impossible
+/// (no API base URL, an unreachable store); a missing sign-in is reported per call instead.
+pub fn connect_profile(
+    resolved: &ResolvedProfile,
+    audit: Arc<AuditLog>,
+    settings: OperationSettings,
+) -> Result<ProfileConnection, OperationError> {
+    let store = resolved.token_store().map_err(settings_error)?;
+    let api_base = resolved.api_base_url().map_err(settings_error)?;
+    let password = resolved.password(store.as_ref()).map_err(settings_error)?;
+    let subscription_key = resolved
+        .subscription_key(store.as_ref())
+        .map_err(settings_error)?;
+    let login: Arc<dyn Login> = match password {
+        None => Arc::new(NoSilentLogin(
+            "no saved password for a sign-in without a window",
+        )),
+        Some(password) => match resolved.login_config(Some(password), subscription_key.clone()) {
+            Ok(mut config) => {
+                // These faces never open a window, whatever the profile says.
+                config.mode = BrowserMode::Headless;
+                let rules = resolved.validation_rules().map_err(settings_error)?;
+                Arc::new(HeadlessLogin::new(
+                    config,
+                    Arc::new(TokenValidator::new(rules)),
+                ))
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "no headless login for this profile");
+                Arc::new(NoSilentLogin(
+                    "the profile lacks the login settings for a sign-in without a window",
+                ))
+            }
+        },
+    };
+    let tokens = TokenManager::new(login, Some(store.clone()), TokenManager::DEFAULT_MARGIN);
+    let time_zone = resolved
+        .profile
+        .time_zone
+        .clone()
+        .unwrap_or_else(|| DEFAULT_TIME_ZONE.to_owned());
+    let (key, source): (SecretString, Arc<dyn TokenSource>) = match subscription_key {
+        Some(key) => (key, Arc::new(tokens.clone())),
+        // No call can succeed without the key: every one answers with the instruction, and
+        // the placeholder below is never sent (the token source fails first).
+        None => (
+            SecretString::from("not-configured".to_owned()),
+            Arc::new(NoSubscriptionKey),
+        ),
+    };
+    let config = ApiConfig::new(api_base.as_str().trim_end_matches('/'), key, &time_zone)
+        .map_err(|e| OperationError::invalid("profile", e.to_string()))?;
+    let client =
+        ApiClient::new(config, source.clone()).map_err(|e| OperationError::Local(e.to_string()))?;
+    Ok(ProfileConnection {
+        operations: FleetOperations::new(client, source, audit, settings),
+        tokens,
+        store,
+    })
+}
+
+/// The login used when no headless login is possible: fails at once, telling why. It is not
+/// a refusal, so the manager reads the store again on the next call and picks up a later
+/// `rmm login`.
+struct NoSilentLogin(&'static str);
+
+impl Login for NoSilentLogin {
+    fn login(&self) -> BoxFuture<'_, Result<AccessToken, LoginError>> {
+        let why = self.0;
+        Box::pin(async move {
+            Err(LoginError::Step {
+                step: "sign-in",
+                detail: format!(
+                    "no valid token is stored and {why}; run `rmm login --save-credentials` to allow it"
+                ),
+                screenshot: None,
+            })
+        })
+    }
+}
+
+/// The token source when the subscription key is missing: no call can be made.
+struct NoSubscriptionKey;
+
+impl TokenSource for NoSubscriptionKey {
+    fn token(&self) -> BoxFuture<'_, Result<BearerToken, TokenSourceError>> {
+        Box::pin(async {
+            Err(TokenSourceError::new(
+                "no subscription key is saved for this profile (run `rmm login --save-credentials` or set OCP_APIM_SUBSCRIPTION_KEY)",
+            ))
+        })
+    }
+
+    fn token_refused<'a>(
+        &'a self,
+        _refused: &'a BearerToken,
+    ) -> BoxFuture<'a, Result<BearerToken, TokenSourceError>> {
+        self.token()
+    }
+}
+
+/// `<data folder>/audit.sqlite`; `RMM_CONFIG_DIR` moves it with the settings (tests, portable
+/// installs).
+pub fn default_audit_path() -> Result<std::path::PathBuf, OperationError> {
+    Ok(crate::settings::data_dir()
+        .map_err(|e| OperationError::Local(e.to_string()))?
+        .join("audit.sqlite"))
+}
