@@ -75,7 +75,9 @@ pub async fn run(args: SimArgs, global: &GlobalArgs) -> Result<(), Failure> {
     if let Some(name) = &global.profile {
         let profile = profile_of(name, sim.info());
         rmm_core::settings::save_profile(&profile).map_err(|error| {
-            Failure::Local(format!("cannot record the simulator as profile {name}: {error}"))
+            Failure::Local(format!(
+                "cannot record the simulator as profile {name}: {error}"
+            ))
         })?;
         tracing::info!(profile = %name, "simulator recorded as a profile");
     }
