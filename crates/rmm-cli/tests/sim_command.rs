@@ -19,9 +19,15 @@ fn rmm() -> Command {
 }
 
 /// Starts `rmm sim` with `args` and `env`, and returns it with its one JSON line.
-async fn start_sim(args: &[&str], env: &[(&str, &std::path::Path)]) -> (Running, serde_json::Value) {
+async fn start_sim(
+    args: &[&str],
+    env: &[(&str, &std::path::Path)],
+) -> (Running, serde_json::Value) {
     let mut command = rmm();
-    command.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
+    command
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     for (name, value) in env {
         command.env(name, value);
     }
@@ -59,11 +65,20 @@ async fn with_a_profile_it_records_the_details_and_keeps_secrets_out_of_the_sett
     )
     .unwrap();
     assert!(settings.contains("demo"), "{settings}");
-    assert!(settings.contains(info["api_base_url"].as_str().unwrap()), "{settings}");
-    assert!(settings.contains(info["login_url"].as_str().unwrap()), "{settings}");
+    assert!(
+        settings.contains(info["api_base_url"].as_str().unwrap()),
+        "{settings}"
+    );
+    assert!(
+        settings.contains(info["login_url"].as_str().unwrap()),
+        "{settings}"
+    );
     for secret in ["password", "subscription_key"] {
         let value = info[secret].as_str().unwrap();
-        assert!(!settings.contains(value), "the settings file holds the {secret}");
+        assert!(
+            !settings.contains(value),
+            "the settings file holds the {secret}"
+        );
     }
     // The secrets went to the store the user chose (here the explicit file store).
     let store = std::fs::read_to_string(&secrets).unwrap();
@@ -72,7 +87,10 @@ async fn with_a_profile_it_records_the_details_and_keeps_secrets_out_of_the_sett
 
 #[test]
 fn a_bad_profile_name_is_refused_before_anything_starts() {
-    let output = rmm().args(["sim", "--profile", "no/slashes"]).output().unwrap();
+    let output = rmm()
+        .args(["sim", "--profile", "no/slashes"])
+        .output()
+        .unwrap();
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("profile"), "{stderr}");
@@ -131,7 +149,10 @@ async fn prints_one_json_line_with_the_connection_details_then_serves() {
         .unwrap();
     assert_eq!(jwks["keys"][0]["kty"], "RSA");
     let refused = http
-        .get(format!("{}/api/v1/tenants", info["api_base_url"].as_str().unwrap()))
+        .get(format!(
+            "{}/api/v1/tenants",
+            info["api_base_url"].as_str().unwrap()
+        ))
         .send()
         .await
         .unwrap();
