@@ -1,0 +1,202 @@
+//! The fleet commands as a user runs them: the real `rmm` binary against the simulator, with
+//! `--json` read back, changes carried out only with `--yes`, the audit log written, and exit
+//! codes telling bad input (2), sign-in (3) and a change not carried out (6) apart.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::Setup;
+use serde_json::Value;
+
+fn json(stdout: &str) -> Value {
+    serde_json::from_str(stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"))
+}
+
+#[tokio::test]
+async fn reads_tables_and_json() {
+    let s = Setup::new(40, true).await;
+    let (code, out, err) = s.run(&["devices", "--all", "--json"]).await;
+    assert_eq!(code, 0, "{err}");
+    let all = json(&out);
+    assert_eq!(all["total_devices"], 40);
+    assert_eq!(all["devices"].as_array().unwrap().len(), 40);
+
+    let (code, out, err) = s
+        .run(&["devices", "--needs-update", "--all", "--json"])
+        .await;
+    assert_eq!(code, 0, "{err}");
+    let needing = json(&out);
+    assert!(
+        needing["devices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["needs_update"] == true)
+    );
+
+    let (code, out, _) = s.run(&["devices", "--page-size", "5"]).await;
+    assert_eq!(code, 0);
+    assert!(out.starts_with("MODEL"), "{out}");
+    assert_eq!(
+        out.lines().take_while(|l| !l.is_empty()).count(),
+        6,
+        "{out}"
+    );
+    assert!(out.contains("5 of 40 devices shown"), "{out}");
+
+    let (code, out, _) = s.run(&["summary", "--json"]).await;
+    assert_eq!(code, 0);
+    let summary = json(&out);
+    assert_eq!(summary["total_devices"], 40);
+    assert_eq!(summary["needs_update"], needing["total_devices"]);
+
+    let (code, out, _) = s.run(&["firmware"]).await;
+    assert_eq!(code, 0);
+    assert!(out.starts_with("FILE ID"), "{out}");
+}
+
+async fn target(s: &Setup) -> (String, String) {
+    let (_, out, _) = s
+        .run(&["devices", "--all", "--model", "MX-3071", "--json"])
+        .await;
+    let devices = json(&out);
+    let device = devices["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d.get("reserved_file_id").is_none() && d["connection"] == "online")
+        .unwrap()["device_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, out, _) = s.run(&["firmware", "--json"]).await;
+    let file = json(&out)["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["fits_models"][0] == "MX-3071")
+        .unwrap()["file_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    (device, file)
+}
+
+#[tokio::test]
+async fn a_change_needs_yes_and_is_audited() {
+    let s = Setup::new(60, true).await;
+    let (device, file) = target(&s).await;
+    let schedule = [
+        "schedule",
+        "--file",
+        &file,
+        "--transfer",
+        "209901010100",
+        "--execute",
+        "209901010200",
+        "--timezone",
+        "UTC+00:00",
+        &device,
+    ];
+    // No terminal to ask and no --yes: the preview is shown, nothing is changed.
+    let (code, out, err) = s.run(&schedule).await;
+    assert_eq!(code, 6, "{err}");
+    assert!(out.contains(&device), "{out}");
+    assert!(err.contains("--yes"), "{err}");
+    assert_eq!(s.sim.stats().change_requests, 0);
+
+    let mut confirmed = schedule.to_vec();
+    confirmed.extend(["--yes", "--json"]);
+    let (code, out, err) = s.run(&confirmed).await;
+    assert_eq!(code, 0, "{err}");
+    let done = json(&out);
+    assert_eq!(done["result"]["outcome"], "confirmed", "{done}");
+    assert_eq!(s.sim.stats().change_requests, 1);
+    assert!(
+        s.sim
+            .reservations()
+            .iter()
+            .any(|r| r["deviceId"] == device.as_str() && r["fileId"] == file.as_str()),
+        "{:?}",
+        s.sim.reservations()
+    );
+
+    let (code, out, _) = s.run(&["audit", "--json", "--device", &device]).await;
+    assert_eq!(code, 0);
+    let entries = json(&out);
+    assert_eq!(entries.as_array().unwrap().len(), 1, "{entries}");
+    assert_eq!(entries[0]["action"], "schedule_firmware_update");
+    assert_eq!(entries[0]["caller"]["kind"], "cli_user");
+    assert_eq!(entries[0]["caller"]["user"], "test-user");
+    assert!(!out.contains(&s.sim.info().subscription_key));
+
+    let (code, _, err) = s.run(&["cancel", "--yes", &device]).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        !s.sim
+            .reservations()
+            .iter()
+            .any(|r| r["deviceId"] == device.as_str())
+    );
+}
+
+#[tokio::test]
+async fn bad_input_is_reported_field_by_field_with_exit_code_2() {
+    let s = Setup::new(10, true).await;
+    let (code, _, err) = s
+        .run(&[
+            "ota",
+            "--mode",
+            "sometimes",
+            "--start",
+            "30",
+            "--end",
+            "-5",
+            "not-an-id",
+        ])
+        .await;
+    assert_eq!(code, 2, "{err}");
+    for field in ["ota_mode", "start_hour", "end_hour", "device_ids[0]"] {
+        assert!(err.contains(field), "{field} missing: {err}");
+    }
+    let (code, _, err) = s
+        .run(&[
+            "schedule",
+            "--file",
+            "f",
+            "--transfer",
+            "soon",
+            "--execute",
+            "x",
+            "mn=QQ==:sn=QQ==",
+        ])
+        .await;
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("transfer:") && err.contains("execute_datetime"),
+        "{err}"
+    );
+    let (code, _, err) = s.run(&["devices", "--page-size", "500"]).await;
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("page_size"), "{err}");
+    assert_eq!(s.sim.stats().api_requests, 0);
+}
+
+#[tokio::test]
+async fn without_a_sign_in_commands_say_so_at_once_with_exit_code_3() {
+    let s = Setup::new(10, false).await;
+    let started = Instant::now();
+    let (code, _, err) = s.run(&["devices"]).await;
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("rmm login"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(s.sim.stats().logins, 0);
+
+    // A group the user cannot see is refused by the cloud's auth: also 3.
+    let s = Setup::new(10, true).await;
+    let other = s.sim.info().other_group_id.clone();
+    let (code, _, err) = s.run(&["devices", "--group", &other]).await;
+    assert_eq!(code, 3, "{err}");
+}
