@@ -1,0 +1,202 @@
+//! `rmm login | status | token | logout` as a user runs them, one process after another, against
+//! `rmm sim --profile demo` and real headless Chromium: the token is captured and kept, status
+//! tells who without showing it, `token` prints it for scripts, logout removes it.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+/// Kills the simulator when the test ends, pass or fail.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Every command of the test sees the same private settings folder and explicit file store.
+struct Home {
+    _dir: tempfile::TempDir,
+    config: PathBuf,
+    secrets: PathBuf,
+}
+
+impl Home {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        Home {
+            config: dir.path().join("config"),
+            secrets: dir.path().join("secrets.json"),
+            _dir: dir,
+        }
+    }
+
+    fn rmm(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_rmm"));
+        command
+            .args(args)
+            .env("RMM_CONFIG_DIR", &self.config)
+            .env("TOKEN_FILE", &self.secrets)
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null());
+        command
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.rmm(args).output().unwrap()
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn start_sim(home: &Home) -> (Running, serde_json::Value) {
+    let mut running = Running(
+        home.rmm(&["sim", "--devices", "10", "--profile", "demo"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut line = String::new();
+    BufReader::new(running.0.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    (running, serde_json::from_str(line.trim()).unwrap())
+}
+
+fn assert_secret_free(what: &str, output: &Output, secrets: &[&str]) {
+    for stream in [text(&output.stdout), text(&output.stderr)] {
+        for secret in secrets {
+            assert!(!stream.contains(secret), "{what} showed a secret: {stream}");
+        }
+    }
+}
+
+#[test]
+fn login_status_token_logout_round_trip_through_the_real_binary() {
+    assert!(
+        Path::new("/usr/bin/chromium").exists() || which_chromium(),
+        "these tests need Chromium (scripts/setup installs it)"
+    );
+    let home = Home::new();
+    let (_sim, info) = start_sim(&home);
+    let password = info["password"].as_str().unwrap();
+    let key = info["subscription_key"].as_str().unwrap();
+
+    let login = home.run(&["--profile", "demo", "login", "--headless"]);
+    assert!(
+        login.status.success(),
+        "login failed: {}",
+        text(&login.stderr)
+    );
+    assert!(text(&login.stdout).contains(info["username"].as_str().unwrap()));
+
+    let token = home.run(&["--profile", "demo", "token"]);
+    assert!(token.status.success(), "{}", text(&token.stderr));
+    let jwt = text(&token.stdout).trim().to_owned();
+    assert_eq!(jwt.split('.').count(), 3, "not a JWT: {jwt}");
+    assert_secret_free("login", &login, &[&jwt, password, key]);
+
+    // The captured token is the real thing: the API accepts it.
+    let tenants = tenants_status(&info, &jwt);
+    assert_eq!(tenants, 200);
+
+    let status = home.run(&["--profile", "demo", "status", "--json"]);
+    assert!(status.status.success(), "{}", text(&status.stderr));
+    assert_secret_free("status", &status, &[&jwt, password, key]);
+    let shown: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(shown["signedIn"], true);
+    assert_eq!(shown["user"], info["username"]);
+    assert_eq!(shown["tenant"], info["group_id"]);
+    assert!(shown["expiresInSecs"].as_u64().unwrap() > 3000, "{shown}");
+
+    // The settings file names the profile but holds none of the secrets.
+    let settings = std::fs::read_dir(&home.config)
+        .unwrap()
+        .map(|entry| std::fs::read_to_string(entry.unwrap().path()).unwrap_or_default())
+        .collect::<String>();
+    for secret in [jwt.as_str(), password, key] {
+        assert!(
+            !settings.contains(secret),
+            "the settings file holds a secret"
+        );
+    }
+
+    let logout = home.run(&["--profile", "demo", "logout"]);
+    assert!(logout.status.success(), "{}", text(&logout.stderr));
+    let after = home.run(&["--profile", "demo", "status", "--json"]);
+    assert!(!after.status.success(), "status succeeded after logout");
+    let shown: serde_json::Value = serde_json::from_slice(&after.stdout).unwrap();
+    assert_eq!(shown["signedIn"], false);
+    let no_token = home.run(&["--profile", "demo", "token"]);
+    assert!(!no_token.status.success());
+    assert!(
+        no_token.stdout.is_empty(),
+        "token printed something after logout"
+    );
+    assert!(
+        text(&no_token.stderr).contains("rmm login"),
+        "{}",
+        text(&no_token.stderr)
+    );
+}
+
+#[test]
+fn a_wrong_password_fails_with_the_identity_providers_words_and_stores_nothing() {
+    let home = Home::new();
+    let (_sim, info) = start_sim(&home);
+    let login = home
+        .rmm(&["--profile", "demo", "login", "--headless"])
+        .env("PASSWORD_1", "not-the-password")
+        .output()
+        .unwrap();
+    assert!(!login.status.success(), "a wrong password signed in");
+    let stderr = text(&login.stderr);
+    assert!(stderr.contains("Login Failed"), "{stderr}");
+    assert_secret_free(
+        "failed login",
+        &login,
+        &["not-the-password", info["password"].as_str().unwrap()],
+    );
+    let status = home.run(&["--profile", "demo", "status", "--json"]);
+    assert!(!status.status.success());
+}
+
+fn which_chromium() -> bool {
+    ["chromium", "chromium-browser", "google-chrome"]
+        .iter()
+        .any(|name| {
+            Command::new("which")
+                .arg(name)
+                .output()
+                .map(|o| o.status.success())
+                .unwrap_or(false)
+        })
+}
+
+/// The API's answer to `GET /api/v1/tenants` with `jwt`.
+fn tenants_status(info: &serde_json::Value, jwt: &str) -> u16 {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        reqwest::Client::new()
+            .get(format!(
+                "{}/api/v1/tenants",
+                info["api_base_url"].as_str().unwrap()
+            ))
+            .bearer_auth(jwt)
+            .header(
+                "ocp-apim-subscription-key",
+                info["subscription_key"].as_str().unwrap(),
+            )
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    })
+}
