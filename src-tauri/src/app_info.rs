@@ -28,8 +28,8 @@ impl AppState {
     }
 }
 
-/// What the UI shows about the app (mirrored by `AppInfo` in `ui/src/backend.ts`).
-#[derive(Debug, Clone, Serialize, PartialEq)]
+/// What the UI shows about the app (typed in `ui/src/bindings.ts`).
+#[derive(Debug, Clone, Serialize, PartialEq, specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub struct AppInfo {
     pub name: String,
@@ -41,7 +41,7 @@ pub struct AppInfo {
 }
 
 /// Where the demo simulator listens and as whom the demo signs in. No secret.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub struct DemoInfo {
     pub login_url: String,
@@ -49,11 +49,12 @@ pub struct DemoInfo {
     pub api_base_url: String,
     pub group_id: String,
     pub username: String,
-    pub devices: usize,
+    pub devices: u32,
 }
 
 /// Tells the UI who the app is and whether the demo simulator runs.
 #[tauri::command]
+#[specta::specta]
 pub fn app_info(state: tauri::State<'_, AppState>) -> AppInfo {
     state.info()
 }
@@ -91,7 +92,7 @@ mod tests {
                 .starts_with("http://127.0.0.1:")
         );
         assert_eq!(value["demo"]["devices"], 250);
-        // The UI's hand-written mirror (`ui/src/backend.ts`) expects exactly these names.
+        // The UI's bindings (`ui/src/bindings.ts`) expect exactly these names.
         let keys = |v: &serde_json::Value| {
             let mut keys: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
             keys.sort();

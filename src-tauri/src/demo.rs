@@ -3,6 +3,9 @@
 
 use crate::app_info::DemoInfo;
 
+/// The profile name the demo's token is kept under in the keyring.
+pub const DEMO_PROFILE: &str = "demo";
+
 /// A running in-process simulator.
 pub struct DemoSimulator {
     sim: rmm_sim::Sim,
@@ -36,8 +39,34 @@ impl DemoSimulator {
             api_base_url: info.api_base_url.clone(),
             group_id: info.group_id.clone(),
             username: info.username.clone(),
-            devices: info.devices,
+            devices: u32::try_from(info.devices).unwrap_or(u32::MAX),
         }
+    }
+
+    /// The profile the app signs in with in demo mode: the simulator's login page, its API
+    /// origin, its issuer's rules, and the OS keyring entry of profile `demo`.
+    pub fn sign_in_profile(&self) -> Result<crate::session::SignInProfile, String> {
+        let info = self.sim.info();
+        let parse = |what: &str, text: &str| {
+            url::Url::parse(text).map_err(|e| format!("the simulator's {what} is not a URL: {e}"))
+        };
+        let login_url = parse("login URL", &info.login_url)?;
+        let api_origin = parse("API base", &info.api_base_url)?
+            .origin()
+            .ascii_serialization();
+        let rules = rmm_auth::ValidationRules {
+            issuer: Some(info.issuer.clone()),
+            audience: Some(info.audience.clone()),
+            jwks_url: Some(parse("JWKS URL", &info.jwks_url)?),
+            ..rmm_auth::ValidationRules::default()
+        };
+        Ok(crate::session::SignInProfile {
+            name: DEMO_PROFILE.to_string(),
+            login_url,
+            api_origin,
+            validator: std::sync::Arc::new(rmm_auth::TokenValidator::new(rules)),
+            store: crate::session::keyring_store(DEMO_PROFILE),
+        })
     }
 
     /// The password and subscription key, for tests that check they do not leak.

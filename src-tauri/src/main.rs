@@ -5,9 +5,15 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 mod app_info;
+mod command_error;
+mod commands;
 mod demo;
 mod launch;
 mod logging;
+mod login_window;
+mod session;
+
+use std::sync::Arc;
 
 use tauri::Manager;
 
@@ -24,6 +30,7 @@ fn main() {
         }
     };
 
+    let commands = commands::builder();
     let result = tauri::Builder::default()
         .setup(move |app| {
             let log_dir = app.path().app_log_dir().ok();
@@ -45,10 +52,18 @@ fn main() {
             } else {
                 None
             };
+            let profile = match demo.as_ref().map(demo::DemoSimulator::sign_in_profile) {
+                Some(Ok(profile)) => Some(profile),
+                Some(Err(message)) => return Err(message.into()),
+                None => None,
+            };
+            let session = Arc::new(session::SessionState::new(profile));
+            tauri::async_runtime::block_on(session.load_saved());
+            app.manage(session);
             app.manage(app_info::AppState::new(log_dir, demo));
             Ok(())
         })
-        .invoke_handler(tauri::generate_handler![app_info::app_info])
+        .invoke_handler(commands.invoke_handler())
         .run(tauri::generate_context!("../tauri.conf.json"));
 
     if let Err(error) = result {

@@ -1,6 +1,7 @@
 //! A throwaway desktop for the app's end-to-end tests: a virtual X display (Xvfb), a private
 //! D-Bus session with XDG folders in a temporary directory (so that nothing is written to the
-//! user's home), and tauri-driver serving WebDriver for the app on a free port.
+//! user's home) with an unlocked gnome-keyring, and tauri-driver serving WebDriver for the app
+//! on a free port.
 
 use std::io::{BufRead, BufReader};
 use std::net::{TcpListener, TcpStream};
@@ -50,9 +51,23 @@ impl Desktop {
         // The XDG spec wants the runtime folder private to the user.
         set_private(&runtime_dir)?;
 
+        // Inside the private bus: an unlocked gnome-keyring (the app keeps its token there),
+        // the bus address written down for the test's own keyring checks, then tauri-driver.
+        let keyring = system_tool("gnome-keyring-daemon", "the `gnome-keyring` package")?;
+        let bus_file = home.path().join("bus-address");
         let mut command = Command::new(dbus_run_session);
         command
             .arg("--")
+            .arg("sh")
+            .arg("-c")
+            .arg(
+                "printf %s \"$DBUS_SESSION_BUS_ADDRESS\" > \"$1\"; \
+                 printf %s e2e-pw | \"$2\" --unlock --components=secrets >/dev/null || exit 1; \
+                 shift 2; exec \"$@\"",
+            )
+            .arg("sh")
+            .arg(&bus_file)
+            .arg(keyring)
             .arg(tauri_driver)
             .arg("--port")
             .arg(port.to_string())
@@ -94,6 +109,24 @@ impl Desktop {
     /// `XDG_DATA_HOME` of the app under test (Tauri's app data and log folders are inside).
     pub fn data_home(&self) -> PathBuf {
         self.home.path().join("data")
+    }
+
+    /// The private session bus of the app (where its keyring is), e.g. for `secret-tool`.
+    pub fn bus_address(&self) -> Result<String, String> {
+        std::fs::read_to_string(self.home.path().join("bus-address"))
+            .map_err(|e| format!("the bus address was not written: {e}"))
+    }
+
+    /// Runs `command` on the app's session bus and with its XDG folders; returns its stdout.
+    pub fn run_in_session(&self, command: &mut Command) -> Result<String, String> {
+        let output = command
+            .env("DBUS_SESSION_BUS_ADDRESS", self.bus_address()?)
+            .env("XDG_DATA_HOME", self.home.path().join("data"))
+            .env("XDG_RUNTIME_DIR", self.home.path().join("runtime"))
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("cannot run {command:?}: {e}"))?;
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
     }
 
     /// Fails if tauri-driver has stopped.

@@ -1,5 +1,6 @@
 //! A minimal W3C WebDriver client: just what the desktop tests use (a session for a Tauri app,
-//! finding elements, their text, the title, screenshots), over reqwest.
+//! finding elements, their text, clicking and typing, scripts, windows, the title,
+//! screenshots), over reqwest.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -118,6 +119,105 @@ impl Session {
         }
         std::fs::write(path, &png).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
         Ok(png)
+    }
+
+    /// Waits for an element matching `css` and returns its reference.
+    pub async fn wait_for(&self, css: &str, limit: Duration) -> Result<String, String> {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(element) = self.find(css).await? {
+                return Ok(element);
+            }
+            if Instant::now() > deadline {
+                return Err(format!("`{css}` did not appear within {limit:?}"));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Clicks an element.
+    pub async fn click(&self, element: &str) -> Result<(), String> {
+        call(
+            self.http
+                .post(format!("{}/element/{element}/click", self.url))
+                .json(&json!({})),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Types `text` into an element.
+    pub async fn type_into(&self, element: &str, text: &str) -> Result<(), String> {
+        call(
+            self.http
+                .post(format!("{}/element/{element}/value", self.url))
+                .json(&json!({"text": text})),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Runs an async script in the current window (`arguments[arguments.length - 1]` is the
+    /// callback) and returns what it passed to the callback.
+    pub async fn execute_async(&self, script: &str) -> Result<Value, String> {
+        call(
+            self.http
+                .post(format!("{}/execute/async", self.url))
+                .json(&json!({"script": script, "args": []})),
+        )
+        .await
+    }
+
+    /// The handles of the app's windows.
+    pub async fn window_handles(&self) -> Result<Vec<String>, String> {
+        let value = call(self.http.get(format!("{}/window/handles", self.url))).await?;
+        Ok(value
+            .as_array()
+            .map(|handles| {
+                handles
+                    .iter()
+                    .filter_map(|h| h.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    /// The handle of the current window.
+    pub async fn window_handle(&self) -> Result<String, String> {
+        let value = call(self.http.get(format!("{}/window", self.url))).await?;
+        Ok(value.as_str().unwrap_or_default().to_string())
+    }
+
+    /// Makes `handle` the window the next commands act on.
+    pub async fn switch_to_window(&self, handle: &str) -> Result<(), String> {
+        call(
+            self.http
+                .post(format!("{}/window", self.url))
+                .json(&json!({"handle": handle})),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Waits until a window other than `known` exists and returns its handle.
+    pub async fn wait_for_new_window(
+        &self,
+        known: &[String],
+        limit: Duration,
+    ) -> Result<String, String> {
+        let deadline = Instant::now() + limit;
+        loop {
+            let handles = self.window_handles().await?;
+            if let Some(new) = handles.iter().find(|h| !known.contains(h)) {
+                return Ok(new.clone());
+            }
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "no new window within {limit:?} (windows: {handles:?})"
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// Ends the session, which closes the app.

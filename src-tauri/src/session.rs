@@ -1,0 +1,257 @@
+//! Who is signed in: the `session_status`, `sign_in` and `sign_out` commands. They translate
+//! to rmm-auth only: the login window's captured token is checked by `TokenValidator` and kept
+//! in the profile's `TokenStore` (the OS keyring); the UI gets the user, tenant and expiry,
+//! never the token.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rmm_auth::{AccessToken, KeyringStore, TokenOrigin, TokenStore, TokenValidator};
+use serde::Serialize;
+use tauri::{AppHandle, State};
+use url::Url;
+
+use crate::command_error::{CommandError, ErrorCode};
+use crate::login_window;
+
+/// The profile the app signs in with: where its login page is, which origin is its API, and
+/// how its tokens are checked and kept.
+pub struct SignInProfile {
+    pub name: String,
+    pub login_url: Url,
+    pub api_origin: String,
+    pub validator: Arc<TokenValidator>,
+    pub store: Arc<dyn TokenStore>,
+}
+
+/// What the header shows about the sign-in (no secret).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionInfo {
+    /// The profile's name, when one is set up.
+    pub profile: Option<String>,
+    /// Whether a valid token is held.
+    pub signed_in: bool,
+    /// The user's email.
+    pub user: Option<String>,
+    /// The tenant (group) id.
+    pub tenant: Option<String>,
+    /// When the token expires, in Unix seconds.
+    pub expires_at: Option<f64>,
+    /// Whether the login window is open and waiting.
+    pub signing_in: bool,
+    /// Why the last sign-in failed, if it did.
+    pub last_error: Option<CommandError>,
+}
+
+/// The sign-in state shared with the commands.
+pub struct SessionState {
+    profile: Option<Arc<SignInProfile>>,
+    info: Mutex<SessionInfo>,
+}
+
+impl SessionState {
+    pub fn new(profile: Option<SignInProfile>) -> Self {
+        let info = SessionInfo {
+            profile: profile.as_ref().map(|p| p.name.clone()),
+            ..SessionInfo::default()
+        };
+        Self {
+            profile: profile.map(Arc::new),
+            info: Mutex::new(info),
+        }
+    }
+
+    fn snapshot(&self) -> SessionInfo {
+        self.info
+            .lock()
+            .map(|info| info.clone())
+            .unwrap_or_default()
+    }
+
+    fn update(&self, change: impl FnOnce(&mut SessionInfo)) -> SessionInfo {
+        match self.info.lock() {
+            Ok(mut info) => {
+                change(&mut info);
+                info.clone()
+            }
+            Err(_) => SessionInfo::default(),
+        }
+    }
+
+    fn profile(&self) -> Result<Arc<SignInProfile>, CommandError> {
+        self.profile.clone().ok_or_else(|| {
+            CommandError::new(
+                ErrorCode::NoProfile,
+                "no profile to sign in with: start the demo or set up a profile",
+            )
+        })
+    }
+
+    /// Takes a still valid token the keyring holds from an earlier run.
+    pub async fn load_saved(&self) {
+        let Ok(profile) = self.profile() else { return };
+        let store = profile.store.clone();
+        let loaded = tokio::task::spawn_blocking(move || store.load_token()).await;
+        match loaded {
+            Ok(Ok(Some(token))) if token.is_valid_for(Duration::ZERO, SystemTime::now()) => {
+                self.update(|info| show_token(info, &token));
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(error)) => tracing::warn!(%error, "cannot read the saved token"),
+            Err(error) => tracing::warn!(%error, "reading the saved token stopped"),
+        }
+    }
+
+    /// Checks and keeps a token the login window captured.
+    async fn accept(&self, jwt: String) -> Result<SessionInfo, CommandError> {
+        let profile = self.profile()?;
+        let token = profile
+            .validator
+            .validate(&jwt, TokenOrigin::EmbeddedWebview)
+            .await
+            .map_err(|e| CommandError::new(ErrorCode::TokenRejected, e.to_string()))?;
+        let store = profile.store.clone();
+        let kept = token.clone();
+        tokio::task::spawn_blocking(move || store.save_token(&kept))
+            .await
+            .map_err(|e| CommandError::new(ErrorCode::Internal, e.to_string()))??;
+        tracing::info!(profile = %profile.name, "signed in through the login window");
+        Ok(self.update(|info| show_token(info, &token)))
+    }
+}
+
+fn show_token(info: &mut SessionInfo, token: &AccessToken) {
+    let claims = token.claims();
+    info.signed_in = true;
+    info.user = claims.email.clone().or_else(|| claims.sub.clone());
+    info.tenant = claims.tenant_id.clone();
+    info.expires_at = token
+        .expires_at()
+        .duration_since(UNIX_EPOCH)
+        .ok()
+        .map(|d| d.as_secs_f64());
+    info.signing_in = false;
+    info.last_error = None;
+}
+
+/// Who is signed in, for the header.
+#[tauri::command]
+#[specta::specta]
+pub fn session_status(state: State<'_, Arc<SessionState>>) -> SessionInfo {
+    state.snapshot()
+}
+
+/// Opens the login window (`silent`: hidden, for Refresh while the IdP session lasts). The
+/// token arrives later; `session_status` tells when.
+#[tauri::command]
+#[specta::specta]
+pub async fn sign_in(
+    app: AppHandle,
+    state: State<'_, Arc<SessionState>>,
+    silent: bool,
+) -> Result<SessionInfo, CommandError> {
+    let profile = state.profile()?;
+    let shared = Arc::clone(&state);
+    let handle = app.clone();
+    login_window::open(
+        &app,
+        &profile.name,
+        &profile.login_url,
+        &profile.api_origin,
+        !silent,
+        move |jwt| {
+            let shared = Arc::clone(&shared);
+            let handle = handle.clone();
+            tauri::async_runtime::spawn(async move {
+                if let Err(error) = shared.accept(jwt).await {
+                    tracing::warn!(code = ?error.code, message = %error.message, "the captured token was refused");
+                    shared.update(|info| {
+                        info.signing_in = false;
+                        info.last_error = Some(error);
+                    });
+                }
+                login_window::close(&handle);
+            });
+        },
+    )?;
+    if silent {
+        // A silent refresh that does not come back in time needs the user.
+        let shared = Arc::clone(&state);
+        let handle = app.clone();
+        tauri::async_runtime::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            if shared.snapshot().signing_in {
+                login_window::close(&handle);
+                shared.update(|info| {
+                    info.signing_in = false;
+                    info.last_error = Some(CommandError::new(
+                        ErrorCode::TokenRejected,
+                        "the session could not be refreshed silently: sign in again",
+                    ));
+                });
+            }
+        });
+    }
+    Ok(state.update(|info| {
+        info.signing_in = true;
+        info.last_error = None;
+    }))
+}
+
+/// Forgets the token: removes it from the keyring and closes any login window.
+#[tauri::command]
+#[specta::specta]
+pub async fn sign_out(
+    app: AppHandle,
+    state: State<'_, Arc<SessionState>>,
+) -> Result<SessionInfo, CommandError> {
+    let profile = state.profile()?;
+    login_window::close(&app);
+    let store = profile.store.clone();
+    tokio::task::spawn_blocking(move || store.delete_token())
+        .await
+        .map_err(|e| CommandError::new(ErrorCode::Internal, e.to_string()))??;
+    tracing::info!(profile = %profile.name, "signed out");
+    Ok(state.update(|info| {
+        *info = SessionInfo {
+            profile: info.profile.clone(),
+            ..SessionInfo::default()
+        };
+    }))
+}
+
+/// The sign-in profile of the demo simulator: the keyring entry of profile `demo`.
+pub fn keyring_store(profile: &str) -> Arc<dyn TokenStore> {
+    Arc::new(KeyringStore::new(profile))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn without_a_profile_sign_in_answers_no_profile() {
+        let state = SessionState::new(None);
+        let error = state.profile().err().unwrap();
+        assert_eq!(error.code, ErrorCode::NoProfile);
+        assert!(!state.snapshot().signed_in);
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_forged_token_is_refused_and_nothing_is_shown() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn TokenStore> = Arc::new(rmm_auth::FileStore::new(dir.path().join("t")));
+        let state = SessionState::new(Some(SignInProfile {
+            name: "test".into(),
+            login_url: Url::parse("http://127.0.0.1:1/login").unwrap(),
+            api_origin: "http://127.0.0.1:2".into(),
+            validator: Arc::new(TokenValidator::new(rmm_auth::ValidationRules::default())),
+            store: store.clone(),
+        }));
+        let error = state.accept("not.a.jwt".into()).await.unwrap_err();
+        assert_eq!(error.code, ErrorCode::TokenRejected);
+        assert!(!state.snapshot().signed_in);
+        assert!(store.load_token().unwrap().is_none());
+    }
+}

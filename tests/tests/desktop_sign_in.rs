@@ -1,0 +1,144 @@
+//! End-to-end: `mcp-rmm --demo` signs in through its embedded login window. The test types
+//! into the simulator's pages in that window; the captured token lands in the OS keyring and
+//! the main window's header shows the demo user. The remote pages of the login window cannot
+//! call any app command. Screenshots of both windows go to tests/artifacts/.
+#![cfg(target_os = "linux")]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::process::Command;
+use std::time::Duration;
+
+use rmm_e2e::desktop::Desktop;
+use rmm_e2e::webdriver::Session;
+use rmm_e2e::{artifacts_dir, binaries};
+
+const LIMIT: Duration = Duration::from_secs(60);
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_demo_signs_in_through_the_embedded_login_window() {
+    let app = binaries::desktop_app().unwrap_or_else(|e| panic!("{e}"));
+    let desktop = Desktop::start().unwrap_or_else(|e| panic!("{e}"));
+    // Same default settings, same password as the app's in-process simulator.
+    let twin = rmm_sim::start(rmm_sim::SimConfig::default()).await.unwrap();
+    let password = twin.info().password.clone();
+    let username = twin.info().username.clone();
+
+    let session = Session::start_tauri_app(desktop.webdriver_url(), &app, &["--demo"])
+        .await
+        .unwrap_or_else(|e| panic!("the app did not start: {e}"));
+    let main = session.window_handle().await.unwrap();
+
+    let sign_in = session
+        .wait_for("[data-testid=\"session-sign-in\"]", LIMIT)
+        .await
+        .unwrap();
+    session.click(&sign_in).await.unwrap();
+    let login = session
+        .wait_for_new_window(std::slice::from_ref(&main), LIMIT)
+        .await
+        .unwrap();
+    session.switch_to_window(&login).await.unwrap();
+
+    // The Lock page, then Sharp-Start's form.
+    let email = session
+        .wait_for("input[id=\"1-email\"]", LIMIT)
+        .await
+        .unwrap();
+    session.type_into(&email, &username).await.unwrap();
+    let next = session
+        .wait_for("button.auth0-lock-submit", LIMIT)
+        .await
+        .unwrap();
+    session.click(&next).await.unwrap();
+
+    // A remote page gets no app command: no IPC at all, or an invoke that is refused.
+    let ipc = session
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             const t = window.__TAURI_INTERNALS__;
+             if (!t || typeof t.invoke !== 'function') { done('absent'); return; }
+             Promise.resolve().then(() => t.invoke('app_info'))
+               .then(() => done('allowed'), (e) => done('refused: ' + String(e)));",
+        )
+        .await
+        .unwrap();
+    let ipc = ipc.as_str().unwrap_or_default().to_string();
+    assert!(
+        ipc == "absent" || ipc.starts_with("refused"),
+        "a remote page could call app_info: {ipc}"
+    );
+
+    let sharp_start = session
+        .wait_for("a[data-provider=\"oauth2\"]", LIMIT)
+        .await
+        .unwrap();
+    session.click(&sharp_start).await.unwrap();
+    let user = session
+        .wait_for(
+            "input[name=\"dnn$ctr752$CustomLogin_View$txtUsername\"]",
+            LIMIT,
+        )
+        .await
+        .unwrap();
+    session.type_into(&user, &username).await.unwrap();
+    let pass = session
+        .wait_for(
+            "input[name=\"dnn$ctr752$CustomLogin_View$txtPassword\"]",
+            LIMIT,
+        )
+        .await
+        .unwrap();
+    session.type_into(&pass, &password).await.unwrap();
+    session
+        .screenshot(&artifacts_dir().join("desktop-login-window.png"))
+        .await
+        .unwrap();
+    let submit = session
+        .wait_for(
+            "input[name=\"dnn$ctr752$CustomLogin_View$cmdLogin\"]",
+            LIMIT,
+        )
+        .await
+        .unwrap();
+    session.click(&submit).await.unwrap();
+
+    // The window closes itself once the token is captured; the main window shows the user.
+    session.switch_to_window(&main).await.unwrap();
+    let shown = session
+        .wait_for_text("[data-testid=\"session-user\"]", LIMIT, |t| t == username)
+        .await;
+    let shot = session
+        .screenshot(&artifacts_dir().join("desktop-signed-in.png"))
+        .await;
+    shown.unwrap_or_else(|e| panic!("{e}"));
+    shot.unwrap();
+    let time_left = session
+        .wait_for_text("[data-testid=\"session-time-left\"]", LIMIT, |t| {
+            t.contains("left")
+        })
+        .await
+        .unwrap();
+    assert!(time_left.contains("min"), "{time_left}");
+    let handles = session.window_handles().await.unwrap();
+    assert!(!handles.contains(&login), "the login window is still open");
+
+    // The token is in the keyring under the demo profile.
+    let found = desktop
+        .run_in_session(Command::new("secret-tool").args([
+            "search",
+            "--all",
+            "service",
+            "mcp-rmm:demo",
+        ]))
+        .unwrap();
+    assert!(
+        found.contains("mcp-rmm:demo"),
+        "no keyring item for the demo: {found:?}"
+    );
+    assert!(
+        found.contains("token"),
+        "no token item in the keyring: {found:?}"
+    );
+
+    session.close().await.unwrap();
+}

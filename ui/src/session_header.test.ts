@@ -1,0 +1,79 @@
+// Tests of the session header with the back-end facade mocked.
+import { beforeEach, describe, expect, it, vi } from "vitest";
+import { signIn, signOut, type SessionInfo } from "./backend";
+import { drawHeader, timeLeftText } from "./session_header";
+
+vi.mock("./backend", () => ({ signIn: vi.fn(), signOut: vi.fn(), sessionStatus: vi.fn() }));
+
+const signedIn: SessionInfo = {
+  profile: "demo",
+  signedIn: true,
+  user: "fleet.admin@example.com",
+  tenant: "0b5c2a7e-0000-4000-8000-000000000001",
+  expiresAt: 10_000,
+  signingIn: false,
+  lastError: null,
+};
+
+function byTestId(root: HTMLElement, id: string): HTMLElement | null {
+  return root.querySelector(`[data-testid="${id}"]`);
+}
+
+describe("session header", () => {
+  let header: HTMLElement;
+  beforeEach(() => {
+    vi.mocked(signIn).mockReset();
+    vi.mocked(signOut).mockReset();
+    header = document.createElement("header");
+  });
+
+  it("shows the user, the tenant and the time left", () => {
+    drawHeader(header, signedIn, 10_000 - 3600, () => {});
+    expect(byTestId(header, "session-user")?.textContent).toBe("fleet.admin@example.com");
+    expect(byTestId(header, "session-tenant")?.textContent).toContain("0b5c2a7e");
+    const time = byTestId(header, "session-time-left");
+    expect(time?.textContent).toBe("Token: 1 h 00 min left");
+    expect(time?.getAttribute("role")).toBeNull();
+  });
+
+  it("warns near expiry", () => {
+    drawHeader(header, signedIn, 10_000 - 120, () => {});
+    const time = byTestId(header, "session-time-left");
+    expect(time?.textContent).toBe("Token: 2 min left");
+    expect(time?.className).toBe("warning");
+    expect(time?.getAttribute("role")).toBe("alert");
+  });
+
+  it("Refresh signs in silently and Sign out signs out", () => {
+    const actions: (() => Promise<SessionInfo>)[] = [];
+    drawHeader(header, signedIn, 0, (action) => actions.push(action));
+    byTestId(header, "session-refresh")?.click();
+    byTestId(header, "session-sign-out")?.click();
+    expect(actions).toHaveLength(2);
+    void actions[0]?.();
+    void actions[1]?.();
+    expect(vi.mocked(signIn)).toHaveBeenCalledWith(true);
+    expect(vi.mocked(signOut)).toHaveBeenCalledOnce();
+  });
+
+  it("offers Sign in when signed out, and shows the last error", () => {
+    const actions: (() => Promise<SessionInfo>)[] = [];
+    drawHeader(
+      header,
+      { ...signedIn, signedIn: false, user: null, tenant: null, expiresAt: null, lastError: { code: "token_rejected", message: "bad signature" } },
+      0,
+      (action) => actions.push(action),
+    );
+    expect(byTestId(header, "session-user")?.textContent).toBe("Not signed in");
+    byTestId(header, "session-sign-in")?.click();
+    void actions[0]?.();
+    expect(vi.mocked(signIn)).toHaveBeenCalledWith(false);
+    expect(byTestId(header, "session-error")?.textContent).toBe("bad signature");
+  });
+
+  it("writes the time left in words", () => {
+    expect(timeLeftText(-5)).toBe("expired");
+    expect(timeLeftText(42)).toBe("42 s");
+    expect(timeLeftText(3 * 3600 + 5 * 60)).toBe("3 h 05 min");
+  });
+});

@@ -1,0 +1,100 @@
+// The header of the main window: who is signed in, the tenant and the time left on the token
+// (a warning near expiry), with Sign in, Refresh and Sign out.
+import { sessionStatus, signIn, signOut, type SessionInfo } from "./backend";
+
+/** Under this many seconds left, the time left turns into a warning. */
+export const WARN_SECONDS = 5 * 60;
+
+/** "42 min", "1 h 05 min", "expired". */
+export function timeLeftText(secondsLeft: number): string {
+  if (secondsLeft <= 0) return "expired";
+  const minutes = Math.floor(secondsLeft / 60);
+  if (minutes < 1) return `${Math.floor(secondsLeft)} s`;
+  if (minutes < 60) return `${minutes} min`;
+  return `${Math.floor(minutes / 60)} h ${String(minutes % 60).padStart(2, "0")} min`;
+}
+
+function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  testid: string,
+  text?: string,
+): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag);
+  node.dataset.testid = testid;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+/** Draws `info` into `header`; `act` runs a button's action and redraws. */
+export function drawHeader(
+  header: HTMLElement,
+  info: SessionInfo,
+  nowSeconds: number,
+  act: (action: () => Promise<SessionInfo>) => void,
+): void {
+  const parts: HTMLElement[] = [];
+  if (info.signedIn) {
+    parts.push(el("span", "session-user", info.user ?? "signed in"));
+    if (info.tenant) parts.push(el("span", "session-tenant", `Tenant ${info.tenant}`));
+    if (info.expiresAt !== null) {
+      const left = info.expiresAt - nowSeconds;
+      const time = el("span", "session-time-left", `Token: ${timeLeftText(left)} left`);
+      if (left < WARN_SECONDS) {
+        time.className = "warning";
+        time.setAttribute("role", "alert");
+      }
+      parts.push(time);
+    }
+    const refresh = el("button", "session-refresh", "Refresh");
+    refresh.onclick = () => act(() => signIn(true));
+    const out = el("button", "session-sign-out", "Sign out");
+    out.onclick = () => act(signOut);
+    parts.push(refresh, out);
+  } else if (info.profile !== null) {
+    parts.push(el("span", "session-user", info.signingIn ? "Signing in…" : "Not signed in"));
+    const button = el("button", "session-sign-in", "Sign in");
+    button.onclick = () => act(() => signIn(false));
+    parts.push(button);
+  } else {
+    parts.push(el("span", "session-user", "No profile set up"));
+  }
+  if (info.lastError) {
+    const error = el("span", "session-error", info.lastError.message);
+    error.className = "error";
+    error.setAttribute("role", "alert");
+    parts.push(error);
+  }
+  header.replaceChildren(...parts);
+}
+
+/** Shows the session in `header` and keeps it current (every second). Returns a stop function. */
+export function startHeader(header: HTMLElement, now: () => number = () => Date.now() / 1000): () => void {
+  header.dataset.testid = "session-header";
+  let info: SessionInfo | null = null;
+  const redraw = () => {
+    if (info) drawHeader(header, info, now(), act);
+  };
+  const act = (action: () => Promise<SessionInfo>) => {
+    action()
+      .then((next) => {
+        info = next;
+        redraw();
+      })
+      .catch((err: unknown) => {
+        const message = err instanceof Error ? err.message : String(err);
+        if (info) info = { ...info, lastError: { code: "internal", message } };
+        redraw();
+      });
+  };
+  const poll = () => {
+    sessionStatus()
+      .then((next) => {
+        info = next;
+        redraw();
+      })
+      .catch(() => undefined);
+  };
+  poll();
+  const timer = setInterval(poll, 1000);
+  return () => clearInterval(timer);
+}
