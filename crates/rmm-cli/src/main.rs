@@ -16,7 +16,7 @@ use clap::{Args, Parser, Subcommand};
 
 /// Keep a fleet of Sharp multi-function printers on the right firmware.
 #[derive(Debug, Parser)]
-#[command(name = "rmm", version, about, propagate_version = true)]
+#[command(name = "rmm", version, propagate_version = true)]
 struct Cli {
     #[command(flatten)]
     global: GlobalArgs,
