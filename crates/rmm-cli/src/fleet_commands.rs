@@ -120,7 +120,7 @@ pub struct ScheduleArgs {
     #[arg(long, value_name = "YYYYMMDDHHMM")]
     pub execute: String,
     /// The devices' time zone, UTC±hh:mm.
-    #[arg(long, default_value = "UTC+05:30", value_name = "UTC±hh:mm")]
+    #[arg(long, default_value = rmm_core::DEFAULT_SCHEDULE_TIME_ZONE, value_name = "UTC±hh:mm")]
     pub timezone: String,
     #[command(flatten)]
     pub change: ChangeArgs,

@@ -240,6 +240,10 @@ impl SetOtaMode {
     }
 }
 
+/// The time zone a schedule is in when the caller names none: the old tool's default, kept so
+/// that existing agent prompts and scripts mean the same thing.
+pub const DEFAULT_SCHEDULE_TIME_ZONE: &str = "UTC+05:30";
+
 /// `UTC+05:30` → the offset; `None` when not of that form or out of range.
 pub fn parse_utc_offset(text: &str) -> Option<TimeZoneOffset> {
     text.strip_prefix("UTC")?.parse().ok()

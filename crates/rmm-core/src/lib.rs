@@ -21,8 +21,8 @@ pub use audit::{AuditEntry, AuditError, AuditLog, AuditQuery, NewAuditEntry};
 pub use caller::{Caller, TokenFacts};
 pub use change_preview::{ChangePreview, DeviceChange, DeviceState, PreviewWarning, WarningKind};
 pub use change_requests::{
-    CancelReservations, ChangeRequest, MAX_DEVICES_PER_CHANGE, ScheduleUpdate, SetOtaMode,
-    local_minute_ms, local_time_to_unix_ms, parse_utc_offset,
+    CancelReservations, ChangeRequest, DEFAULT_SCHEDULE_TIME_ZONE, MAX_DEVICES_PER_CHANGE,
+    ScheduleUpdate, SetOtaMode, local_minute_ms, local_time_to_unix_ms, parse_utc_offset,
 };
 pub use device_query::{DeviceQuery, MAX_PAGE_SIZE};
 pub use firmware_fit::{fits, model_key, models_of_file};

@@ -27,7 +27,6 @@ use crate::tool_catalog::{ApiAnswer, CHANGE_TOOLS, ChangeToolOutput, TenantsOutp
 
 pub const AUTH_STATUS_URI: &str = "rmm://auth/status";
 pub const RECENT_AUDIT_URI: &str = "rmm://audit/recent";
-const DEFAULT_TIMEZONE: &str = "UTC+05:30";
 /// The key of the confirmation question in an elicitation.
 const CONFIRM_KEY: &str = "confirm";
 
@@ -213,7 +212,7 @@ impl RmmMcpServer {
                 execute_datetime: args.string("execute_datetime"),
                 timezone: args
                     .opt_string("timezone")
-                    .unwrap_or_else(|| DEFAULT_TIMEZONE.to_owned()),
+                    .unwrap_or_else(|| rmm_core::DEFAULT_SCHEDULE_TIME_ZONE.to_owned()),
                 group_id: args.opt_string("group_id"),
             }),
             "configure_ota_mode" => ChangeRequest::ConfigureOtaMode(SetOtaMode {
