@@ -124,3 +124,28 @@ async fn twenty_concurrent_callers_with_an_expired_token_cause_one_login() {
     assert_eq!(stored.expose_jwt(), jwts[0]);
     sim.shutdown().await;
 }
+
+/// `rmm login --browser`: the same capture in a visible Chromium window, for sign-ins that need
+/// a person. Here nobody is needed (the simulator asks no MFA), so the steps run as headless.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visible_browser_captures_the_same_way() {
+    let display = std::env::var("DISPLAY").unwrap_or_default();
+    assert!(
+        !display.is_empty(),
+        "this test opens a real window: run it with a display (scripts/test-all starts Xvfb)"
+    );
+    let sim = start_sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut config =
+        common::sim::login_config(&sim, dir.path(), Some(&sim.info().password.clone()));
+    config.mode = rmm_auth::BrowserMode::Visible;
+    let login = rmm_auth::HeadlessLogin::new(config, common::sim::validator(&sim));
+    let token = login.run().await.unwrap();
+    assert_eq!(token.origin(), TokenOrigin::VisibleBrowser);
+    assert_eq!(
+        token.claims().email.as_deref(),
+        Some(sim.info().username.as_str())
+    );
+    assert_eq!(sim.stats().password_logins, 1);
+    sim.shutdown().await;
+}
