@@ -132,3 +132,66 @@ async fn a_refused_token_is_replaced_once() {
     assert_eq!(again.expose_jwt(), fresh.expose_jwt());
     assert_eq!(login.calls.load(Ordering::SeqCst), 1);
 }
+
+/// How long the tests below wait for the background task at most: an upper bound on an
+/// event, not a speed target.
+const PATIENCE: Duration = Duration::from_secs(30);
+
+#[tokio::test]
+async fn the_background_refresh_replaces_the_token_before_it_expires() {
+    let ts = tokens(2).await;
+    let (first, second) = (ts[0].clone(), ts[1].clone());
+    let login = Arc::new(Scripted {
+        calls: AtomicUsize::new(0),
+        outcome: Box::new(move |_| Ok(second.clone())),
+    });
+    let m = TokenManager::new(login.clone(), None, TokenManager::DEFAULT_MARGIN);
+    m.set_current(first.clone());
+    // Ask for a refresh one second before the token's remaining life runs below `ahead`.
+    let left = first.remaining_at(std::time::SystemTime::now()).unwrap();
+    let refresher = m.spawn_background_refresh(left.saturating_sub(Duration::from_secs(1)));
+    let waited = tokio::time::timeout(PATIENCE, async {
+        while login.calls.load(Ordering::SeqCst) == 0 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    refresher.abort();
+    assert!(waited.is_ok(), "no background refresh within {PATIENCE:?}");
+    let calls = login.calls.load(Ordering::SeqCst);
+    let now = m.token().await.unwrap();
+    assert_ne!(
+        now.expose_jwt(),
+        first.expose_jwt(),
+        "the old token is still served"
+    );
+    assert_eq!(
+        login.calls.load(Ordering::SeqCst),
+        calls,
+        "a caller had to log in itself"
+    );
+}
+
+#[tokio::test]
+async fn the_background_refresh_stops_after_a_refused_login() {
+    let first = tokens(1).await.remove(0);
+    let login = Arc::new(Scripted {
+        calls: AtomicUsize::new(0),
+        outcome: Box::new(|_| {
+            Err(LoginError::Refused {
+                step: "Sharp-Start sign-in (DNN form)",
+                message: "Login Failed.".into(),
+            })
+        }),
+    });
+    let m = TokenManager::new(login.clone(), None, TokenManager::DEFAULT_MARGIN);
+    m.set_current(first.clone());
+    let left = first.remaining_at(std::time::SystemTime::now()).unwrap();
+    let refresher = m.spawn_background_refresh(left);
+    let ended = tokio::time::timeout(PATIENCE, refresher).await;
+    assert!(
+        ended.is_ok(),
+        "the background refresh went on after a refusal"
+    );
+    assert_eq!(login.calls.load(Ordering::SeqCst), 1, "it tried again");
+}
