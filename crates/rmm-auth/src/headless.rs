@@ -279,7 +279,16 @@ impl HeadlessLogin {
     ) -> Result<SecretString, LoginError> {
         let c = &self.config;
         let s = &c.selectors;
-        page.goto(c.login_url.as_str())
+        // Start the navigation from a script rather than `Page.navigate`: the driver holds a
+        // `Page.navigate` open until the page's load lifecycle ends, and the login's chain of
+        // script redirects (dashboard → /authorize → back, when the session makes it silent)
+        // can leave that wait hanging. The loop below waits on what the page shows instead.
+        let target = serde_json::to_string(c.login_url.as_str()).map_err(|e| LoginError::Step {
+            step: "open the login page",
+            detail: format!("the login URL cannot be quoted: {e}"),
+            screenshot: None,
+        })?;
+        page.evaluate(format!("window.location.href = {target}; true"))
             .await
             .map_err(|e| LoginError::Step {
                 step: "open the login page",
