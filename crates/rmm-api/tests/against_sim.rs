@@ -562,8 +562,10 @@ async fn a_rate_limited_fleet_fetch_still_completes_in_order() {
     let sim = sim(600).await;
     let client = client(&sim);
     let group = sim.info().group_id.clone();
+    // Two a second: the five pages fetched together after the first cannot all fit in one
+    // window however slow the machine, so the limit is surely met.
     sim.set_faults(Faults {
-        rate_limit_per_sec: Some(4),
+        rate_limit_per_sec: Some(2),
         ..Default::default()
     });
     let mut config = config_for(&sim, &sim.info().subscription_key);
