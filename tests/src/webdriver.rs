@@ -68,9 +68,17 @@ impl Session {
         let mut last = String::from("(no such element)");
         loop {
             if let Some(element) = self.find(css).await? {
-                last = self.element_text(&element).await?;
-                if accept(&last) {
-                    return Ok(last);
+                match self.element_text(&element).await {
+                    Ok(text) => {
+                        last = text;
+                        if accept(&last) {
+                            return Ok(last);
+                        }
+                    }
+                    // The page re-rendered the element (a ticking clock) between finding it
+                    // and reading it: look it up again.
+                    Err(error) if error.contains("stale element reference") => {}
+                    Err(error) => return Err(error),
                 }
             }
             if Instant::now() > deadline {
