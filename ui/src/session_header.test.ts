@@ -60,7 +60,7 @@ describe("session header", () => {
     const actions: (() => Promise<SessionInfo>)[] = [];
     drawHeader(
       header,
-      { ...signedIn, signedIn: false, user: null, tenant: null, expiresAt: null, lastError: { code: "token_rejected", message: "bad signature" } },
+      { ...signedIn, signedIn: false, user: null, tenant: null, expiresAt: null, lastError: { code: "token_rejected", message: "bad signature", problems: [], preview: null } },
       0,
       (action) => actions.push(action),
     );

@@ -67,12 +67,23 @@ export function drawHeader(
   header.replaceChildren(...parts);
 }
 
-/** Shows the session in `header` and keeps it current (every second). Returns a stop function. */
-export function startHeader(header: HTMLElement, now: () => number = () => Date.now() / 1000): () => void {
+/**
+ * Shows the session in `header` and keeps it current (every second). `onSession` hears every
+ * answer, so the rest of the window knows whether someone is signed in without polling twice.
+ * Returns a stop function.
+ */
+export function startHeader(
+  header: HTMLElement,
+  now: () => number = () => Date.now() / 1000,
+  onSession: (info: SessionInfo) => void = () => undefined,
+): () => void {
   header.dataset.testid = "session-header";
   let info: SessionInfo | null = null;
   const redraw = () => {
-    if (info) drawHeader(header, info, now(), act);
+    if (info) {
+      drawHeader(header, info, now(), act);
+      onSession(info);
+    }
   };
   const act = (action: () => Promise<SessionInfo>) => {
     action()
@@ -82,7 +93,7 @@ export function startHeader(header: HTMLElement, now: () => number = () => Date.
       })
       .catch((err: unknown) => {
         const message = err instanceof Error ? err.message : String(err);
-        if (info) info = { ...info, lastError: { code: "internal", message } };
+        if (info) info = { ...info, lastError: { code: "internal", message, problems: [], preview: null } };
         redraw();
       });
   };
