@@ -1,0 +1,136 @@
+// The fleet grid: a thin wrapper around AG Grid Community (virtualised rows, sort, column
+// filters, quick search, checkbox selection, CSV export). The rules of what shows and how live
+// in fleet_filters.ts; this file only hands them to the grid.
+//
+// Styling uses AG Grid's legacy CSS-file theme (theme: "legacy" + ag-grid.css and
+// ag-theme-quartz.css bundled by Vite) rather than the Theming API, which injects <style>
+// elements: that way the app's CSP keeps style-src 'self'. The "auto-dark" theme class follows
+// the system light/dark setting.
+import {
+  ClientSideRowModelApiModule,
+  ClientSideRowModelModule,
+  CsvExportModule,
+  ExternalFilterModule,
+  ModuleRegistry,
+  QuickFilterModule,
+  RowSelectionModule,
+  RowStyleModule,
+  TextFilterModule,
+  createGrid,
+  type ColDef,
+  type GridApi,
+  type IRowNode,
+} from "ag-grid-community";
+import "ag-grid-community/styles/ag-grid.css";
+import "ag-grid-community/styles/ag-theme-quartz.css";
+import type { DeviceView } from "./backend";
+import {
+  FLEET_COLUMNS,
+  NEEDS_UPDATE_CLASS,
+  NO_FILTER,
+  isFilterActive,
+  passesFleetFilter,
+  type FleetFilter,
+} from "./fleet_filters";
+
+// Only what the fleet grid uses, to keep the bundle small.
+ModuleRegistry.registerModules([
+  ClientSideRowModelModule,
+  ClientSideRowModelApiModule,
+  RowSelectionModule,
+  RowStyleModule,
+  TextFilterModule,
+  QuickFilterModule,
+  ExternalFilterModule,
+  CsvExportModule,
+]);
+
+export interface FleetGrid {
+  setDevices(devices: DeviceView[]): void;
+  /** Updates these rows in place (a grid transaction), keeping sort, filters and selection. */
+  updateDevices(devices: DeviceView[]): void;
+  setQuickSearch(text: string): void;
+  setFilter(filter: FleetFilter): void;
+  /** Selects every row passing the current filters, scrolled into view or not. */
+  selectAllMatching(): void;
+  clearSelection(): void;
+  selected(): DeviceView[];
+  /** The devices passing the filters, in the grid's current sort order. */
+  matching(): DeviceView[];
+  /** The current view (filtered, sorted) as CSV text. */
+  csv(): string;
+  /** Downloads the current view as a CSV file. */
+  exportCsv(): void;
+  destroy(): void;
+}
+
+export function createFleetGrid(
+  container: HTMLElement,
+  onSelectionChanged: (selected: DeviceView[]) => void,
+): FleetGrid {
+  container.classList.add("ag-theme-quartz-auto-dark", "fleet-grid");
+  let filter: FleetFilter = NO_FILTER;
+
+  const columnDefs: ColDef<DeviceView>[] = FLEET_COLUMNS.map((c) => ({
+    colId: c.id,
+    headerName: c.header,
+    // The shown text is the value, so sort, filters, quick search and CSV all agree with it.
+    valueGetter: (p) => (p.data ? c.text(p.data) : ""),
+  }));
+
+  const api: GridApi<DeviceView> = createGrid<DeviceView>(container, {
+    theme: "legacy",
+    columnDefs,
+    defaultColDef: {
+      sortable: true,
+      filter: "agTextColumnFilter",
+      floatingFilter: true,
+      resizable: true,
+      minWidth: 90,
+      flex: 1,
+    },
+    rowData: [],
+    getRowId: (p) => p.data.device_id,
+    rowSelection: {
+      mode: "multiRow",
+      checkboxes: true,
+      headerCheckbox: true,
+      selectAll: "filtered",
+      enableClickSelection: false,
+    },
+    rowClassRules: { [NEEDS_UPDATE_CLASS]: (p) => p.data?.needs_update === true },
+    isExternalFilterPresent: () => isFilterActive(filter),
+    doesExternalFilterPass: (node) => (node.data ? passesFleetFilter(node.data, filter) : false),
+    onSelectionChanged: () => onSelectionChanged(api.getSelectedRows()),
+    overlayNoRowsTemplate: "No devices to show",
+  });
+
+  const collect = (each: (cb: (n: IRowNode<DeviceView>) => void) => void): DeviceView[] => {
+    const rows: DeviceView[] = [];
+    each((n) => {
+      if (n.data) rows.push(n.data);
+    });
+    return rows;
+  };
+
+  return {
+    setDevices: (devices) => api.setGridOption("rowData", devices),
+    updateDevices: (devices) => {
+      api.applyTransaction({ update: devices });
+      // A refreshed row may now pass or fail the filters.
+      api.onFilterChanged();
+    },
+    setQuickSearch: (text) => api.setGridOption("quickFilterText", text),
+    setFilter: (next) => {
+      filter = next;
+      api.onFilterChanged();
+    },
+    selectAllMatching: () => api.selectAll("filtered"),
+    clearSelection: () => api.deselectAll(),
+    selected: () => api.getSelectedRows(),
+    matching: () => collect((cb) => api.forEachNodeAfterFilterAndSort(cb)),
+    csv: () => api.getDataAsCsv() ?? "",
+    exportCsv: () => api.exportDataAsCsv({ fileName: "fleet.csv" }),
+    destroy: () => api.destroy(),
+  };
+}

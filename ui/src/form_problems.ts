@@ -1,0 +1,82 @@
+// Where rmm-core's problems with a change request go in a form: next to the field they name
+// (`problem-<field>`), or, for the device list (`device_ids`, `device_ids[2]`) and fields the
+// form does not have, in the form's general list (`problem-general`).
+import type { Problem } from "./backend";
+import { el } from "./dom";
+
+export interface PlacedProblems {
+  byField: Map<string, Problem[]>;
+  general: Problem[];
+}
+
+/** Sorts `problems` into those of `fields` (the form's own) and the general rest. */
+export function placeProblems(problems: Problem[], fields: readonly string[]): PlacedProblems {
+  const byField = new Map<string, Problem[]>();
+  const general: Problem[] = [];
+  for (const p of problems) {
+    if (fields.includes(p.field)) {
+      byField.set(p.field, [...(byField.get(p.field) ?? []), p]);
+    } else {
+      general.push(p);
+    }
+  }
+  return { byField, general };
+}
+
+/** The slots a form shows problems in: one per field, and the general list. */
+export class ProblemSlots {
+  private slots = new Map<string, HTMLElement>();
+  readonly general: HTMLElement;
+
+  constructor(readonly fields: readonly string[]) {
+    for (const f of fields) {
+      const slot = el("div", `problem-${f}`, undefined, "problem");
+      slot.id = `problem-${f}`;
+      slot.hidden = true;
+      this.slots.set(f, slot);
+    }
+    this.general = el("ul", "problem-general", undefined, "problem problem-list");
+    this.general.hidden = true;
+  }
+
+  /** The slot of `field`, to put beside its input. */
+  slot(field: string): HTMLElement {
+    const s = this.slots.get(field);
+    if (!s) throw new Error(`no problem slot for ${field}`);
+    return s;
+  }
+
+  clear(): void {
+    for (const s of this.slots.values()) {
+      s.replaceChildren();
+      s.hidden = true;
+      s.removeAttribute("role");
+    }
+    this.general.replaceChildren();
+    this.general.hidden = true;
+    this.general.removeAttribute("role");
+  }
+
+  /** Shows `problems`; the first one shown is announced (role=alert). */
+  show(problems: Problem[]): void {
+    this.clear();
+    const placed = placeProblems(problems, this.fields);
+    let first: HTMLElement | null = null;
+    for (const p of problems) {
+      // Walk in rmm-core's order so the first problem it reported is the one announced.
+      const target = placed.general.includes(p) ? this.general : this.slots.get(p.field);
+      if (target && first === null) first = target;
+    }
+    for (const [field, list] of placed.byField) {
+      const slot = this.slot(field);
+      slot.textContent = list.map((p) => p.rule).join("; ");
+      slot.hidden = false;
+    }
+    for (const p of placed.general) {
+      const item = el("li", undefined, p.field === "device_ids" ? p.rule : `${p.field}: ${p.rule}`);
+      this.general.append(item);
+      this.general.hidden = false;
+    }
+    first?.setAttribute("role", "alert");
+  }
+}

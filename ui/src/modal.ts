@@ -1,0 +1,44 @@
+// A modal dialog: a <dialog> shown with showModal where the web view has it (focus stays
+// inside, the page behind is inert), Escape closes it, and the keyboard moves into it.
+import { el } from "./dom";
+
+export interface Modal {
+  readonly root: HTMLDialogElement;
+  close(): void;
+  onClose(cb: () => void): void;
+}
+
+export function openModal(testid: string, children: HTMLElement[], label?: string): Modal {
+  const root = el("dialog", testid, undefined, "modal");
+  root.setAttribute("aria-modal", "true");
+  if (label) root.setAttribute("aria-label", label);
+  root.append(...children);
+  document.body.append(root);
+  const closers: (() => void)[] = [];
+  let closed = false;
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    if (typeof root.close === "function" && root.open) root.close();
+    root.remove();
+    for (const cb of closers) cb();
+  };
+  // The native Escape handling fires "cancel"; without native dialogs, listen for the key.
+  root.addEventListener("cancel", (e) => {
+    e.preventDefault();
+    close();
+  });
+  root.addEventListener("keydown", (e) => {
+    if (e.key === "Escape") {
+      e.preventDefault();
+      close();
+    }
+  });
+  try {
+    if (typeof root.showModal === "function") root.showModal();
+    else root.setAttribute("open", "");
+  } catch {
+    root.setAttribute("open", "");
+  }
+  return { root, close, onClose: (cb) => closers.push(cb) };
+}
