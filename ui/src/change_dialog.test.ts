@@ -186,7 +186,7 @@ describe("preview and confirm", () => {
       preview(["d1", "d2"], {
         warnings: [
           { device_id: "d2", kind: "offline", message: "is offline" },
-          { device_id: null, kind: "no_change", message: "nothing changes for one device" },
+          { kind: "no_change", message: "nothing changes for one device" },
         ],
       }),
     );

@@ -8,7 +8,11 @@ export interface Modal {
   onClose(cb: () => void): void;
 }
 
-export function openModal(testid: string, children: HTMLElement[], label?: string): Modal {
+/**
+ * Opens a modal of `children`. `escapeCloses` false keeps it open on Escape (the approval
+ * dialog waits for an answer: closed, the request would be hidden but still pending).
+ */
+export function openModal(testid: string, children: HTMLElement[], label?: string, escapeCloses = true): Modal {
   const root = el("dialog", testid, undefined, "modal");
   root.setAttribute("aria-modal", "true");
   if (label) root.setAttribute("aria-label", label);
@@ -26,12 +30,12 @@ export function openModal(testid: string, children: HTMLElement[], label?: strin
   // The native Escape handling fires "cancel"; without native dialogs, listen for the key.
   root.addEventListener("cancel", (e) => {
     e.preventDefault();
-    close();
+    if (escapeCloses) close();
   });
   root.addEventListener("keydown", (e) => {
     if (e.key === "Escape") {
       e.preventDefault();
-      close();
+      if (escapeCloses) close();
     }
   });
   try {

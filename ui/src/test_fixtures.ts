@@ -16,8 +16,6 @@ export function device(id: string, over: Partial<DeviceView> = {}): DeviceView {
     ota_mode: "auto",
     ota_window: "-1--1",
     connection: "online",
-    reserved_file_id: null,
-    reservation: null,
     ...over,
   };
 }

@@ -1,7 +1,7 @@
-// Tests of the placeholder home page with the back-end facade mocked.
+// Tests of the About line with the back-end facade mocked.
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { appInfo, type AppInfo } from "./backend";
-import { renderHome } from "./home";
+import { renderAbout } from "./about_line";
 
 vi.mock("./backend", () => ({ appInfo: vi.fn() }));
 
@@ -25,7 +25,7 @@ const demoInfo: AppInfo = {
   logDir: "/home/someone/.local/share/com.mcp-rmm.app/logs",
 };
 
-describe("home page", () => {
+describe("about line", () => {
   let root: HTMLElement;
 
   beforeEach(() => {
@@ -37,9 +37,8 @@ describe("home page", () => {
 
   it("shows that the demo simulator runs and where", async () => {
     mockedAppInfo.mockResolvedValue(demoInfo);
-    await renderHome(root);
+    await renderAbout(root);
 
-    expect(byTestId(root, "app-title")?.textContent).toBe("MCP-RMM");
     expect(byTestId(root, "app-version")?.textContent).toBe("MCP-RMM 0.1.0");
     const status = byTestId(root, "demo-status")?.textContent ?? "";
     expect(status).toContain("Demo simulator running at http://127.0.0.1:40004");
@@ -52,7 +51,7 @@ describe("home page", () => {
 
   it("says so when no simulator runs", async () => {
     mockedAppInfo.mockResolvedValue({ ...demoInfo, demo: null, logDir: null });
-    await renderHome(root);
+    await renderAbout(root);
 
     expect(byTestId(root, "demo-status")?.textContent).toContain("Not in demo mode");
     expect(byTestId(root, "demo-details")).toBeNull();
@@ -61,7 +60,7 @@ describe("home page", () => {
 
   it("shows an error when the back end cannot be reached", async () => {
     mockedAppInfo.mockRejectedValue(new Error("command app_info not found"));
-    await renderHome(root);
+    await renderAbout(root);
 
     const error = byTestId(root, "app-error");
     expect(error?.textContent).toContain("command app_info not found");
@@ -72,7 +71,7 @@ describe("home page", () => {
   it("shows a loading line until the back end answers", async () => {
     let answer: (info: AppInfo) => void = () => {};
     mockedAppInfo.mockReturnValue(new Promise((resolve) => (answer = resolve)));
-    const done = renderHome(root);
+    const done = renderAbout(root);
 
     expect(byTestId(root, "app-status")?.textContent).toBe("Starting…");
     answer(demoInfo);

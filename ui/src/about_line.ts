@@ -1,16 +1,15 @@
-// The placeholder home page: shows the app's name and version, and whether the demo simulator
-// runs and where. A later issue replaces it with the fleet view.
+// The About line at the foot of the window (the app's title is in the nav bar): its version, and whether the demo
+// simulator runs and where (the details fold away, they matter only when testing).
 import { appInfo, type AppInfo } from "./backend";
 
-/** Puts the home page into `root`: a loading line first, then the app's facts or an error. */
-export async function renderHome(root: HTMLElement): Promise<void> {
-  root.replaceChildren(heading(), line("app-status", "Starting…"));
+/** Puts the About line into `root`: a loading line first, then the app's facts or an error. */
+export async function renderAbout(root: HTMLElement): Promise<void> {
+  root.replaceChildren(line("app-status", "Starting…"));
   try {
     const info = await appInfo();
-    root.replaceChildren(heading(), ...describe(info));
+    root.replaceChildren(...describe(info));
   } catch (err) {
     root.replaceChildren(
-      heading(),
       line("app-error", `Could not reach the app's back end: ${errorText(err)}`, "error"),
     );
   }
@@ -26,13 +25,13 @@ function describe(info: AppInfo): HTMLElement[] {
         `Demo simulator running at ${sim.apiBaseUrl} (${sim.devices} simulated printers)`,
         "ok",
       ),
-      facts("demo-details", [
+      folded("Demo details", facts("demo-details", [
         ["Dashboard", sim.dashboardUrl],
         ["Login", sim.loginUrl],
         ["API", sim.apiBaseUrl],
         ["Group", sim.groupId],
         ["User", sim.username],
-      ]),
+      ])),
     );
   } else {
     parts.push(line("demo-status", "Not in demo mode: no simulator is running."));
@@ -43,15 +42,16 @@ function describe(info: AppInfo): HTMLElement[] {
   return parts;
 }
 
-function heading(): HTMLElement {
-  const h1 = document.createElement("h1");
-  h1.dataset.testid = "app-title";
-  h1.textContent = "MCP-RMM";
-  return h1;
+function folded(summary: string, body: HTMLElement): HTMLElement {
+  const details = document.createElement("details");
+  const s = document.createElement("summary");
+  s.textContent = summary;
+  details.append(s, body);
+  return details;
 }
 
 function line(testid: string, text: string, kind?: "ok" | "error" | "muted"): HTMLElement {
-  const p = document.createElement("p");
+  const p = document.createElement("span");
   p.dataset.testid = testid;
   p.textContent = text;
   if (kind) p.className = kind;

@@ -1,0 +1,131 @@
+// The Activity tab: the audit log of changes (who asked, what, on how many devices, whether it
+// worked), filtered by time, device and who asked.
+import { auditEntries, type AuditEntry, type AuditQuery, type Caller } from "./backend";
+import { button, el, labelled } from "./dom";
+import type { ErrorBanner } from "./error_banner";
+import { formatInstant } from "./time_zone";
+
+export const SINCE_CHOICES = [
+  ["hour", "Last hour", 3600_000],
+  ["day", "Last 24 hours", 24 * 3600_000],
+  ["week", "Last 7 days", 7 * 24 * 3600_000],
+  ["all", "All", null],
+] as const;
+
+export type SinceChoice = (typeof SINCE_CHOICES)[number][0];
+
+export function sinceMs(choice: string, nowMs: number): number | null {
+  const c = SINCE_CHOICES.find(([id]) => id === choice);
+  return c && c[2] !== null ? nowMs - c[2] : null;
+}
+
+/** Who asked, as the list shows it: "you", a CLI user, or the agent's (MCP client's) name. */
+export function callerText(c: Caller): string {
+  switch (c.kind) {
+    case "person":
+      return "you";
+    case "cli_user":
+      return `${c.user} (CLI)`;
+    case "mcp_client":
+      return c.name;
+  }
+}
+
+export function activityQuery(choice: string, device: string, caller: string, nowMs: number): AuditQuery {
+  return {
+    since_ms: sinceMs(choice, nowMs),
+    until_ms: null,
+    device_id: device.trim() === "" ? null : device.trim(),
+    caller: caller.trim() === "" ? null : caller.trim(),
+    limit: 200,
+  };
+}
+
+function row(e: AuditEntry): HTMLTableRowElement {
+  const tr = el("tr", "activity-entry", undefined, e.succeeded ? "" : "failed");
+  tr.dataset.auditId = String(e.id);
+  const who = el("td", "activity-who", callerText(e.caller));
+  if (e.caller.kind === "person") who.title = e.caller.name;
+  tr.append(
+    el("td", undefined, formatInstant(e.at_ms)),
+    who,
+    el("td", "activity-action", e.action),
+    el("td", "activity-devices", String(e.device_ids.length)),
+    el("td", "activity-result", e.succeeded ? "succeeded" : "failed"),
+  );
+  return tr;
+}
+
+export interface ActivityView {
+  readonly root: HTMLElement;
+  refresh(): Promise<void>;
+  /** Agent names to offer in the "who asked" field. */
+  setAgentNames(names: string[]): void;
+}
+
+export function createActivityView(banner: ErrorBanner, now: () => number = Date.now): ActivityView {
+  const root = el("section", "activity-view", undefined, "view");
+  const since = el("select", "activity-since");
+  for (const [id, label] of SINCE_CHOICES) {
+    const o = el("option", undefined, label);
+    o.value = id;
+    since.append(o);
+  }
+  since.value = "day";
+  const deviceInput = el("input", "activity-device");
+  deviceInput.type = "search";
+  deviceInput.placeholder = "device id";
+  const caller = el("input", "activity-caller");
+  caller.type = "search";
+  caller.placeholder = "you, or an agent's name";
+  const callers = el("datalist");
+  callers.id = "activity-callers";
+  caller.setAttribute("list", callers.id);
+  const refreshButton = button("activity-refresh", "Refresh", () => void refresh());
+  const filters = el("div", "activity-filters", undefined, "toolbar");
+  filters.append(
+    labelled("Since", since),
+    labelled("Device", deviceInput),
+    labelled("Who asked", caller),
+    callers,
+    refreshButton,
+  );
+  since.addEventListener("change", () => void refresh());
+  deviceInput.addEventListener("change", () => void refresh());
+  caller.addEventListener("change", () => void refresh());
+
+  const status = el("p", "activity-status", "", "muted");
+  const table = el("table", "activity-list", undefined, "list-table");
+  const head = el("tr");
+  for (const h of ["Time", "Who", "Action", "Devices", "Result"]) head.append(el("th", undefined, h));
+  const thead = el("thead");
+  thead.append(head);
+  const tbody = el("tbody");
+  table.append(thead, tbody);
+  root.append(el("h2", undefined, "Activity"), filters, status, table);
+
+  let seq = 0;
+  async function refresh() {
+    const mine = ++seq;
+    try {
+      const entries = await auditEntries(activityQuery(since.value, deviceInput.value, caller.value, now()));
+      if (mine !== seq) return; // a newer query answered meanwhile
+      tbody.replaceChildren(...entries.map(row));
+      status.textContent = entries.length === 0 ? "Nothing recorded for these filters." : "";
+    } catch (err) {
+      if (mine === seq) banner.report(err, () => void refresh());
+    }
+  }
+
+  function setAgentNames(names: string[]) {
+    const options = ["you", ...new Set(names)].map((n) => {
+      const o = el("option");
+      o.value = n;
+      return o;
+    });
+    callers.replaceChildren(...options);
+  }
+  setAgentNames([]);
+
+  return { root, refresh, setAgentNames };
+}

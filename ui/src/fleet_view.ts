@@ -1,0 +1,210 @@
+// The Fleet tab: loads every device once signed in (with a progress bar), shows the summary
+// bars and the device grid, and offers the actions on the selected devices.
+import { loadFleet, onFleetProgress, refreshDevices, type ChangeResult, type DeviceView } from "./backend";
+import { createCancelForm } from "./cancel_form";
+import { openChangeDialog, type ChangeDialog } from "./change_dialog";
+import type { ChangeForm } from "./change_form";
+import { button, el, labelled } from "./dom";
+import type { ErrorBanner } from "./error_banner";
+import { fleetCountText, selectionCountText, type BarFilter, type FleetFilter } from "./fleet_filters";
+import { createFleetGrid, type FleetGrid } from "./fleet_grid";
+import type { FleetStore } from "./fleet_store";
+import { renderSummary, sameBar } from "./fleet_summary_chart";
+import { createOtaForm } from "./ota_form";
+import { createScheduleForm } from "./schedule_form";
+
+export interface FleetViewDeps {
+  store: FleetStore;
+  banner: ErrorBanner;
+  /** After a change was carried out (the Activity tab refreshes). */
+  onChangeApplied: (result: ChangeResult) => void;
+}
+
+export interface FleetView {
+  readonly root: HTMLElement;
+  readonly grid: FleetGrid;
+  setSignedIn(signedIn: boolean): void;
+  load(): Promise<void>;
+  /** Reads these devices again and updates just their rows. */
+  refresh(deviceIds: string[]): Promise<void>;
+}
+
+const BAR_NAMES: Record<BarFilter["field"], string> = {
+  model: "Model",
+  firmware: "Firmware",
+  update_status: "Update status",
+  ota_mode: "OTA mode",
+};
+
+export function createFleetView(deps: FleetViewDeps): FleetView {
+  const { store, banner } = deps;
+  const root = el("section", "fleet-view", undefined, "view fleet-view");
+  const signedOut = el("p", "fleet-signed-out", "Sign in to see your fleet", "muted");
+  const content = el("div", undefined, undefined, "fleet-content");
+
+  const progressBox = el("div", undefined, undefined, "fleet-progress");
+  const progress = el("progress", "fleet-progress");
+  progress.setAttribute("aria-label", "Loading the fleet");
+  const progressText = el("span", "fleet-progress-text", "Loading the fleet…");
+  progressBox.append(progress, progressText);
+  progressBox.hidden = true;
+  const count = el("p", "fleet-count", "", "fleet-count");
+
+  let filter: FleetFilter = { needsUpdateOnly: false, bar: null };
+  let selected: DeviceView[] = [];
+  let loading = false;
+  let signedIn = false;
+  let dialog: ChangeDialog | null = null;
+
+  // Toolbar: search, toggle, the active summary filter, selection and export.
+  const search = el("input", "quick-search");
+  search.type = "search";
+  search.placeholder = "Search devices";
+  search.setAttribute("aria-label", "Search devices");
+  search.addEventListener("input", () => grid.setQuickSearch(search.value));
+  const needsUpdate = el("input", "filter-needs-update");
+  needsUpdate.type = "checkbox";
+  needsUpdate.addEventListener("change", () => setFilter({ ...filter, needsUpdateOnly: needsUpdate.checked }));
+  const needsUpdateLabel = el("label", undefined, undefined, "checkbox-field");
+  needsUpdateLabel.append(needsUpdate, el("span", undefined, "Needs update only"));
+  const chips = el("span", undefined, undefined, "chips");
+  const selectAll = button("select-all-matching", "Select all matching", () => grid.selectAllMatching());
+  const clear = button("clear-selection", "Clear selection", () => grid.clearSelection());
+  const selectionCount = el("span", "selection-count", selectionCountText(0), "selection-count");
+  selectionCount.setAttribute("aria-live", "polite");
+  const exportCsv = button("export-csv", "Export CSV", () => grid.exportCsv());
+  const refreshButton = button("fleet-refresh", "Refresh", () => void load());
+  const toolbar = el("div", "fleet-toolbar", undefined, "toolbar");
+  toolbar.append(
+    labelled("Search", search),
+    needsUpdateLabel,
+    chips,
+    selectAll,
+    clear,
+    selectionCount,
+    exportCsv,
+    refreshButton,
+  );
+
+  const schedule = button("action-schedule", "Schedule update…", () => openAction(createScheduleForm(selected)));
+  const ota = button("action-ota", "Configure OTA…", () => openAction(createOtaForm(selected)));
+  const cancel = button("action-cancel", "Cancel reservations…", () => openAction(createCancelForm(selected)));
+  const actions = el("div", "fleet-actions", undefined, "toolbar actions");
+  actions.append(schedule, ota, cancel);
+
+  const summaryBox = el("aside", undefined, undefined, "summary-box");
+  const gridBox = el("div", "device-grid", undefined, "device-grid");
+  const body = el("div", undefined, undefined, "fleet-body");
+  body.append(summaryBox, gridBox);
+  content.append(progressBox, count, toolbar, actions, body);
+  root.append(signedOut, content);
+
+  const grid = createFleetGrid(gridBox, (rows) => {
+    selected = rows;
+    syncSelection();
+  });
+
+  function syncSelection() {
+    selectionCount.textContent = selectionCountText(selected.length);
+    for (const b of [schedule, ota, cancel, clear]) b.disabled = selected.length === 0;
+  }
+
+  function setFilter(next: FleetFilter) {
+    filter = next;
+    grid.setFilter(filter);
+    drawChips();
+    drawSummary();
+  }
+
+  function pickBar(bar: BarFilter) {
+    setFilter({ ...filter, bar: sameBar(bar, filter.bar) ? null : bar });
+  }
+
+  function drawChips() {
+    chips.replaceChildren();
+    const bar = filter.bar;
+    if (!bar) return;
+    const chip = el("span", "active-filter", `${BAR_NAMES[bar.field]}: ${bar.label}`, "chip");
+    const x = button("active-filter-clear", "×", () => setFilter({ ...filter, bar: null }));
+    x.setAttribute("aria-label", "Clear this filter");
+    chip.append(x);
+    chips.append(chip);
+  }
+
+  function drawSummary() {
+    summaryBox.replaceChildren();
+    if (store.summary) summaryBox.append(renderSummary(store.summary, filter.bar, pickBar));
+  }
+
+  function drawCount() {
+    count.textContent = store.loaded ? fleetCountText(store.totalDevices, store.needingUpdate) : "";
+  }
+
+  function openAction(form: ChangeForm) {
+    if (selected.length === 0) return;
+    dialog?.close();
+    dialog = openChangeDialog(form, {
+      onApplied: (result, ids) => {
+        void refresh(ids);
+        deps.onChangeApplied(result);
+      },
+      onError: (err) => banner.report(err),
+    });
+  }
+
+  store.subscribe((change) => {
+    if (change.kind === "loaded") {
+      grid.setDevices(store.devices());
+      drawSummary();
+    } else {
+      grid.updateDevices(change.devices);
+    }
+    drawCount();
+  });
+
+  void onFleetProgress((p) => {
+    progress.max = Math.max(1, p.total_count);
+    progress.value = p.devices_done;
+    progressText.textContent = `${p.devices_done} of ${p.total_count} devices`;
+  }).catch(() => undefined);
+
+  async function load() {
+    if (loading) return;
+    loading = true;
+    refreshButton.disabled = true;
+    progress.removeAttribute("value");
+    progressText.textContent = "Loading the fleet…";
+    progressBox.hidden = false;
+    try {
+      store.setSnapshot(await loadFleet());
+    } catch (err) {
+      // What was loaded before stays on screen.
+      banner.report(err, () => void load());
+    } finally {
+      loading = false;
+      refreshButton.disabled = false;
+      progressBox.hidden = true;
+    }
+  }
+
+  async function refresh(ids: string[]) {
+    if (ids.length === 0) return;
+    try {
+      store.updateDevices(await refreshDevices(ids));
+    } catch (err) {
+      banner.report(err, () => void refresh(ids));
+    }
+  }
+
+  function setSignedIn(now: boolean) {
+    const was = signedIn;
+    signedIn = now;
+    signedOut.hidden = now;
+    content.hidden = !now;
+    if (now && !was && !store.loaded) void load();
+  }
+
+  setSignedIn(false);
+  syncSelection();
+  return { root, grid, setSignedIn, load, refresh };
+}
