@@ -31,12 +31,19 @@ export function callerText(c: Caller): string {
   }
 }
 
+/** "you" asks for the person's own changes (kind `person`); anything else is sent as typed. */
+export function callerFilter(text: string): string | null {
+  const t = text.trim();
+  if (t === "") return null;
+  return t.toLowerCase() === "you" ? "person" : t;
+}
+
 export function activityQuery(choice: string, device: string, caller: string, nowMs: number): AuditQuery {
   return {
     since_ms: sinceMs(choice, nowMs),
     until_ms: null,
     device_id: device.trim() === "" ? null : device.trim(),
-    caller: caller.trim() === "" ? null : caller.trim(),
+    caller: callerFilter(caller),
     limit: 200,
   };
 }
