@@ -45,12 +45,18 @@ const tabs = createTabs(byId("nav"), byId("app"), [
 tabs.show("fleet");
 
 let signedIn = false;
+let tenant: string | null = null;
 startHeader(byId("session"), undefined, (info) => {
   if (info.signedIn !== signedIn) {
     signedIn = info.signedIn;
     if (signedIn) banner.clear();
   }
   fleet.setSignedIn(info.signedIn);
+  // Signed in to another tenant: that is another fleet.
+  if (info.signedIn && info.tenant !== null) {
+    if (tenant !== null && info.tenant !== tenant) void fleet.load();
+    tenant = info.tenant;
+  }
 });
 
 const approvals = createApprovalDialog();
