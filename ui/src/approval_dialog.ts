@@ -66,6 +66,7 @@ export function createApprovalDialog(): ApprovalDialog {
     error.setAttribute("role", "alert");
     error.hidden = true;
     const approve = button("approval-approve", "Approve", () => void answer(a.id, true));
+    approve.classList.add("primary");
     const refuse = button("approval-refuse", "Refuse", () => void answer(a.id, false));
     const buttons = el("div", undefined, undefined, "form-buttons");
     buttons.append(approve, refuse);

@@ -1,6 +1,6 @@
 // The "Cancel reservations" form: only the devices whose scheduled update would be cancelled.
 import type { ChangeRequest, DeviceView } from "./backend";
-import type { ChangeForm } from "./change_form";
+import { deviceName, type ChangeForm } from "./change_form";
 import { el } from "./dom";
 import { ProblemSlots } from "./form_problems";
 
@@ -27,6 +27,7 @@ export function createCancelForm(devices: DeviceView[]): ChangeForm {
     title: "Cancel scheduled updates",
     element: form,
     problems,
+    deviceNames: devices.map(deviceName),
     request: () => cancelRequest(devices.map((d) => d.device_id)),
     focusFirst: () => form.querySelector<HTMLButtonElement>('[data-testid="form-preview"]')?.focus(),
   };

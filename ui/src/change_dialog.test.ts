@@ -4,6 +4,7 @@ import { beforeEach, describe, expect, it, vi } from "vitest";
 import { applyChange, firmwareFiles, previewChange, type ChangeResult, type FirmwareFileView } from "./backend";
 import { createCancelForm } from "./cancel_form";
 import { PREVIEW_CHANGED_NOTE, openChangeDialog, type ChangeDialogHooks } from "./change_dialog";
+import { generalText, placeProblems } from "./form_problems";
 import { createOtaForm, otaRequest } from "./ota_form";
 import { createScheduleForm, fileGroups } from "./schedule_form";
 import { allByTestId, backendError, byTestId, device, preview, settle } from "./test_fixtures";
@@ -319,7 +320,7 @@ describe("cancel form", () => {
     await settle();
     expect(previewChange).toHaveBeenCalledWith({ action: "cancel_scheduled_update", device_ids: ["d1", "d2"], group_id: null });
     const general = byTestId(document, "problem-general");
-    expect(general?.textContent).toBe("device_ids[0]: has no reservation");
+    expect(general?.textContent).toBe("Printer d1: has no reservation");
     expect(general?.getAttribute("role")).toBe("alert");
   });
 
@@ -327,5 +328,23 @@ describe("cancel form", () => {
     openChangeDialog(createCancelForm(devices), hooks());
     byTestId(document, "change-dialog")?.dispatchEvent(new KeyboardEvent("keydown", { key: "Escape", bubbles: true }));
     expect(byTestId(document, "change-dialog")).toBeNull();
+  });
+});
+
+describe("general problems", () => {
+  it("names the device of device_ids[N], or keeps the field when unknown", () => {
+    expect(generalText({ field: "device_ids[1]", rule: "is offline" }, ["A", "B"])).toBe("B: is offline");
+    expect(generalText({ field: "device_ids[5]", rule: "is offline" }, ["A"])).toBe("device_ids[5]: is offline");
+    expect(generalText({ field: "device_ids", rule: "must not be empty" }, [])).toBe("must not be empty");
+    expect(generalText({ field: "group_id", rule: "is unknown" }, [])).toBe("group_id: is unknown");
+    const placed = placeProblems(
+      [
+        { field: "timezone", rule: "a" },
+        { field: "device_ids[0]", rule: "b" },
+      ],
+      ["timezone"],
+    );
+    expect(placed.byField.get("timezone")).toHaveLength(1);
+    expect(placed.general.map((p) => p.field)).toEqual(["device_ids[0]"]);
   });
 });

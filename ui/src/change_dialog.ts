@@ -42,7 +42,7 @@ export function openChangeDialog(form: ChangeForm, hooks: ChangeDialogHooks): Ch
   const previewArea = el("div", undefined, undefined, "preview-area");
   const resultArea = el("div", undefined, undefined, "result-area");
 
-  const previewButton = el("button", "form-preview", "Preview");
+  const previewButton = el("button", "form-preview", "Preview", "primary");
   previewButton.type = "submit";
   const cancelButton = button("form-cancel", "Cancel", () => modal.close());
   form.element.append(el("div", undefined, undefined, "form-buttons"));
@@ -53,6 +53,7 @@ export function openChangeDialog(form: ChangeForm, hooks: ChangeDialogHooks): Ch
   });
 
   const confirmButton = button("confirm-change", "Confirm", () => void confirm());
+  confirmButton.classList.add("primary");
   const backButton = button("back-to-form", "Edit again", () => show("form"));
   const previewButtons = el("div", undefined, undefined, "form-buttons");
   previewButtons.append(confirmButton, backButton);
@@ -140,7 +141,7 @@ export function openChangeDialog(form: ChangeForm, hooks: ChangeDialogHooks): Ch
   function failed(err: unknown) {
     if (err instanceof BackendError && err.code === "bad_input" && err.problems.length > 0) {
       show("form");
-      form.problems.show(err.problems);
+      form.problems.show(err.problems, form.deviceNames);
       return;
     }
     setError(errorText(err));

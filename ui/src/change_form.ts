@@ -14,11 +14,17 @@ export interface ChangeForm {
   request(): ChangeRequest;
   /** Where the keyboard goes when the form opens. */
   focusFirst(): void;
+  /** The devices' names in the request's order, to name them in problems ("device_ids[2]"). */
+  deviceNames: string[];
+}
+
+export function deviceName(d: DeviceView): string {
+  return d.name || d.serial || d.device_id;
 }
 
 /** "3 devices: A, B, C" with at most `max` names, for the top of every form. */
 export function deviceListText(devices: DeviceView[], max = 8): string {
-  const names = devices.map((d) => d.name || d.serial || d.device_id);
+  const names = devices.map(deviceName);
   const shown = names.slice(0, max).join(", ");
   const more = names.length > max ? `, and ${names.length - max} more` : "";
   const count = devices.length === 1 ? "1 device" : `${devices.length} devices`;

@@ -16,7 +16,8 @@ export interface PreviewLook {
 function currentText(d: DeviceChange): string {
   const c = d.current;
   const ota = c.ota_window ? `${c.ota_mode} (${otaWindowText(c.ota_window)})` : c.ota_mode;
-  return `${c.firmware} · ${c.update_status} · OTA ${ota}`;
+  const offline = c.connection === "online" ? "" : ` · ${c.connection}`;
+  return `${c.firmware} · ${c.update_status} · OTA ${ota}${offline}`;
 }
 
 export function renderPreview(preview: ChangePreview, look: PreviewLook): HTMLElement {

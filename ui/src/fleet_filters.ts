@@ -61,20 +61,22 @@ export interface FleetColumn {
   id: string;
   header: string;
   text: (d: DeviceView) => string;
+  /** Starting width in pixels (the user can resize). */
+  width: number;
 }
 
 export const FLEET_COLUMNS: readonly FleetColumn[] = [
-  { id: "name", header: "Name", text: (d) => d.name ?? "" },
-  { id: "model", header: "Model", text: (d) => d.model },
-  { id: "serial", header: "Serial", text: (d) => d.serial },
-  { id: "ip", header: "IP", text: (d) => d.ip ?? "" },
-  { id: "firmware", header: "Firmware", text: (d) => d.firmware },
-  { id: "latest", header: "Latest", text: (d) => d.latest ?? "" },
-  { id: "needs_update", header: "Needs update", text: (d) => (d.needs_update ? "yes" : "no") },
-  { id: "update_status", header: "Update status", text: (d) => d.update_status },
-  { id: "ota_mode", header: "OTA mode", text: (d) => d.ota_mode },
-  { id: "ota_window", header: "OTA window", text: (d) => otaWindowText(d.ota_window) },
-  { id: "connection", header: "Connection", text: (d) => d.connection },
+  { id: "name", header: "Name", text: (d) => d.name ?? "", width: 180 },
+  { id: "model", header: "Model", text: (d) => d.model, width: 120 },
+  { id: "serial", header: "Serial", text: (d) => d.serial, width: 130 },
+  { id: "ip", header: "IP", text: (d) => d.ip ?? "", width: 125 },
+  { id: "firmware", header: "Firmware", text: (d) => d.firmware, width: 115 },
+  { id: "latest", header: "Latest", text: (d) => d.latest ?? "", width: 105 },
+  { id: "needs_update", header: "Needs update", text: (d) => (d.needs_update ? "yes" : "no"), width: 125 },
+  { id: "update_status", header: "Update status", text: (d) => d.update_status, width: 140 },
+  { id: "ota_mode", header: "OTA mode", text: (d) => d.ota_mode, width: 130 },
+  { id: "ota_window", header: "OTA window", text: (d) => otaWindowText(d.ota_window), width: 125 },
+  { id: "connection", header: "Connection", text: (d) => d.connection, width: 125 },
 ];
 
 /** "250 devices, 80 need an update" (singulars where they apply). */

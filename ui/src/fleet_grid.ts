@@ -74,6 +74,7 @@ export function createFleetGrid(
   const columnDefs: ColDef<DeviceView>[] = FLEET_COLUMNS.map((c) => ({
     colId: c.id,
     headerName: c.header,
+    width: c.width,
     // The shown text is the value, so sort, filters, quick search and CSV all agree with it.
     valueGetter: (p) => (p.data ? c.text(p.data) : ""),
   }));
@@ -86,8 +87,7 @@ export function createFleetGrid(
       filter: "agTextColumnFilter",
       floatingFilter: true,
       resizable: true,
-      minWidth: 90,
-      flex: 1,
+      minWidth: 80,
     },
     rowData: [],
     getRowId: (p) => p.data.device_id,

@@ -57,8 +57,11 @@ export class ProblemSlots {
     this.general.removeAttribute("role");
   }
 
-  /** Shows `problems`; the first one shown is announced (role=alert). */
-  show(problems: Problem[]): void {
+  /**
+   * Shows `problems`; the first one shown is announced (role=alert). `deviceNames` (in the
+   * request's order) turns "device_ids[1]" into the device's name.
+   */
+  show(problems: Problem[], deviceNames: readonly string[] = []): void {
     this.clear();
     const placed = placeProblems(problems, this.fields);
     let first: HTMLElement | null = null;
@@ -73,10 +76,18 @@ export class ProblemSlots {
       slot.hidden = false;
     }
     for (const p of placed.general) {
-      const item = el("li", undefined, p.field === "device_ids" ? p.rule : `${p.field}: ${p.rule}`);
+      const item = el("li", undefined, generalText(p, deviceNames));
       this.general.append(item);
       this.general.hidden = false;
     }
     first?.setAttribute("role", "alert");
   }
+}
+
+/** A general problem in words: the rule, after the device or field it is about. */
+export function generalText(p: Problem, deviceNames: readonly string[]): string {
+  if (p.field === "device_ids") return p.rule;
+  const m = /^device_ids\[(\d+)\]$/.exec(p.field);
+  const name = m ? deviceNames[Number(m[1])] : undefined;
+  return `${name ?? p.field}: ${p.rule}`;
 }

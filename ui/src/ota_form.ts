@@ -1,7 +1,7 @@
 // The "Configure OTA" form: the OTA mode and the hours in which the printers may update
 // themselves, or any time (rmm-core's -1/-1).
 import type { ChangeRequest, DeviceView } from "./backend";
-import { deviceListLine, type ChangeForm } from "./change_form";
+import { deviceListLine, deviceName, type ChangeForm } from "./change_form";
 import { el, labelled } from "./dom";
 import { ProblemSlots } from "./form_problems";
 
@@ -105,6 +105,7 @@ export function createOtaForm(devices: DeviceView[]): ChangeForm {
     title: "Configure OTA updates",
     element: form,
     problems,
+    deviceNames: devices.map(deviceName),
     request: () =>
       otaRequest(
         { mode: mode.value, start: start.value, end: end.value, anyTime: anyTime.checked },

@@ -2,7 +2,7 @@
 // first), when to transfer it, when to install it, in which time zone. The fit rule and every
 // other check stay in rmm-core; this only orders the list and converts what was typed.
 import { firmwareFiles, type ChangeRequest, type DeviceView, type FirmwareFileView } from "./backend";
-import { deviceListLine, type ChangeForm } from "./change_form";
+import { deviceListLine, deviceName, type ChangeForm } from "./change_form";
 import { el, errorText, labelled } from "./dom";
 import { ProblemSlots } from "./form_problems";
 import { executeStamp, parseOffset, systemOffsetText, wallClockToUnixMs } from "./time_zone";
@@ -135,6 +135,7 @@ export function createScheduleForm(devices: DeviceView[], now: Date = new Date()
     title: "Schedule a firmware update",
     element: form,
     problems,
+    deviceNames: devices.map(deviceName),
     ready,
     request: () =>
       scheduleRequest(
