@@ -48,6 +48,18 @@ export function activityQuery(choice: string, device: string, caller: string, no
   };
 }
 
+const ACTION_NAMES: Record<string, string> = {
+  schedule_firmware_update: "Schedule update",
+  cancel_scheduled_update: "Cancel reservations",
+  configure_ota_mode: "Configure OTA",
+  api_request: "API request",
+};
+
+/** The action in words; unknown actions as rmm-core names them. */
+export function actionText(action: string): string {
+  return ACTION_NAMES[action] ?? action;
+}
+
 function row(e: AuditEntry): HTMLTableRowElement {
   const tr = el("tr", "activity-entry", undefined, e.succeeded ? "" : "failed");
   tr.dataset.auditId = String(e.id);
@@ -56,7 +68,7 @@ function row(e: AuditEntry): HTMLTableRowElement {
   tr.append(
     el("td", undefined, formatInstant(e.at_ms)),
     who,
-    el("td", "activity-action", e.action),
+    el("td", "activity-action", actionText(e.action)),
     el("td", "activity-devices", String(e.device_ids.length)),
     el("td", "activity-result", e.succeeded ? "succeeded" : "failed"),
   );

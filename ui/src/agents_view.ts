@@ -43,7 +43,7 @@ function agentRow(a: AgentSession): HTMLElement {
   const calls = el("ul", "agent-calls", undefined, "agent-calls");
   // Newest first, a few: the audit log keeps the rest.
   for (const c of [...a.calls].sort((x, y) => y.atMs - x.atMs).slice(0, 10)) {
-    const call = el("li", "agent-call", undefined, c.ok ? "ok-call" : "error-call");
+    const call = el("li", "agent-call", undefined, c.ok ? "agent-call ok-call" : "agent-call error-call");
     call.append(
       el("span", "agent-call-tool", c.tool, "mono"),
       el("span", "agent-call-result", c.ok ? "ok" : "error", c.ok ? "ok" : "error"),

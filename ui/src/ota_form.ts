@@ -90,7 +90,7 @@ export function createOtaForm(devices: DeviceView[]): ChangeForm {
   start.setAttribute("aria-describedby", "problem-start_hour");
   end.setAttribute("aria-describedby", "problem-end_hour");
 
-  const anyTimeLabel = el("label", undefined, undefined, "field checkbox-field");
+  const anyTimeLabel = el("label", undefined, undefined, "checkbox-field");
   anyTimeLabel.append(anyTime, el("span", undefined, "Any time"));
   form.append(
     deviceListLine(devices),

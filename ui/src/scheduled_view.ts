@@ -103,11 +103,13 @@ export function createScheduledView(deps: { store: FleetStore; banner: ErrorBann
   }
 
   async function poll() {
-    if (polling || watched.size === 0) return;
+    // Finished devices stay listed but are not read again: nothing more happens to them.
+    const ids = [...watched].filter((id) => !FINISHED.has(shown.get(id) ?? ""));
+    if (polling || ids.length === 0) return;
     polling = true;
     const before = new Map(shown);
     try {
-      const fresh = await refreshDevices([...watched]);
+      const fresh = await refreshDevices(ids);
       for (const f of finishedTransitions(before, fresh)) {
         const name = f.device.name || f.device.serial;
         const text = `${name}: firmware update ${f.status}`;

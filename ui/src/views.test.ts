@@ -96,25 +96,31 @@ describe("scheduled updates", () => {
           reservation: { transfer_ms: Date.UTC(2026, 0, 1), execute_ms: Date.UTC(2026, 0, 2), execute_local: "202601020100", time_zone: "UTC+01:00" },
         }),
         device("b"),
+        device("c", { update_status: "downloading" }),
       ]),
     );
     const view = createScheduledView({ store, banner, toasts });
     document.body.append(view.root);
     view.onShow();
     const rows = allByTestId(document, "scheduled-device");
-    expect(rows.map((r) => r.dataset.deviceId)).toEqual(["a"]);
+    expect(rows.map((r) => r.dataset.deviceId)).toEqual(["a", "c"]);
     expect(byTestId(document, "scheduled-zone")?.textContent).toBe("UTC+01:00");
     expect(byTestId(document, "scheduled-file")?.textContent).toBe("f1");
     expect(byTestId(document, "scheduled-transfer")?.textContent).toMatch(/2026|2025/);
 
-    vi.mocked(refreshDevices).mockResolvedValue([device("a", { update_status: "completed" })]);
+    vi.mocked(refreshDevices).mockResolvedValueOnce([
+      device("a", { update_status: "completed" }),
+      device("c", { update_status: "downloading" }),
+    ]);
     await vi.advanceTimersByTimeAsync(POLL_MS);
-    expect(refreshDevices).toHaveBeenCalledWith(["a"]);
+    expect(refreshDevices).toHaveBeenCalledWith(["a", "c"]);
     expect(toasted).toEqual(["Printer a: firmware update completed"]);
-    // Still listed, now completed, and not announced twice.
+    // Still listed, now completed, not announced twice, and no longer read.
     expect(byTestId(document, "scheduled-status")?.textContent).toBe("completed");
+    vi.mocked(refreshDevices).mockResolvedValueOnce([device("c", { update_status: "failed" })]);
     await vi.advanceTimersByTimeAsync(POLL_MS);
-    expect(toasted).toHaveLength(1);
+    expect(refreshDevices).toHaveBeenLastCalledWith(["c"]);
+    expect(toasted).toEqual(["Printer a: firmware update completed", "Printer c: firmware update failed"]);
 
     view.onHide();
     await vi.advanceTimersByTimeAsync(3 * POLL_MS);
@@ -162,6 +168,7 @@ describe("activity", () => {
     expect(rows).toHaveLength(1);
     expect(byTestId(document, "activity-who")?.textContent).toBe("Claude Desktop");
     expect(byTestId(document, "activity-devices")?.textContent).toBe("2");
+    expect(byTestId(document, "activity-action")?.textContent).toBe("Schedule update");
     expect(byTestId(document, "activity-result")?.textContent).toBe("failed");
 
     const since = byTestId<HTMLSelectElement>(document, "activity-since");
