@@ -53,7 +53,7 @@ const banner: ErrorBanner = { report: (e) => reports.push(e), clear: () => undef
 function setup() {
   const store = new FleetStore();
   const applied: unknown[] = [];
-  const view = createFleetView({ store, banner, onChangeApplied: (r) => applied.push(r) });
+  const view = createFleetView({ store, banner, toasts: { toast: () => undefined }, onChangeApplied: (r) => applied.push(r) });
   document.body.append(view.root);
   return { store, view, applied };
 }
@@ -201,6 +201,11 @@ describe("fleet view", () => {
     expect(csv).toContain("Delta");
     expect(csv).not.toContain("Bravo");
     expect(csv.split("\n")[0]).toContain('"Needs update"');
+
+    const writeText = vi.fn(() => Promise.resolve());
+    Object.defineProperty(navigator, "clipboard", { value: { writeText }, configurable: true });
+    click("copy-csv");
+    expect(writeText).toHaveBeenCalledWith(csv);
   });
 
   it("updates just the refreshed rows", async () => {

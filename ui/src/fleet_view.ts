@@ -4,7 +4,7 @@ import { loadFleet, onFleetProgress, refreshDevices, type ChangeResult, type Dev
 import { createCancelForm } from "./cancel_form";
 import { openChangeDialog, type ChangeDialog } from "./change_dialog";
 import type { ChangeForm } from "./change_form";
-import { button, el, labelled } from "./dom";
+import { button, el, errorText, labelled } from "./dom";
 import type { ErrorBanner } from "./error_banner";
 import { fleetCountText, selectionCountText, type BarFilter, type FleetFilter } from "./fleet_filters";
 import { createFleetGrid, type FleetGrid } from "./fleet_grid";
@@ -12,10 +12,12 @@ import type { FleetStore } from "./fleet_store";
 import { renderSummary, sameBar } from "./fleet_summary_chart";
 import { createOtaForm } from "./ota_form";
 import { createScheduleForm } from "./schedule_form";
+import type { Toasts } from "./toasts";
 
 export interface FleetViewDeps {
   store: FleetStore;
   banner: ErrorBanner;
+  toasts: Toasts;
   /** After a change was carried out (the Activity tab refreshes). */
   onChangeApplied: (result: ChangeResult) => void;
 }
@@ -73,6 +75,14 @@ export function createFleetView(deps: FleetViewDeps): FleetView {
   const selectionCount = el("span", "selection-count", selectionCountText(0), "selection-count");
   selectionCount.setAttribute("aria-live", "polite");
   const exportCsv = button("export-csv", "Export CSV", () => grid.exportCsv());
+  // Tauri's web views may drop blob downloads (tauri-apps/tauri#2225): copying always works.
+  const copyCsv = button("copy-csv", "Copy CSV", () => {
+    const rows = grid.matching().length;
+    navigator.clipboard
+      .writeText(grid.csv())
+      .then(() => deps.toasts.toast(`${rows} rows copied as CSV`, "ok"))
+      .catch((err: unknown) => deps.toasts.toast(`Could not copy: ${errorText(err)}`, "error"));
+  });
   const refreshButton = button("fleet-refresh", "Refresh", () => void load());
   const toolbar = el("div", "fleet-toolbar", undefined, "toolbar");
   toolbar.append(
@@ -83,6 +93,7 @@ export function createFleetView(deps: FleetViewDeps): FleetView {
     clear,
     selectionCount,
     exportCsv,
+    copyCsv,
     refreshButton,
   );
 

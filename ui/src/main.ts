@@ -30,7 +30,7 @@ const toasts = createToasts(byId("toasts"));
 const store = new FleetStore();
 
 const activity = createActivityView(banner);
-const fleet = createFleetView({ store, banner, onChangeApplied: () => void activity.refresh() });
+const fleet = createFleetView({ store, banner, toasts, onChangeApplied: () => void activity.refresh() });
 const firmware = createFirmwareView(banner);
 const scheduled = createScheduledView({ store, banner, toasts });
 const agents = createAgentsView({ banner, toasts });
