@@ -21,6 +21,16 @@ fn main() {
             "session_status",
             "sign_in",
             "sign_out",
+            "load_fleet",
+            "refresh_devices",
+            "firmware_files",
+            "preview_change",
+            "apply_change",
+            "audit_entries",
+            "mcp_status",
+            "mcp_configure",
+            "mcp_client_configs",
+            "answer_approval",
         ]));
     if let Err(error) = tauri_build::try_build(attributes) {
         println!("cargo::error=tauri-build failed: {error:#}");

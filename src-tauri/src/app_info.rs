@@ -76,7 +76,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread")]
     async fn the_demo_answer_names_the_simulator_but_holds_no_secret() {
-        let demo = DemoSimulator::start().await.unwrap();
+        let demo = DemoSimulator::start(None).await.unwrap();
         let password = demo.secrets_for_test().0;
         let subscription_key = demo.secrets_for_test().1;
         let info = AppState::new(Some(PathBuf::from("/tmp/logs")), Some(demo)).info();

@@ -1,6 +1,8 @@
-//! The one error shape every command answers with: a machine-readable code the UI can act on
-//! and a sentence for the user. It never carries a token, password or key.
+//! The one error shape every command answers with: a machine-readable code the UI can act on,
+//! a sentence for the user, the problems field by field for bad input, and the new preview when
+//! the devices changed under a confirmed one. It never carries a token, password or key.
 
+use rmm_core::{ChangePreview, FailureKind, OperationError, Problem};
 use serde::Serialize;
 
 /// What kind of failure a command met (the UI switches on it).
@@ -15,6 +17,18 @@ pub enum ErrorCode {
     TokenRejected,
     /// The login window could not be opened.
     Window,
+    /// The request breaks rules: `problems` lists them field by field.
+    BadInput,
+    /// No usable sign-in: sign in (again).
+    SignInNeeded,
+    /// The Sharp cloud understood and refused the request.
+    CloudRefused,
+    /// The Sharp cloud could not be reached or failed; try again.
+    CloudFailed,
+    /// The devices changed since the confirmed preview: `preview` is the new one; nothing was sent.
+    PreviewChanged,
+    /// Something on this machine (the audit log, the MCP endpoint's port, ...).
+    Local,
     /// Something in the app itself went wrong.
     Internal,
 }
@@ -25,6 +39,10 @@ pub enum ErrorCode {
 pub struct CommandError {
     pub code: ErrorCode,
     pub message: String,
+    /// Field-by-field problems of bad input (empty otherwise).
+    pub problems: Vec<Problem>,
+    /// With `preview_changed`: the new preview to show and confirm instead.
+    pub preview: Option<ChangePreview>,
 }
 
 impl CommandError {
@@ -32,6 +50,33 @@ impl CommandError {
         Self {
             code,
             message: message.into(),
+            problems: Vec::new(),
+            preview: None,
+        }
+    }
+}
+
+impl From<OperationError> for CommandError {
+    fn from(error: OperationError) -> Self {
+        let code = match error.kind() {
+            FailureKind::BadInput => ErrorCode::BadInput,
+            FailureKind::Auth => ErrorCode::SignInNeeded,
+            FailureKind::CloudRefused => ErrorCode::CloudRefused,
+            FailureKind::Cloud => ErrorCode::CloudFailed,
+            FailureKind::PreviewChanged => ErrorCode::PreviewChanged,
+            FailureKind::Local => ErrorCode::Local,
+        };
+        let problems = error.problems().map(|p| p.0.clone()).unwrap_or_default();
+        let message = error.to_string();
+        let preview = match error {
+            OperationError::PreviewChanged(preview) => Some(*preview),
+            _ => None,
+        };
+        Self {
+            code,
+            message,
+            problems,
+            preview,
         }
     }
 }
@@ -53,5 +98,44 @@ mod tests {
         let json = serde_json::to_value(&error).unwrap();
         assert_eq!(json["code"], "token_rejected");
         assert_eq!(json["message"], "bad signature");
+        assert_eq!(json["problems"], serde_json::json!([]));
+        assert_eq!(json["preview"], serde_json::Value::Null);
+    }
+
+    #[test]
+    fn bad_input_keeps_every_problem_field_by_field() {
+        let mut problems = rmm_core::Problems::new();
+        problems.push("transfer_datetime", "must be in the future");
+        problems.push("device_ids[1]", "is not `mn=<base64>:sn=<base64>`");
+        let error = CommandError::from(OperationError::Invalid(problems));
+        assert_eq!(error.code, ErrorCode::BadInput);
+        let fields: Vec<&str> = error.problems.iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(fields, ["transfer_datetime", "device_ids[1]"]);
+        assert!(
+            error.message.contains("transfer_datetime"),
+            "{}",
+            error.message
+        );
+    }
+
+    #[test]
+    fn each_failure_kind_has_its_own_code() {
+        let code = |e: OperationError| CommandError::from(e).code;
+        assert_eq!(
+            code(OperationError::SignInNeeded("expired".into())),
+            ErrorCode::SignInNeeded
+        );
+        assert_eq!(
+            code(OperationError::Cloud("503".into())),
+            ErrorCode::CloudFailed
+        );
+        assert_eq!(
+            code(OperationError::CloudRefused {
+                message: "no".into(),
+                problems: rmm_core::Problems::new()
+            }),
+            ErrorCode::CloudRefused
+        );
+        assert_eq!(code(OperationError::Local("disk".into())), ErrorCode::Local);
     }
 }

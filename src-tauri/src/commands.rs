@@ -1,16 +1,36 @@
 //! The list of the app's commands, typed with specta: the invoke handler Tauri runs and the
 //! TypeScript bindings (`ui/src/bindings.ts`) the UI calls them through.
 
-use tauri_specta::{Builder, collect_commands};
+use tauri_specta::{Builder, collect_commands, collect_events};
 
 /// The commands and their types, for the invoke handler and the bindings.
 pub fn builder() -> Builder<tauri::Wry> {
-    Builder::<tauri::Wry>::new().commands(collect_commands![
-        crate::app_info::app_info,
-        crate::session::session_status,
-        crate::session::sign_in,
-        crate::session::sign_out,
-    ])
+    Builder::<tauri::Wry>::new()
+        .commands(collect_commands![
+            crate::app_info::app_info,
+            crate::session::session_status,
+            crate::session::sign_in,
+            crate::session::sign_out,
+            crate::fleet_commands::load_fleet,
+            crate::fleet_commands::refresh_devices,
+            crate::fleet_commands::firmware_files,
+            crate::fleet_commands::preview_change,
+            crate::fleet_commands::apply_change,
+            crate::fleet_commands::audit_entries,
+            crate::mcp_commands::mcp_status,
+            crate::mcp_commands::mcp_configure,
+            crate::mcp_commands::mcp_client_configs,
+            crate::mcp_commands::answer_approval,
+        ])
+        .events(collect_events![
+            crate::fleet_commands::FleetProgress,
+            crate::mcp_endpoint::ApprovalRequested,
+            crate::mcp_endpoint::ApprovalSettled,
+            crate::mcp_endpoint::McpActivity,
+        ])
+        // The 64-bit integers crossing to the UI are Unix milliseconds and counts, far below
+        // 2^53, so a JavaScript number holds them exactly.
+        .dangerously_cast_bigints_to_number()
 }
 
 /// The header of the generated file.

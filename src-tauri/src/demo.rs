@@ -12,10 +12,14 @@ pub struct DemoSimulator {
 }
 
 impl DemoSimulator {
-    /// Starts the simulator with its default fleet (250 printers, seed 1) on free loopback ports.
-    /// Call it inside the app's async runtime: the simulator's servers are spawned on it.
-    pub async fn start() -> Result<Self, String> {
-        let sim = rmm_sim::start(rmm_sim::SimConfig::default())
+    /// Starts the simulator (its default fleet: 250 printers, seed 1; or `devices` of them) on
+    /// free loopback ports. Call it inside the app's async runtime: its servers are spawned on it.
+    pub async fn start(devices: Option<usize>) -> Result<Self, String> {
+        let mut config = rmm_sim::SimConfig::default();
+        if let Some(devices) = devices {
+            config.devices = devices;
+        }
+        let sim = rmm_sim::start(config)
             .await
             .map_err(|error| format!("cannot start the demo simulator: {error}"))?;
         let info = sim.info();
@@ -67,6 +71,28 @@ impl DemoSimulator {
             validator: std::sync::Arc::new(rmm_auth::TokenValidator::new(rules)),
             store: crate::session::keyring_store(DEMO_PROFILE),
         })
+    }
+
+    /// The demo as a profile of rmm-core, for the fleet operations: the simulator's addresses
+    /// and issuer, its subscription key given as if from the environment (it is the
+    /// simulator's, never saved), and no password (the app signs in through its window).
+    pub fn resolved_profile(&self) -> rmm_core::settings::ResolvedProfile {
+        let info = self.sim.info();
+        rmm_core::settings::ResolvedProfile {
+            profile: rmm_core::settings::Profile {
+                name: DEMO_PROFILE.to_owned(),
+                login_url: Some(info.login_url.clone()),
+                api_base_url: Some(info.api_base_url.clone()),
+                dashboard_url: Some(info.dashboard_url.clone()),
+                issuer: Some(info.issuer.clone()),
+                audience: Some(info.audience.clone()),
+                jwks_url: Some(info.jwks_url.clone()),
+                username: Some(info.username.clone()),
+                ..rmm_core::settings::Profile::default()
+            },
+            env_password: None,
+            env_subscription_key: Some(secrecy::SecretString::from(info.subscription_key.clone())),
+        }
     }
 
     /// The password and subscription key, for tests that check they do not leak.

@@ -6,7 +6,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use rmm_auth::{AccessToken, KeyringStore, TokenOrigin, TokenStore, TokenValidator};
+use rmm_auth::{AccessToken, KeyringStore, TokenManager, TokenOrigin, TokenStore, TokenValidator};
 use serde::Serialize;
 use tauri::{AppHandle, State};
 use url::Url;
@@ -48,10 +48,13 @@ pub struct SessionInfo {
 pub struct SessionState {
     profile: Option<Arc<SignInProfile>>,
     info: Mutex<SessionInfo>,
+    /// The fleet operations' token manager: told of each sign-in and sign-out, so that the
+    /// next call uses the new token at once.
+    tokens: Option<TokenManager>,
 }
 
 impl SessionState {
-    pub fn new(profile: Option<SignInProfile>) -> Self {
+    pub fn new(profile: Option<SignInProfile>, tokens: Option<TokenManager>) -> Self {
         let info = SessionInfo {
             profile: profile.as_ref().map(|p| p.name.clone()),
             ..SessionInfo::default()
@@ -59,7 +62,16 @@ impl SessionState {
         Self {
             profile: profile.map(Arc::new),
             info: Mutex::new(info),
+            tokens,
         }
+    }
+
+    /// Who the person at the app is, for the audit log: the signed-in user, else the OS user.
+    pub fn person_name(&self) -> String {
+        self.snapshot()
+            .user
+            .or_else(rmm_core::Caller::os_user_name)
+            .unwrap_or_else(|| "the app's user".to_owned())
     }
 
     fn snapshot(&self) -> SessionInfo {
@@ -116,6 +128,9 @@ impl SessionState {
         tokio::task::spawn_blocking(move || store.save_token(&kept))
             .await
             .map_err(|e| CommandError::new(ErrorCode::Internal, e.to_string()))??;
+        if let Some(tokens) = &self.tokens {
+            tokens.set_current(token.clone());
+        }
         tracing::info!(profile = %profile.name, "signed in through the login window");
         Ok(self.update(|info| show_token(info, &token)))
     }
@@ -212,6 +227,9 @@ pub async fn sign_out(
     tokio::task::spawn_blocking(move || store.delete_token())
         .await
         .map_err(|e| CommandError::new(ErrorCode::Internal, e.to_string()))??;
+    if let Some(tokens) = &state.tokens {
+        tokens.forget();
+    }
     tracing::info!(profile = %profile.name, "signed out");
     Ok(state.update(|info| {
         *info = SessionInfo {
@@ -219,6 +237,22 @@ pub async fn sign_out(
             ..SessionInfo::default()
         };
     }))
+}
+
+/// The fleet operations' login when no valid token is stored: the app never signs in behind
+/// the user's back, so it tells them to use Sign in (the header shows the button).
+pub struct SignInWithTheApp;
+
+impl rmm_auth::Login for SignInWithTheApp {
+    fn login(&self) -> futures::future::BoxFuture<'_, Result<AccessToken, rmm_auth::LoginError>> {
+        Box::pin(async {
+            Err(rmm_auth::LoginError::Step {
+                step: "sign-in",
+                detail: "no valid token is stored: use Sign in at the top of the window".to_owned(),
+                screenshot: None,
+            })
+        })
+    }
 }
 
 /// The sign-in profile of the demo simulator: the keyring entry of profile `demo`.
@@ -232,7 +266,7 @@ mod tests {
 
     #[test]
     fn without_a_profile_sign_in_answers_no_profile() {
-        let state = SessionState::new(None);
+        let state = SessionState::new(None, None);
         let error = state.profile().err().unwrap();
         assert_eq!(error.code, ErrorCode::NoProfile);
         assert!(!state.snapshot().signed_in);
@@ -242,13 +276,16 @@ mod tests {
     async fn a_forged_token_is_refused_and_nothing_is_shown() {
         let dir = tempfile::tempdir().unwrap();
         let store: Arc<dyn TokenStore> = Arc::new(rmm_auth::FileStore::new(dir.path().join("t")));
-        let state = SessionState::new(Some(SignInProfile {
-            name: "test".into(),
-            login_url: Url::parse("http://127.0.0.1:1/login").unwrap(),
-            api_origin: "http://127.0.0.1:2".into(),
-            validator: Arc::new(TokenValidator::new(rmm_auth::ValidationRules::default())),
-            store: store.clone(),
-        }));
+        let state = SessionState::new(
+            Some(SignInProfile {
+                name: "test".into(),
+                login_url: Url::parse("http://127.0.0.1:1/login").unwrap(),
+                api_origin: "http://127.0.0.1:2".into(),
+                validator: Arc::new(TokenValidator::new(rmm_auth::ValidationRules::default())),
+                store: store.clone(),
+            }),
+            None,
+        );
         let error = state.accept("not.a.jwt".into()).await.unwrap_err();
         assert_eq!(error.code, ErrorCode::TokenRejected);
         assert!(!state.snapshot().signed_in);

@@ -1,22 +1,68 @@
 // The only way the front end talks to the desktop app's Rust side: every command goes through
 // the generated bindings (`bindings.ts`, from tauri-specta) here, so that views never import
 // Tauri directly and tests can mock this one module.
-import { commands, type AppInfo_Serialize, type CommandError, type SessionInfo_Serialize } from "./bindings";
+import * as B from "./bindings";
+import { commands, events } from "./bindings";
 
-export type { CommandError, ErrorCode, DemoInfo as DemoSimulator } from "./bindings";
+export type { ErrorCode, DemoInfo as DemoSimulator } from "./bindings";
+
+/** A command's failure as Rust sends it. */
+export type CommandError = B.CommandError_Serialize;
 
 /** What the app tells the UI about itself (the `app_info` command). */
-export type AppInfo = AppInfo_Serialize;
-
+export type AppInfo = B.AppInfo_Serialize;
 /** Who is signed in: user, tenant, expiry; never the token. */
-export type SessionInfo = SessionInfo_Serialize;
+export type SessionInfo = B.SessionInfo_Serialize;
 
-/** A command's failure as thrown by this facade. */
+// The fleet, as rmm-core shapes it (snake_case field names, as every face sees them).
+export type DeviceView = B.DeviceView_Serialize;
+export type ReservationTimes = B.ReservationTimes_Serialize;
+export type DeviceListing = B.DeviceListing_Serialize;
+export type FleetSummary = B.FleetSummary_Serialize;
+export type FleetSnapshot = B.FleetSnapshot_Serialize;
+export type FleetProgress = B.FleetProgress;
+export type Count = B.Count;
+export type FirmwareStep = B.FirmwareStep_Serialize;
+export type FirmwareFileView = B.FirmwareFileView_Serialize;
+export type FirmwareListing = B.FirmwareListing_Serialize;
+// Changes: the request (as the UI sends it), rmm-core's preview of it, and what was done.
+export type ChangeRequest = B.ChangeRequest_Deserialize;
+export type ScheduleUpdate = B.ScheduleUpdate_Deserialize;
+export type SetOtaMode = B.SetOtaMode_Deserialize;
+export type CancelReservations = B.CancelReservations_Deserialize;
+export type ChangePreview = B.ChangePreview_Serialize;
+export type DeviceChange = B.DeviceChange_Serialize;
+export type PreviewWarning = B.PreviewWarning_Serialize;
+export type ChangeResult = B.ChangeResult_Serialize;
+export type Problem = B.Problem;
+// The audit log.
+export type AuditEntry = B.AuditEntry;
+export type AuditQuery = B.AuditQuery_Deserialize;
+export type Caller = B.Caller;
+// The MCP endpoint hosted by the app.
+export type McpStatus = B.McpStatus_Serialize;
+export type McpSettings = B.McpSettings;
+export type McpClientConfigs = B.McpClientConfigs;
+export type AgentSession = B.AgentSession;
+export type AgentCall = B.AgentCall;
+export type ApprovalRequested = B.ApprovalRequested_Serialize;
+export type ApprovalSettled = B.ApprovalSettled;
+
+/**
+ * A command's failure as thrown by this facade: `code` to switch on, `problems` field by field
+ * for bad input (field names as rmm-core gives them: `device_ids`, `device_ids[2]`,
+ * `firmware_file_id`, `transfer_datetime`, `execute_datetime`, `timezone`, `ota_mode`,
+ * `start_hour`, `end_hour`, `group_id`), and with `preview_changed` the new preview.
+ */
 export class BackendError extends Error {
   readonly code: CommandError["code"];
+  readonly problems: Problem[];
+  readonly preview: ChangePreview | null;
   constructor(error: CommandError) {
     super(error.message);
     this.code = error.code;
+    this.problems = error.problems ?? [];
+    this.preview = error.preview ?? null;
   }
 }
 
@@ -43,4 +89,83 @@ export async function signIn(silent = false): Promise<SessionInfo> {
 /** Forgets the token. */
 export async function signOut(): Promise<SessionInfo> {
   return unwrap(await commands.signOut());
+}
+
+/**
+ * Loads every device of the group (the token's tenant when `groupId` is null) and the fleet
+ * summary of the same fetch. Progress arrives through `onFleetProgress` while it runs.
+ */
+export async function loadFleet(groupId: string | null = null): Promise<FleetSnapshot> {
+  return unwrap(await commands.loadFleet(groupId));
+}
+
+/** Reads these devices again (after a change); devices no longer found are left out. */
+export async function refreshDevices(deviceIds: string[], groupId: string | null = null): Promise<DeviceView[]> {
+  return unwrap(await commands.refreshDevices(deviceIds, groupId));
+}
+
+/** The staged firmware files and the models each fits. */
+export async function firmwareFiles(groupId: string | null = null): Promise<FirmwareListing> {
+  return unwrap(await commands.firmwareFiles(groupId));
+}
+
+/** Validates and previews a change; nothing is changed. Bad input throws with `problems`. */
+export async function previewChange(request: ChangeRequest): Promise<ChangePreview> {
+  return unwrap(await commands.previewChange(request));
+}
+
+/**
+ * Carries out a change whose preview (with this digest) the user confirmed. If the devices
+ * changed meanwhile it throws `preview_changed` with the new preview and changes nothing.
+ */
+export async function applyChange(request: ChangeRequest, digest: string): Promise<ChangeResult> {
+  return unwrap(await commands.applyChange(request, digest));
+}
+
+/** Audit log entries, newest first. `caller` matches "you", a kind or an agent's name. */
+export async function auditEntries(query: AuditQuery): Promise<AuditEntry[]> {
+  return unwrap(await commands.auditEntries(query));
+}
+
+/** The app's MCP endpoint: on/off, address, read-only, connected agents and their calls. */
+export async function mcpStatus(): Promise<McpStatus> {
+  return unwrap(await commands.mcpStatus());
+}
+
+/** Turns the endpoint on or off, or changes its port or read-only switch. */
+export async function mcpConfigure(settings: McpSettings): Promise<McpStatus> {
+  return unwrap(await commands.mcpConfigure(settings));
+}
+
+/** The endpoint secret and ready-to-paste client configurations (JSON text each). */
+export async function mcpClientConfigs(): Promise<McpClientConfigs> {
+  return unwrap(await commands.mcpClientConfigs());
+}
+
+/** The user's answer to an agent's change request shown in the approval dialog. */
+export async function answerApproval(approvalId: string, approve: boolean): Promise<void> {
+  unwrap(await commands.answerApproval(approvalId, approve));
+}
+
+/** Unsubscribes a listener. */
+export type Unlisten = () => void;
+
+/** Calls `cb` for each page loaded by `loadFleet`. */
+export function onFleetProgress(cb: (p: FleetProgress) => void): Promise<Unlisten> {
+  return events.fleetProgress.listen((e) => cb(e.payload));
+}
+
+/** Calls `cb` when an agent asks for a change that needs the user's approval. */
+export function onApprovalRequested(cb: (a: ApprovalRequested) => void): Promise<Unlisten> {
+  return events.approvalRequested.listen((e) => cb(e.payload));
+}
+
+/** Calls `cb` when an approval was answered or withdrawn (the agent went away, timed out). */
+export function onApprovalSettled(cb: (a: ApprovalSettled) => void): Promise<Unlisten> {
+  return events.approvalSettled.listen((e) => cb(e.payload));
+}
+
+/** Calls `cb` whenever the connected agents or their calls change. */
+export function onMcpActivity(cb: (agents: AgentSession[]) => void): Promise<Unlisten> {
+  return events.mcpActivity.listen((e) => cb(e.payload.agents));
 }

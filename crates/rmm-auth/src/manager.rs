@@ -77,6 +77,13 @@ impl TokenManager {
         }
     }
 
+    /// Drops the cached token (sign-out): the next call reads the store or logs in again.
+    pub fn forget(&self) {
+        if let Ok(mut cur) = self.inner.current.write() {
+            *cur = None;
+        }
+    }
+
     /// The cached token, valid or not, without refreshing.
     pub fn current(&self) -> Option<Arc<AccessToken>> {
         self.inner.current.read().ok().and_then(|c| c.clone())

@@ -158,6 +158,9 @@ pub struct AuditArgs {
     /// Only changes of the last N hours.
     #[arg(long, value_name = "N")]
     pub since_hours: Option<u32>,
+    /// Only changes asked for by this caller: person, cli_user, mcp_client, or part of a name.
+    #[arg(long, value_name = "WHO")]
+    pub caller: Option<String>,
     /// At most this many entries.
     #[arg(long, default_value_t = 50)]
     pub limit: u32,
@@ -601,6 +604,7 @@ async fn audit(args: &AuditArgs) -> Result<(), Failure> {
         until_ms: None,
         device_id: args.device.clone(),
         limit: Some(args.limit),
+        caller: args.caller.clone(),
     };
     let entries = tokio::task::spawn_blocking(move || {
         let log = rmm_core::AuditLog::open(&rmm_core::default_audit_path()?)?;

@@ -41,10 +41,7 @@ pub async fn connect(global: &GlobalArgs, store: &StoreArgs) -> Result<ProfileCo
 
 /// Who is at the terminal, for the audit log.
 pub fn cli_user() -> Caller {
-    let user = ["USER", "USERNAME", "LOGNAME"]
-        .iter()
-        .find_map(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
-        .unwrap_or_else(|| "unknown".to_owned());
+    let user = Caller::os_user_name().unwrap_or_else(|| "unknown".to_owned());
     Caller::CliUser { user }
 }
 

@@ -1,15 +1,17 @@
 //! `rmm mcp --stdio | --http 127.0.0.1:PORT [--read-only] | --print-config`: hosts the MCP
 //! endpoint over the profile's operations. The HTTP endpoint's bearer secret is generated
 //! once and kept in the profile's store (the OS keyring); `--print-config` is the one place it
-//! is shown, as a client configuration for the user's own terminal.
+//! is shown, as a client configuration for the user's own terminal. While the desktop app runs
+//! on the same profile, `--stdio` relays to the app's local socket, so the agent gets the
+//! app's approvals and shows in its activity list (`--standalone` serves here instead).
 
 use std::net::SocketAddr;
 
 use clap::Args;
-use rmm_auth::{SecretKind, TokenStore};
-use rmm_mcp::{EndpointSecret, GuardConfig, RmmMcpServer, ServerOptions, serve_http, serve_stdio};
-use secrecy::{ExposeSecret as _, SecretString};
-use serde_json::json;
+use rmm_auth::TokenStore;
+use rmm_mcp::{
+    EndpointSecret, GuardConfig, RmmMcpServer, ServerOptions, StdioCommand, serve_http, serve_stdio,
+};
 
 use crate::auth_commands::StoreArgs;
 use crate::fleet_connection::connect;
@@ -31,6 +33,9 @@ pub struct McpArgs {
     /// Print a ready-to-paste client configuration (with the endpoint secret) and exit.
     #[arg(long)]
     pub print_config: bool,
+    /// With --stdio: serve here even when the desktop app runs (no relay to its approvals).
+    #[arg(long, requires = "stdio")]
+    pub standalone: bool,
     /// List no change tools (schedule, cancel, OTA) and refuse them.
     #[arg(long)]
     pub read_only: bool,
@@ -52,6 +57,9 @@ pub async fn run(args: McpArgs, global: &GlobalArgs) -> Result<(), Failure> {
     }
     if args.print_config {
         return print_config(&args, global).await;
+    }
+    if args.stdio && !args.standalone && relay_to_app(&args, global).await? {
+        return Ok(());
     }
     let connection = connect(global, &args.store).await?;
     let options = ServerOptions {
@@ -90,22 +98,34 @@ pub async fn run(args: McpArgs, global: &GlobalArgs) -> Result<(), Failure> {
 
 /// The endpoint secret kept in `store`, generated and saved the first time.
 async fn endpoint_secret(store: std::sync::Arc<dyn TokenStore>) -> Result<EndpointSecret, Failure> {
-    tokio::task::spawn_blocking(move || {
-        let stored = store.load_secret(SecretKind::McpEndpointSecret)?;
-        if let Some(secret) = stored.and_then(|s| EndpointSecret::from_stored(s.expose_secret())) {
-            return Ok(secret);
-        }
-        let secret = EndpointSecret::generate();
-        store.save_secret(
-            SecretKind::McpEndpointSecret,
-            &SecretString::from(secret.expose().to_owned()),
-        )?;
-        tracing::info!(store = %store.describe(), "new MCP endpoint secret saved");
-        Ok(secret)
-    })
-    .await
-    .map_err(|_| Failure::Local("the secret store task failed".to_owned()))?
-    .map_err(|e: rmm_auth::StoreError| Failure::Local(e.to_string()))
+    tokio::task::spawn_blocking(move || rmm_mcp::load_or_create_secret(store.as_ref()))
+        .await
+        .map_err(|_| Failure::Local("the secret store task failed".to_owned()))?
+        .map_err(|e| Failure::Local(e.to_string()))
+}
+
+/// Relays stdio to the desktop app when it listens on this profile's socket; false when it
+/// does not (then this process serves). The app applies its own read-only switch.
+async fn relay_to_app(args: &McpArgs, global: &GlobalArgs) -> Result<bool, Failure> {
+    #[cfg(unix)]
+    {
+        let resolved = crate::fleet_connection::resolve(global, &args.store)?;
+        let path =
+            rmm_mcp::local_socket::socket_path(&resolved.profile.name).map_err(Failure::Local)?;
+        let Some(stream) = rmm_mcp::local_socket::connect(&path).await else {
+            return Ok(false);
+        };
+        tracing::info!(socket = %path.display(), "relaying to the MCP-RMM app");
+        rmm_mcp::local_socket::relay_stdio(stream)
+            .await
+            .map_err(|e| Failure::Local(format!("the relay to the app stopped: {e}")))?;
+        Ok(true)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (args, global);
+        Ok(false)
+    }
 }
 
 async fn print_config(args: &McpArgs, global: &GlobalArgs) -> Result<(), Failure> {
@@ -123,27 +143,8 @@ async fn print_config(args: &McpArgs, global: &GlobalArgs) -> Result<(), Failure
     let program = std::env::current_exe()
         .map(|p| p.display().to_string())
         .unwrap_or_else(|_| "rmm".to_owned());
-    let mut stdio_args = vec!["mcp".to_owned(), "--stdio".to_owned()];
-    if let Some(profile) = &global.profile {
-        stdio_args.extend(["--profile".to_owned(), profile.clone()]);
-    }
-    if args.read_only {
-        stdio_args.push("--read-only".to_owned());
-    }
-    // One `mcpServers` object: the HTTP endpoint, and beside it the stdio form for clients
-    // that start a process.
-    let config = json!({
-        "mcpServers": {
-            "mcp-rmm": {
-                "url": format!("http://{addr}/mcp"),
-                "headers": {"Authorization": format!("Bearer {}", secret.expose())},
-            },
-            "mcp-rmm-stdio": {
-                "command": program,
-                "args": stdio_args,
-            },
-        }
-    });
+    let stdio = StdioCommand::rmm(program, global.profile.as_deref(), args.read_only);
+    let config = rmm_mcp::mcp_servers(&format!("http://{addr}/mcp"), &secret, &stdio);
     let text = serde_json::to_string_pretty(&config)
         .map_err(|e| Failure::Local(format!("cannot write JSON: {e}")))?;
     println!("{text}");

@@ -22,6 +22,7 @@ pub struct AuditError {
 }
 
 /// One recorded change.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct AuditEntry {
     pub id: i64,
@@ -53,6 +54,7 @@ pub struct NewAuditEntry<'a> {
 }
 
 /// Which entries to read: newest first.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct AuditQuery {
     /// Only entries at or after this Unix millisecond.
@@ -63,6 +65,10 @@ pub struct AuditQuery {
     pub device_id: Option<String>,
     /// At most this many (default 50).
     pub limit: Option<u32>,
+    /// Only entries asked for by this caller: a kind (`person`, `cli_user`, `mcp_client`) or
+    /// part of a name (an agent's name, case-insensitive).
+    #[serde(default)]
+    pub caller: Option<String>,
 }
 
 /// The SQLite audit log. One connection behind a mutex: writes are few and short.
@@ -203,12 +209,23 @@ impl AuditLog {
                 "SELECT id, at_ms, caller, action, group_id, request, preview, answer, succeeded FROM audit_entry e
                  WHERE (?1 IS NULL OR at_ms >= ?1) AND (?2 IS NULL OR at_ms < ?2)
                    AND (?3 IS NULL OR EXISTS (SELECT 1 FROM audit_device d WHERE d.entry_id = e.id AND d.device_id = ?3))
+                   AND (?5 IS NULL OR caller_kind = ?5 OR instr(lower(caller_name), lower(?5)) > 0)
                  ORDER BY at_ms DESC, id DESC LIMIT ?4",
             )
             .map_err(|e| self.error(e))?;
         let rows = statement
             .query_map(
-                params![query.since_ms, query.until_ms, query.device_id, limit],
+                params![
+                    query.since_ms,
+                    query.until_ms,
+                    query.device_id,
+                    limit,
+                    query
+                        .caller
+                        .as_deref()
+                        .map(str::trim)
+                        .filter(|c| !c.is_empty())
+                ],
                 |row| {
                     Ok((
                         row.get::<_, i64>(0)?,
@@ -323,6 +340,22 @@ mod tests {
             .unwrap();
         assert_eq!(by_time.len(), 1);
         assert_eq!(by_time[0].at_ms, 1_000);
+
+        let by = |caller: &str| {
+            log.query(&AuditQuery {
+                caller: Some(caller.into()),
+                ..Default::default()
+            })
+            .unwrap()
+            .into_iter()
+            .map(|e| e.caller)
+            .collect::<Vec<_>>()
+        };
+        assert_eq!(by("person"), [person.clone()], "by kind");
+        assert_eq!(by("mcp_client"), [agent.clone()], "by kind");
+        assert_eq!(by("CLAU"), [agent.clone()], "by part of the name, any case");
+        assert!(by("cursor").is_empty());
+        assert_eq!(by(" ").len(), 2, "a blank caller filter filters nothing");
 
         // Reopening keeps the entries.
         drop(log);

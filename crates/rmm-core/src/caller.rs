@@ -11,6 +11,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Who asked for an operation; written to the audit log with every change.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Caller {
@@ -38,6 +39,13 @@ impl Caller {
             Self::Person { name } | Self::McpClient { name, .. } => name,
             Self::CliUser { user } => user,
         }
+    }
+
+    /// The OS user's name (`USER`, `USERNAME` or `LOGNAME`), for callers with no other name.
+    pub fn os_user_name() -> Option<String> {
+        ["USER", "USERNAME", "LOGNAME"]
+            .iter()
+            .find_map(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
     }
 
     /// The MCP session, when there is one.

@@ -13,6 +13,7 @@ use crate::firmware_fit::fits;
 use crate::fleet_views::FirmwareFileView;
 
 /// A device's state as the preview saw it.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct DeviceState {
     pub firmware: String,
@@ -28,6 +29,7 @@ pub struct DeviceState {
 }
 
 /// One device in a preview.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct DeviceChange {
     pub device_id: String,
@@ -39,6 +41,7 @@ pub struct DeviceChange {
     pub change: String,
 }
 
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum WarningKind {
@@ -56,6 +59,7 @@ pub enum WarningKind {
     NoChange,
 }
 
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct PreviewWarning {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -65,6 +69,7 @@ pub struct PreviewWarning {
 }
 
 /// What a change will do. Confirm it by passing `digest` back.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ChangePreview {
     /// The tool/action name, e.g. `schedule_firmware_update`.

@@ -14,6 +14,7 @@ use crate::problems::Problems;
 pub const MAX_DEVICES_PER_CHANGE: usize = 1000;
 
 /// Schedule a firmware file onto devices (an `UpdateReservation` in the cloud).
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ScheduleUpdate {
     pub device_ids: Vec<String>,
@@ -28,6 +29,7 @@ pub struct ScheduleUpdate {
 }
 
 /// Cancel the reservations of devices.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct CancelReservations {
     pub device_ids: Vec<String>,
@@ -35,6 +37,7 @@ pub struct CancelReservations {
 }
 
 /// Set devices' OTA mode and update window (`OtaWindow`).
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct SetOtaMode {
     pub device_ids: Vec<String>,
@@ -47,6 +50,7 @@ pub struct SetOtaMode {
 }
 
 /// Any change, as recorded in the audit log.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum ChangeRequest {

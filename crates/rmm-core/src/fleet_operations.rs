@@ -36,6 +36,7 @@ pub struct OperationSettings {
 }
 
 /// Who is signed in, for `auth_status`; never fails.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct AuthStatus {
     pub signed_in: bool,
@@ -60,6 +61,7 @@ pub struct AuthStatus {
 }
 
 /// A page (or the whole) of a device listing.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct DeviceListing {
     pub group_id: String,
@@ -73,6 +75,7 @@ pub struct DeviceListing {
 }
 
 /// A page of staged firmware files.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct FirmwareListing {
     pub group_id: String,
@@ -80,7 +83,16 @@ pub struct FirmwareListing {
     pub files: Vec<FirmwareFileView>,
 }
 
+/// A group's devices and their summary, from one fetch.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct FleetSnapshot {
+    pub listing: DeviceListing,
+    pub summary: FleetSummary,
+}
+
 /// What a confirmed change did.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ChangeResult {
     pub action: String,
@@ -274,6 +286,47 @@ impl FleetOperations {
             .await?;
         let devices: Vec<DeviceView> = fleet.devices.iter().map(DeviceView::from).collect();
         Ok(listing(group, fleet.total_count, 0, devices))
+    }
+
+    /// The whole fleet of a group in one fetch: every device and the summary of the same
+    /// devices (what the app's grid and charts show together); `progress` after each page.
+    pub async fn fleet_snapshot(
+        &self,
+        group_id: Option<&str>,
+        progress: &mut (dyn FnMut(&FleetProgress) + Send),
+    ) -> Result<FleetSnapshot, OperationError> {
+        let group = self.group(group_id).await?;
+        let fleet = self
+            .client
+            .fetch_all_devices(&DeviceListRequest::new(&group), |p| progress(p))
+            .await?;
+        let summary = FleetSummary::of(&group, &fleet.devices);
+        let devices: Vec<DeviceView> = fleet.devices.iter().map(DeviceView::from).collect();
+        Ok(FleetSnapshot {
+            listing: listing(group, fleet.total_count, 0, devices),
+            summary,
+        })
+    }
+
+    /// These devices read again (after a change, to refresh them where they are shown), in
+    /// the order asked; ids not found in the group are left out.
+    pub async fn devices_by_ids(
+        &self,
+        device_ids: &[String],
+        group_id: Option<&str>,
+    ) -> Result<Vec<DeviceView>, OperationError> {
+        let mut problems = Problems::new();
+        let mut ids = Vec::with_capacity(device_ids.len());
+        for (i, text) in device_ids.iter().enumerate() {
+            match text.trim().parse::<DeviceId>() {
+                Ok(id) => ids.push(id),
+                Err(e) => problems.push(format!("device_ids[{i}]"), e.to_string()),
+            }
+        }
+        problems.into_result()?;
+        let group = self.group(group_id).await?;
+        let found = self.devices_by_id(&group, &ids).await?;
+        Ok(found.iter().flatten().map(DeviceView::from).collect())
     }
 
     /// One device by id.

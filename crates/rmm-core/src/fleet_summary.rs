@@ -8,6 +8,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// How many devices have one value.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Count {
     pub value: String,
@@ -15,6 +16,7 @@ pub struct Count {
 }
 
 /// Devices of one model going from one firmware to another (`to` empty: up to date).
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct FirmwareStep {
     pub model: String,
@@ -24,6 +26,7 @@ pub struct FirmwareStep {
     pub devices: u64,
 }
 
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct FleetSummary {
     pub group_id: String,

@@ -1,13 +1,15 @@
 //! The compact shapes every face shows: `DeviceView`, `FirmwareFileView`, `TenantView`. They
 //! carry what a person or an agent acts on, with short names, and nothing raw twice.
 
-use rmm_api::{Device, FirmwareFile, Tenant};
+use rmm_api::{Device, FirmwareFile, Reservation, Tenant};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::change_requests::local_time_to_unix_ms;
 use crate::firmware_fit::models_of_file;
 
 /// One printer and its firmware state.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct DeviceView {
     /// `mn=<base64>:sn=<base64>`: what change tools take.
@@ -35,6 +37,40 @@ pub struct DeviceView {
     /// The firmware file reserved for this device, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reserved_file_id: Option<String>,
+    /// When the reserved file is sent and the update runs, if a reservation is held.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reservation: Option<ReservationTimes>,
+}
+
+/// The times of a reservation, both as the cloud holds them and as instants, so that every
+/// face can show them in its user's own time zone.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ReservationTimes {
+    /// When the file is sent, Unix milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transfer_ms: Option<i64>,
+    /// When the update runs, Unix milliseconds (from `execute_local` in `time_zone`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execute_ms: Option<i64>,
+    /// When the update runs, `YYYYMMDDHHMM` local to `time_zone`, as the cloud holds it.
+    pub execute_local: String,
+    /// The reservation's time zone, `UTC±hh:mm`.
+    pub time_zone: String,
+}
+
+impl From<&Reservation> for ReservationTimes {
+    fn from(r: &Reservation) -> Self {
+        Self {
+            transfer_ms: r.file_transfer_timestamp,
+            execute_ms: local_time_to_unix_ms(
+                &r.execute_update_date_time,
+                &r.file_transfer_time_zone,
+            ),
+            execute_local: r.execute_update_date_time.clone(),
+            time_zone: r.file_transfer_time_zone.clone(),
+        }
+    }
 }
 
 impl From<&Device> for DeviceView {
@@ -57,11 +93,13 @@ impl From<&Device> for DeviceView {
             ota_window: window,
             connection: d.connection_status.to_string(),
             reserved_file_id: d.reservation.as_ref().map(|r| r.file_id.clone()),
+            reservation: d.reservation.as_ref().map(ReservationTimes::from),
         }
     }
 }
 
 /// A staged firmware file and the models it fits.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct FirmwareFileView {
     pub file_id: String,
@@ -89,6 +127,7 @@ impl From<&FirmwareFile> for FirmwareFileView {
 }
 
 /// A tenant (group) the user may manage.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct TenantView {
     pub group_id: String,

@@ -28,12 +28,13 @@ pub use device_query::{DeviceQuery, MAX_PAGE_SIZE};
 pub use firmware_fit::{fits, model_key, models_of_file};
 pub use fleet_operations::{
     AuthStatus, ChangeResult, Clock, DeviceListing, FirmwareListing, FleetOperations,
-    OperationSettings,
+    FleetSnapshot, OperationSettings,
 };
 pub use fleet_summary::{Count, FirmwareStep, FleetSummary};
-pub use fleet_views::{DeviceView, FirmwareFileView, TenantView};
+pub use fleet_views::{DeviceView, FirmwareFileView, ReservationTimes, TenantView};
 pub use operation_error::{FailureKind, OperationError, SIGN_IN_INSTRUCTION};
 pub use problems::{Problem, Problems};
 pub use profile_connection::{
-    DEFAULT_TIME_ZONE, ProfileConnection, connect_profile, default_audit_path,
+    DEFAULT_TIME_ZONE, ProfileConnection, connect_profile, connect_profile_with_login,
+    default_audit_path,
 };

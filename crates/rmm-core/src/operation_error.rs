@@ -13,6 +13,7 @@ use crate::problems::Problems;
 pub const SIGN_IN_INSTRUCTION: &str = "No valid sign-in to the Sharp cloud. Sign in with the MCP-RMM app, or run `rmm login` in a terminal, then try again.";
 
 /// The kind of failure, for exit codes and agents.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FailureKind {

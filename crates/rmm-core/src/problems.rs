@@ -7,6 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// One field breaking one rule, e.g. `device_ids[2]`: "is not `mn=<base64>:sn=<base64>`".
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Problem {
     /// The parameter as the caller named it (`device_ids[1]`, `start_hour`).

@@ -56,16 +56,40 @@ pub fn connect_profile(
     settings: OperationSettings,
 ) -> Result<ProfileConnection, OperationError> {
     let store = resolved.token_store().map_err(settings_error)?;
-    let api_base = resolved.api_base_url().map_err(settings_error)?;
     let password = resolved.password(store.as_ref()).map_err(settings_error)?;
     let subscription_key = resolved
         .subscription_key(store.as_ref())
         .map_err(settings_error)?;
-    let login: Arc<dyn Login> = match password {
+    let login = headless_login(resolved, password, subscription_key.clone())?;
+    connect(resolved, store, subscription_key, login, audit, settings)
+}
+
+/// Connects `resolved` for a face that signs the user in itself (the desktop app's login
+/// window): when no valid token is stored, `login` is asked, and no browser is started here.
+pub fn connect_profile_with_login(
+    resolved: &ResolvedProfile,
+    login: Arc<dyn Login>,
+    audit: Arc<AuditLog>,
+    settings: OperationSettings,
+) -> Result<ProfileConnection, OperationError> {
+    let store = resolved.token_store().map_err(settings_error)?;
+    let subscription_key = resolved
+        .subscription_key(store.as_ref())
+        .map_err(settings_error)?;
+    connect(resolved, store, subscription_key, login, audit, settings)
+}
+
+/// The login of the faces without a window: headless Chromium with the saved password.
+fn headless_login(
+    resolved: &ResolvedProfile,
+    password: Option<SecretString>,
+    subscription_key: Option<SecretString>,
+) -> Result<Arc<dyn Login>, OperationError> {
+    Ok(match password {
         None => Arc::new(NoSilentLogin(
             "no saved password for a sign-in without a window",
         )),
-        Some(password) => match resolved.login_config(Some(password), subscription_key.clone()) {
+        Some(password) => match resolved.login_config(Some(password), subscription_key) {
             Ok(mut config) => {
                 // These faces never open a window, whatever the profile says.
                 config.mode = BrowserMode::Headless;
@@ -82,7 +106,18 @@ pub fn connect_profile(
                 ))
             }
         },
-    };
+    })
+}
+
+fn connect(
+    resolved: &ResolvedProfile,
+    store: Arc<dyn TokenStore>,
+    subscription_key: Option<SecretString>,
+    login: Arc<dyn Login>,
+    audit: Arc<AuditLog>,
+    settings: OperationSettings,
+) -> Result<ProfileConnection, OperationError> {
+    let api_base = resolved.api_base_url().map_err(settings_error)?;
     let tokens = TokenManager::new(login, Some(store.clone()), TokenManager::DEFAULT_MARGIN);
     let time_zone = resolved
         .profile

@@ -3,11 +3,18 @@
 //! HTTP on loopback behind a guard (loopback `Host`, allowed `Origin`, bearer secret).
 
 mod arguments;
+mod client_config;
+mod endpoint_host;
 mod http_endpoint;
 mod http_guard;
+pub mod local_socket;
 mod server;
 mod tool_catalog;
 
+pub use client_config::{
+    SERVER_NAME, StdioCommand, claude_desktop, load_or_create_secret, mcp_servers, vscode,
+};
+pub use endpoint_host::{Approval, CallSeen, EndpointHost};
 pub use http_endpoint::{HttpEndpoint, HttpEndpointError, serve_http};
 pub use http_guard::{EndpointSecret, GuardConfig};
 pub use server::{AUTH_STATUS_URI, RECENT_AUDIT_URI, RmmMcpServer, ServerOptions};
@@ -23,5 +30,23 @@ pub async fn serve_stdio(server: RmmMcpServer) -> Result<(), std::io::Error> {
     running.waiting().await.map_err(|e| {
         std::io::Error::other(format!("MCP stdio session ended with an error: {e}"))
     })?;
+    Ok(())
+}
+
+/// Serves `server` over one connected byte stream (a client of the desktop app's local socket)
+/// until the client closes it.
+pub async fn serve_stream<S>(server: RmmMcpServer, stream: S) -> Result<(), std::io::Error>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + 'static,
+{
+    use rmcp::ServiceExt as _;
+    let running = server
+        .serve(tokio::io::split(stream))
+        .await
+        .map_err(|e| std::io::Error::other(format!("MCP session start-up failed: {e}")))?;
+    running
+        .waiting()
+        .await
+        .map_err(|e| std::io::Error::other(format!("MCP session ended with an error: {e}")))?;
     Ok(())
 }

@@ -23,6 +23,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::arguments::Arguments;
+use crate::endpoint_host::{Approval, CallSeen, EndpointHost};
 use crate::tool_catalog::{ApiAnswer, CHANGE_TOOLS, ChangeToolOutput, TenantsOutput, tools};
 
 pub const AUTH_STATUS_URI: &str = "rmm://auth/status";
@@ -45,6 +46,10 @@ pub struct RmmMcpServer {
     tools: Arc<Vec<Tool>>,
     /// Names this server instance (one per stdio process or HTTP session) in the audit log.
     session: Arc<str>,
+    /// The app hosting the endpoint, if any: it approves changes and sees every call.
+    host: Option<Arc<dyn EndpointHost>>,
+    /// How agents reach this server (`stdio`, `http`, `socket`), for the host's activity list.
+    transport: &'static str,
 }
 
 impl std::fmt::Debug for RmmMcpServer {
@@ -71,7 +76,17 @@ impl RmmMcpServer {
             options,
             tools: Arc::new(tools),
             session: random_session_id().into(),
+            host: None,
+            transport: "stdio",
         }
+    }
+
+    /// Hands every change to `host` for the person's approval (instead of elicitation or
+    /// `confirm: true`) and tells it of each session and call over `transport`.
+    pub fn with_host(mut self, host: Arc<dyn EndpointHost>, transport: &'static str) -> Self {
+        self.host = Some(host);
+        self.transport = transport;
+        self
     }
 
     /// The tools this server lists.
@@ -265,6 +280,18 @@ impl RmmMcpServer {
             Err(problems) => return error_result(&OperationError::Invalid(problems)).into(),
         };
         let caller = self.caller(ctx);
+        if let Some(host) = &self.host {
+            // The person at the app decides, whatever the agent sent as `confirm`.
+            let preview = match self.ops.preview(&request).await {
+                Ok(preview) => preview,
+                Err(e) => return error_result(&e).into(),
+            };
+            return match host.approve(caller.clone(), preview.clone()).await {
+                Approval::Approved => self.apply(&request, &preview.digest, &caller).await,
+                Approval::Refused => refused_in_app(preview).into(),
+                Approval::Unanswered(why) => unanswered_in_app(preview, &why).into(),
+            };
+        }
         // A 2026-07-28 client answering our confirmation question (multi round-trip request).
         if let Some(responses) = &params.input_responses {
             let accepted = responses
@@ -343,6 +370,38 @@ impl RmmMcpServer {
                 .into()
             }
         }
+    }
+
+    /// The answer to one tool call (the read or change it asks for).
+    async fn answer_call(
+        &self,
+        request: CallToolRequestParams,
+        ctx: &RequestContext<RoleServer>,
+    ) -> CallToolResponse {
+        let name = request.name.to_string();
+        if !self.tools.iter().any(|t| t.name == name) {
+            let known: Vec<&str> = self.tools.iter().map(|t| t.name.as_ref()).collect();
+            let why = if CHANGE_TOOLS.contains(&name.as_str()) {
+                "this endpoint is read-only (--read-only): change tools are off".to_owned()
+            } else {
+                format!("no tool named {name:?}; the tools are {}", known.join(", "))
+            };
+            return error_result(&OperationError::invalid("name", why)).into();
+        }
+        if CHANGE_TOOLS.contains(&name.as_str()) {
+            return self.change_tool(request, ctx).await;
+        }
+        let args = Arguments::new(request.arguments);
+        let structured_aware = ctx
+            .protocol_version()
+            .is_some_and(|v| v >= ProtocolVersion::V_2025_06_18);
+        let result = match self.read_tool(&name, args, ctx).await {
+            Err(problems) => error_result(&OperationError::Invalid(problems)),
+            Ok(Ok(value)) if structured_aware => read_result(&name, value),
+            Ok(Ok(value)) => CallToolResult::structured(value),
+            Ok(Err(e)) => error_result(&e),
+        };
+        result.into()
     }
 
     async fn apply(
@@ -445,6 +504,64 @@ fn declined(preview: ChangePreview) -> CallToolResult {
         result: None,
         next_step: "The user declined. Nothing was changed.".into(),
     })
+}
+
+fn refused_in_app(preview: ChangePreview) -> CallToolResult {
+    let mut result = structured(&ChangeToolOutput {
+        status: "refused".into(),
+        preview,
+        result: None,
+        next_step: "The user refused this change in the MCP-RMM app. Nothing was changed; do not retry it unless the user asks.".into(),
+    });
+    result.is_error = Some(true);
+    result
+}
+
+fn unanswered_in_app(preview: ChangePreview, why: &str) -> CallToolResult {
+    let mut result = structured(&ChangeToolOutput {
+        status: "unanswered".into(),
+        preview,
+        result: None,
+        next_step: format!(
+            "Nothing was changed: the approval in the MCP-RMM app was not answered ({why}). Ask the user before trying again."
+        ),
+    });
+    result.is_error = Some(true);
+    result
+}
+
+/// Whether `response` succeeded and one line on what it was, for the host's activity list.
+fn describe_response(response: &CallToolResponse) -> (bool, String) {
+    let CallToolResponse::Complete(result) = response else {
+        return (true, "waiting for the client's answer".to_owned());
+    };
+    let ok = result.is_error != Some(true);
+    let structured = result.structured_content.as_ref();
+    let line = if let Some(status) = structured.and_then(|v| v["status"].as_str()) {
+        let summary = structured
+            .and_then(|v| v["preview"]["summary"].as_str())
+            .unwrap_or_default();
+        format!("{status}: {summary}")
+    } else if !ok {
+        let text = result
+            .content
+            .iter()
+            .find_map(|c| c.as_text().map(|t| t.text.clone()))
+            .unwrap_or_default();
+        serde_json::from_str::<Value>(&text)
+            .ok()
+            .and_then(|v| v["message"].as_str().map(str::to_owned))
+            .unwrap_or(text)
+    } else {
+        result
+            .content
+            .iter()
+            .find_map(|c| c.as_text().map(|t| t.text.clone()))
+            .unwrap_or_default()
+    };
+    let line = line.lines().next().unwrap_or_default();
+    let short: String = line.chars().take(160).collect();
+    (ok, short)
 }
 
 fn to_value(v: &impl Serialize) -> Value {
@@ -577,29 +694,33 @@ impl ServerHandler for RmmMcpServer {
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
         let name = request.name.to_string();
-        if !self.tools.iter().any(|t| t.name == name) {
-            let known: Vec<&str> = self.tools.iter().map(|t| t.name.as_ref()).collect();
-            let why = if CHANGE_TOOLS.contains(&name.as_str()) {
-                "this endpoint is read-only (--read-only): change tools are off".to_owned()
-            } else {
-                format!("no tool named {name:?}; the tools are {}", known.join(", "))
-            };
-            return Ok(error_result(&OperationError::invalid("name", why)).into());
+        let response = self.answer_call(request, &ctx).await;
+        if let Some(host) = &self.host {
+            let (ok, summary) = describe_response(&response);
+            host.call_seen(CallSeen {
+                caller: self.caller(&ctx),
+                tool: name,
+                ok,
+                summary,
+            });
         }
-        if CHANGE_TOOLS.contains(&name.as_str()) {
-            return Ok(self.change_tool(request, &ctx).await);
+        Ok(response)
+    }
+
+    async fn on_initialized(&self, ctx: rmcp::service::NotificationContext<RoleServer>) {
+        if let Some(host) = &self.host {
+            let name = ctx.peer.peer_info().map_or_else(
+                || "unknown MCP client".to_owned(),
+                |i| format!("{} {}", i.client_info.name, i.client_info.version),
+            );
+            let session = ctx
+                .extensions
+                .get::<axum::http::request::Parts>()
+                .and_then(|parts| parts.headers.get("mcp-session-id"))
+                .and_then(|v| v.to_str().ok())
+                .map_or_else(|| self.session.to_string(), str::to_owned);
+            host.session_started(Caller::McpClient { name, session }, self.transport);
         }
-        let args = Arguments::new(request.arguments);
-        let structured_aware = ctx
-            .protocol_version()
-            .is_some_and(|v| v >= ProtocolVersion::V_2025_06_18);
-        let result = match self.read_tool(&name, args, &ctx).await {
-            Err(problems) => error_result(&OperationError::Invalid(problems)),
-            Ok(Ok(value)) if structured_aware => read_result(&name, value),
-            Ok(Ok(value)) => CallToolResult::structured(value),
-            Ok(Err(e)) => error_result(&e),
-        };
-        Ok(result.into())
     }
 
     async fn list_resources(
