@@ -70,6 +70,7 @@ export function createAgentsView(deps: { banner: ErrorBanner; toasts: Toasts }):
   const apply = button("mcp-apply", "Apply", () => void configure());
   const running = el("p", "mcp-running", "", "muted");
   const url = el("p", "mcp-url", "", "mono");
+  const socket = el("p", "mcp-socket", "", "muted");
   const error = el("p", "mcp-error", "", "error");
   error.setAttribute("role", "alert");
   error.hidden = true;
@@ -93,6 +94,7 @@ export function createAgentsView(deps: { banner: ErrorBanner; toasts: Toasts }):
     settings,
     running,
     url,
+    socket,
     error,
     showConfigs,
     configs,
@@ -108,6 +110,9 @@ export function createAgentsView(deps: { banner: ErrorBanner; toasts: Toasts }):
     running.textContent = s.running ? "The endpoint is running." : "The endpoint is off.";
     url.textContent = s.url ?? "";
     url.hidden = s.url === null;
+    // Where `rmm mcp --stdio` relays agents that speak stdio only.
+    socket.textContent = s.socketPath ? `Local socket: ${s.socketPath}` : "";
+    socket.hidden = !s.socketPath;
     error.textContent = s.error ?? "";
     error.hidden = s.error === null || s.error === "";
     showAgents(s.agents);

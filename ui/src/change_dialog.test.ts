@@ -324,10 +324,15 @@ describe("cancel form", () => {
     expect(general?.getAttribute("role")).toBe("alert");
   });
 
-  it("closes on Escape", () => {
+  it("closes on Escape and gives the keyboard back to the opener", () => {
+    const opener = document.createElement("button");
+    document.body.append(opener);
+    opener.focus();
     openChangeDialog(createCancelForm(devices), hooks());
+    expect(document.activeElement?.getAttribute("data-testid")).toBe("form-preview");
     byTestId(document, "change-dialog")?.dispatchEvent(new KeyboardEvent("keydown", { key: "Escape", bubbles: true }));
     expect(byTestId(document, "change-dialog")).toBeNull();
+    expect(document.activeElement).toBe(opener);
   });
 });
 

@@ -19,12 +19,15 @@ export function openModal(testid: string, children: HTMLElement[], label?: strin
   root.append(...children);
   document.body.append(root);
   const closers: (() => void)[] = [];
+  // The keyboard goes back where it was (the button that opened the dialog) on close.
+  const opener = document.activeElement instanceof HTMLElement ? document.activeElement : null;
   let closed = false;
   const close = () => {
     if (closed) return;
     closed = true;
     if (typeof root.close === "function" && root.open) root.close();
     root.remove();
+    if (opener?.isConnected) opener.focus();
     for (const cb of closers) cb();
   };
   // The native Escape handling fires "cancel"; without native dialogs, listen for the key.
