@@ -52,8 +52,9 @@ export function isFilterActive(filter: FleetFilter): boolean {
 /** The class of rows that need an update, so they stand out (see style.css). */
 export const NEEDS_UPDATE_CLASS = "needs-update";
 
-export function rowClassesFor(device: DeviceView | undefined): string[] {
-  return device?.needs_update ? [NEEDS_UPDATE_CLASS] : [];
+/** Whether the row of `device` gets NEEDS_UPDATE_CLASS. */
+export function standsOut(device: DeviceView | undefined): boolean {
+  return device?.needs_update === true;
 }
 
 /** One grid column: its id (the field name the end-to-end tests use), header and cell text. */

@@ -30,6 +30,7 @@ import {
   NO_FILTER,
   isFilterActive,
   passesFleetFilter,
+  standsOut,
   type FleetFilter,
 } from "./fleet_filters";
 
@@ -98,7 +99,8 @@ export function createFleetGrid(
       selectAll: "filtered",
       enableClickSelection: false,
     },
-    rowClassRules: { [NEEDS_UPDATE_CLASS]: (p) => p.data?.needs_update === true },
+    // A class rule (not getRowClass), so the grid re-applies it when a refreshed row changes.
+    rowClassRules: { [NEEDS_UPDATE_CLASS]: (p) => standsOut(p.data) },
     isExternalFilterPresent: () => isFilterActive(filter),
     doesExternalFilterPass: (node) => (node.data ? passesFleetFilter(node.data, filter) : false),
     onSelectionChanged: () => onSelectionChanged(api.getSelectedRows()),

@@ -3,7 +3,7 @@
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { loadFleet, onFleetProgress, refreshDevices, type FleetProgress, type FleetSnapshot } from "./backend";
 import type { ErrorBanner } from "./error_banner";
-import { passesFleetFilter, otaWindowText, rowClassesFor } from "./fleet_filters";
+import { passesFleetFilter, otaWindowText, standsOut } from "./fleet_filters";
 import { FleetStore } from "./fleet_store";
 import { createFleetView } from "./fleet_view";
 import { allByTestId, backendError, byTestId, device, settle } from "./test_fixtures";
@@ -78,8 +78,9 @@ describe("fleet rules", () => {
     expect(otaWindowText("-1--1")).toBe("any time");
     expect(otaWindowText("2-5")).toBe("2-5");
     expect(otaWindowText(null)).toBe("");
-    expect(rowClassesFor(devices[0])).toEqual(["needs-update"]);
-    expect(rowClassesFor(devices[1])).toEqual([]);
+    expect(standsOut(devices[0])).toBe(true);
+    expect(standsOut(devices[1])).toBe(false);
+    expect(standsOut(undefined)).toBe(false);
   });
 
   it("filters by a firmware step on model and version together", () => {
@@ -213,13 +214,15 @@ describe("fleet view", () => {
     const { view, store } = setup();
     view.setSignedIn(true);
     await settle();
-    vi.mocked(refreshDevices).mockResolvedValue([{ ...devices[0]!, update_status: "reserved" }]);
+    vi.mocked(refreshDevices).mockResolvedValue([{ ...devices[0]!, update_status: "reserved", needs_update: false }]);
     await view.refresh(["d1"]);
     expect(refreshDevices).toHaveBeenCalledWith(["d1"]);
     expect(store.device("d1")?.update_status).toBe("reserved");
     expect(byTestId(document, "device-grid")?.querySelector('[row-id="d1"] [col-id="update_status"]')?.textContent).toBe(
       "reserved",
     );
+    expect(byTestId(document, "device-grid")?.querySelector('.ag-row[row-id="d1"]')?.classList.contains("needs-update")).toBe(false);
+    expect(byTestId(document, "fleet-count")?.textContent).toBe("4 devices, 1 needs an update");
     expect(loadFleet).toHaveBeenCalledOnce();
   });
 
