@@ -100,7 +100,12 @@ impl From<ApiError> for OperationError {
             ApiError::Unauthorized { .. } => {
                 Self::AuthRefused(format!("{e}. {SIGN_IN_INSTRUCTION}"))
             }
-            ApiError::Forbidden { .. } => Self::AuthRefused(e.to_string()),
+            // The credentials were accepted; the user may not act on this group. Signing in
+            // again does not help: it is a refusal of the request, not of the sign-in.
+            ApiError::Forbidden { .. } => Self::CloudRefused {
+                message: e.to_string(),
+                problems: Problems::new(),
+            },
             ApiError::Rejected { .. } => {
                 let mut problems = Problems::new();
                 for f in e.field_errors() {
