@@ -1,0 +1,89 @@
+//! Signing in to the demo through the app's embedded login window, as a person does: Sign in,
+//! the email on the Lock page, Sharp-Start, user name and password, submit; then waiting for
+//! the header to show the user.
+
+use std::path::Path;
+use std::time::Duration;
+
+use crate::webdriver::Session;
+
+/// How long any one step may take.
+const STEP: Duration = Duration::from_secs(60);
+
+/// The demo's user name and password: those of a simulator with the same (default) settings
+/// as the app's in-process one.
+pub async fn demo_credentials() -> Result<(String, String), String> {
+    let twin = rmm_sim::start(rmm_sim::SimConfig::default())
+        .await
+        .map_err(|e| format!("cannot start the twin simulator: {e}"))?;
+    let info = twin.info();
+    Ok((info.username.clone(), info.password.clone()))
+}
+
+/// Clicks Sign in in the main window and switches to the login window; returns both handles.
+pub async fn open_login_window(session: &Session) -> Result<(String, String), String> {
+    let main = session.window_handle().await?;
+    let sign_in = session
+        .wait_for("[data-testid=\"session-sign-in\"]", STEP)
+        .await?;
+    session.click(&sign_in).await?;
+    let login = session
+        .wait_for_new_window(std::slice::from_ref(&main), STEP)
+        .await?;
+    session.switch_to_window(&login).await?;
+    Ok((main, login))
+}
+
+/// The Lock page's first step: the email, then Next (the page then offers Sharp-Start).
+pub async fn enter_email(session: &Session, username: &str) -> Result<(), String> {
+    let email = session.wait_for("input[id=\"1-email\"]", STEP).await?;
+    session.type_into(&email, username).await?;
+    let next = session.wait_for("button.auth0-lock-submit", STEP).await?;
+    session.click(&next).await
+}
+
+/// Sharp-Start's form: user name, password, submit. `screenshot` is taken before submitting.
+pub async fn sharp_start_login(
+    session: &Session,
+    username: &str,
+    password: &str,
+    screenshot: Option<&Path>,
+) -> Result<(), String> {
+    let sharp_start = session
+        .wait_for("a[data-provider=\"oauth2\"]", STEP)
+        .await?;
+    session.click(&sharp_start).await?;
+    let user = session
+        .wait_for(
+            "input[name=\"dnn$ctr752$CustomLogin_View$txtUsername\"]",
+            STEP,
+        )
+        .await?;
+    session.type_into(&user, username).await?;
+    let pass = session
+        .wait_for(
+            "input[name=\"dnn$ctr752$CustomLogin_View$txtPassword\"]",
+            STEP,
+        )
+        .await?;
+    session.type_into(&pass, password).await?;
+    if let Some(path) = screenshot {
+        session.screenshot(path).await?;
+    }
+    let submit = session
+        .wait_for("input[name=\"dnn$ctr752$CustomLogin_View$cmdLogin\"]", STEP)
+        .await?;
+    session.click(&submit).await
+}
+
+/// The whole sign-in; back in the main window once the header shows `username`.
+pub async fn sign_in(session: &Session, username: &str, password: &str) -> Result<(), String> {
+    let (main, _login) = open_login_window(session).await?;
+    enter_email(session, username).await?;
+    sharp_start_login(session, username, password, None).await?;
+    session.switch_to_window(&main).await?;
+    session
+        .wait_for_text("[data-testid=\"session-user\"]", STEP, |t| t == username)
+        .await
+        .map(|_| ())
+}
