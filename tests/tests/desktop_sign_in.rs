@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use rmm_e2e::desktop::Desktop;
 use rmm_e2e::webdriver::Session;
-use rmm_e2e::{artifacts_dir, binaries};
+use rmm_e2e::{artifacts_dir, binaries, demo_sign_in};
 
 const LIMIT: Duration = Duration::from_secs(60);
 
@@ -18,38 +18,17 @@ const LIMIT: Duration = Duration::from_secs(60);
 async fn the_demo_signs_in_through_the_embedded_login_window() {
     let app = binaries::desktop_app().unwrap_or_else(|e| panic!("{e}"));
     let desktop = Desktop::start().unwrap_or_else(|e| panic!("{e}"));
-    // Same default settings, same password as the app's in-process simulator.
-    let twin = rmm_sim::start(rmm_sim::SimConfig::default()).await.unwrap();
-    let password = twin.info().password.clone();
-    let username = twin.info().username.clone();
+    let (username, password) = demo_sign_in::demo_credentials().await.unwrap();
 
     let session = Session::start_tauri_app(desktop.webdriver_url(), &app, &["--demo"])
         .await
         .unwrap_or_else(|e| panic!("the app did not start: {e}"));
-    let main = session.window_handle().await.unwrap();
-
-    let sign_in = session
-        .wait_for("[data-testid=\"session-sign-in\"]", LIMIT)
-        .await
-        .unwrap();
-    session.click(&sign_in).await.unwrap();
-    let login = session
-        .wait_for_new_window(std::slice::from_ref(&main), LIMIT)
-        .await
-        .unwrap();
-    session.switch_to_window(&login).await.unwrap();
+    let (main, login) = demo_sign_in::open_login_window(&session).await.unwrap();
 
     // The Lock page, then Sharp-Start's form.
-    let email = session
-        .wait_for("input[id=\"1-email\"]", LIMIT)
+    demo_sign_in::enter_email(&session, &username)
         .await
         .unwrap();
-    session.type_into(&email, &username).await.unwrap();
-    let next = session
-        .wait_for("button.auth0-lock-submit", LIMIT)
-        .await
-        .unwrap();
-    session.click(&next).await.unwrap();
 
     // A remote page gets no app command: no IPC at all, or an invoke that is refused.
     let ipc = session
@@ -68,39 +47,14 @@ async fn the_demo_signs_in_through_the_embedded_login_window() {
         "a remote page could call app_info: {ipc}"
     );
 
-    let sharp_start = session
-        .wait_for("a[data-provider=\"oauth2\"]", LIMIT)
-        .await
-        .unwrap();
-    session.click(&sharp_start).await.unwrap();
-    let user = session
-        .wait_for(
-            "input[name=\"dnn$ctr752$CustomLogin_View$txtUsername\"]",
-            LIMIT,
-        )
-        .await
-        .unwrap();
-    session.type_into(&user, &username).await.unwrap();
-    let pass = session
-        .wait_for(
-            "input[name=\"dnn$ctr752$CustomLogin_View$txtPassword\"]",
-            LIMIT,
-        )
-        .await
-        .unwrap();
-    session.type_into(&pass, &password).await.unwrap();
-    session
-        .screenshot(&artifacts_dir().join("desktop-login-window.png"))
-        .await
-        .unwrap();
-    let submit = session
-        .wait_for(
-            "input[name=\"dnn$ctr752$CustomLogin_View$cmdLogin\"]",
-            LIMIT,
-        )
-        .await
-        .unwrap();
-    session.click(&submit).await.unwrap();
+    demo_sign_in::sharp_start_login(
+        &session,
+        &username,
+        &password,
+        Some(&artifacts_dir().join("desktop-login-window.png")),
+    )
+    .await
+    .unwrap();
 
     // The window closes itself once the token is captured; the main window shows the user.
     session.switch_to_window(&main).await.unwrap();
