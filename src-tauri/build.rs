@@ -31,6 +31,8 @@ fn main() {
             "mcp_configure",
             "mcp_client_configs",
             "answer_approval",
+            "save_csv",
+            "notify_person",
         ]));
     if let Err(error) = tauri_build::try_build(attributes) {
         println!("cargo::error=tauri-build failed: {error:#}");

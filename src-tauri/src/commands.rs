@@ -21,6 +21,8 @@ pub fn builder() -> Builder<tauri::Wry> {
             crate::mcp_commands::mcp_configure,
             crate::mcp_commands::mcp_client_configs,
             crate::mcp_commands::answer_approval,
+            crate::csv_export::save_csv,
+            crate::notifications::notify_person,
         ])
         .events(collect_events![
             crate::fleet_commands::FleetProgress,

@@ -8,6 +8,7 @@
 mod app_info;
 mod command_error;
 mod commands;
+mod csv_export;
 mod demo;
 mod fleet_commands;
 mod launch;
@@ -15,6 +16,7 @@ mod logging;
 mod login_window;
 mod mcp_commands;
 mod mcp_endpoint;
+mod notifications;
 mod session;
 
 use std::sync::Arc;
@@ -41,6 +43,7 @@ fn main() {
     let commands = commands::builder();
     let events = commands::builder();
     let result = tauri::Builder::default()
+        .plugin(tauri_plugin_notification::init())
         .setup(move |app| {
             events.mount_events(app);
             let log_dir = app.path().app_log_dir().ok();

@@ -147,6 +147,16 @@ export async function answerApproval(approvalId: string, approve: boolean): Prom
   unwrap(await commands.answerApproval(approvalId, approve));
 }
 
+/** Saves CSV text as a new file in the Downloads folder; returns its path. */
+export async function saveCsv(fileName: string, contents: string): Promise<string> {
+  return unwrap(await commands.saveCsv(fileName, contents));
+}
+
+/** A desktop notification through the OS; false when the OS shows none. */
+export async function notifyPerson(title: string, body: string): Promise<boolean> {
+  return unwrap(await commands.notifyPerson(title, body));
+}
+
 /** Unsubscribes a listener. */
 export type Unlisten = () => void;
 

@@ -42,6 +42,13 @@ export const commands = {
 	mcpClientConfigs: () => typedError<McpClientConfigs, CommandError_Serialize>(__TAURI_INVOKE("mcp_client_configs")),
 	/**  The person's answer to an agent's change request. */
 	answerApproval: (approvalId: string, approve: boolean) => typedError<null, CommandError_Serialize>(__TAURI_INVOKE("answer_approval", { approvalId, approve })),
+	/**  Saves the CSV text in the Downloads folder (else the home folder); returns the file's path. */
+	saveCsv: (fileName: string, contents: string) => typedError<string, CommandError_Serialize>(__TAURI_INVOKE("save_csv", { fileName, contents })),
+	/**
+	 *  Shows a desktop notification; `false` when the OS has no notification service (the UI's
+	 *  in-app message is then all the person gets).
+	 */
+	notifyPerson: (title: string, body: string) => typedError<boolean, CommandError_Serialize>(__TAURI_INVOKE("notify_person", { title, body })),
 };
 
 /** Events */

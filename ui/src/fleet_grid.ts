@@ -61,7 +61,6 @@ export interface FleetGrid {
   /** The current view (filtered, sorted) as CSV text. */
   csv(): string;
   /** Downloads the current view as a CSV file. */
-  exportCsv(): void;
   destroy(): void;
 }
 
@@ -132,7 +131,6 @@ export function createFleetGrid(
     selected: () => api.getSelectedRows(),
     matching: () => collect((cb) => api.forEachNodeAfterFilterAndSort(cb)),
     csv: () => api.getDataAsCsv() ?? "",
-    exportCsv: () => api.exportDataAsCsv({ fileName: "fleet.csv" }),
     destroy: () => api.destroy(),
   };
 }

@@ -1,11 +1,11 @@
 // Tests of the Fleet tab with the facade mocked and AG Grid running in happy-dom: loading with
 // progress, rows and their look, filters (toggle, summary bars), selection, CSV, refreshed rows.
 import { beforeEach, describe, expect, it, vi } from "vitest";
-import { loadFleet, onFleetProgress, refreshDevices, type FleetProgress, type FleetSnapshot } from "./backend";
+import { loadFleet, onFleetProgress, refreshDevices, saveCsv, type FleetProgress, type FleetSnapshot } from "./backend";
 import type { ErrorBanner } from "./error_banner";
 import { passesFleetFilter, otaWindowText, standsOut } from "./fleet_filters";
 import { FleetStore } from "./fleet_store";
-import { createFleetView } from "./fleet_view";
+import { createFleetView, csvFileName } from "./fleet_view";
 import { allByTestId, backendError, byTestId, device, settle } from "./test_fixtures";
 
 vi.mock("./backend", async (importOriginal) => ({
@@ -13,6 +13,7 @@ vi.mock("./backend", async (importOriginal) => ({
   loadFleet: vi.fn(),
   onFleetProgress: vi.fn(),
   refreshDevices: vi.fn(),
+  saveCsv: vi.fn(),
   firmwareFiles: vi.fn(() => new Promise(() => undefined)),
 }));
 
@@ -90,6 +91,35 @@ describe("fleet rules", () => {
       "d4",
     ]);
     expect(passesFleetFilter(device("x", { model: "MX-4071", firmware: "0500" }), { needsUpdateOnly: false, bar })).toBe(false);
+  });
+});
+
+describe("CSV export", () => {
+  it("saves the rows passing the filters under a dated name and says where", async () => {
+    vi.mocked(loadFleet).mockResolvedValue(snapshot);
+    vi.mocked(saveCsv).mockResolvedValue("/home/ann/Downloads/fleet-20261201-0930.csv");
+    const toasts: string[] = [];
+    const store = new FleetStore();
+    const view = createFleetView({ store, banner, toasts: { toast: (t) => toasts.push(t) }, onChangeApplied: () => undefined });
+    document.body.append(view.root);
+    view.setSignedIn(true);
+    await settle();
+    const needsUpdate = byTestId<HTMLInputElement>(document, "filter-needs-update");
+    if (needsUpdate) needsUpdate.checked = true;
+    needsUpdate?.dispatchEvent(new Event("change"));
+    click("export-csv");
+    await settle();
+    expect(saveCsv).toHaveBeenCalledOnce();
+    const [name, csv] = vi.mocked(saveCsv).mock.calls[0] ?? ["", ""];
+    expect(name).toMatch(/^fleet-\d{8}-\d{4}\.csv$/);
+    expect(csv).toContain("Alpha");
+    expect(csv).toContain("Delta");
+    expect(csv).not.toContain("Bravo");
+    expect(toasts).toEqual(["2 rows saved to /home/ann/Downloads/fleet-20261201-0930.csv"]);
+  });
+
+  it("names the file after the local date and minute", () => {
+    expect(csvFileName(new Date(2026, 11, 1, 9, 5))).toBe("fleet-20261201-0905.csv");
   });
 });
 

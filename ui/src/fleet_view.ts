@@ -1,6 +1,6 @@
 // The Fleet tab: loads every device once signed in (with a progress bar), shows the summary
 // bars and the device grid, and offers the actions on the selected devices.
-import { loadFleet, onFleetProgress, refreshDevices, type ChangeResult, type DeviceView } from "./backend";
+import { loadFleet, onFleetProgress, refreshDevices, saveCsv, type ChangeResult, type DeviceView } from "./backend";
 import { createCancelForm } from "./cancel_form";
 import { openChangeDialog, type ChangeDialog } from "./change_dialog";
 import type { ChangeForm } from "./change_form";
@@ -74,8 +74,13 @@ export function createFleetView(deps: FleetViewDeps): FleetView {
   const clear = button("clear-selection", "Clear selection", () => grid.clearSelection());
   const selectionCount = el("span", "selection-count", selectionCountText(0), "selection-count");
   selectionCount.setAttribute("aria-live", "polite");
-  const exportCsv = button("export-csv", "Export CSV", () => grid.exportCsv());
-  // Tauri's web views may drop blob downloads (tauri-apps/tauri#2225): copying always works.
+  // Saved by the app into Downloads: web views drop a grid library's blob downloads.
+  const exportCsv = button("export-csv", "Export CSV", () => {
+    const rows = grid.matching().length;
+    saveCsv(csvFileName(new Date()), grid.csv())
+      .then((path) => deps.toasts.toast(`${rows} rows saved to ${path}`, "ok"))
+      .catch((err: unknown) => deps.toasts.toast(`Could not save the CSV: ${errorText(err)}`, "error"));
+  });
   const copyCsv = button("copy-csv", "Copy CSV", () => {
     const rows = grid.matching().length;
     navigator.clipboard
@@ -218,4 +223,10 @@ export function createFleetView(deps: FleetViewDeps): FleetView {
   setSignedIn(false);
   syncSelection();
   return { root, grid, setSignedIn, load, refresh };
+}
+
+/** `fleet-YYYYMMDD-HHMM.csv` in local time: sorts by date, says what it is. */
+export function csvFileName(at: Date): string {
+  const p = (n: number) => String(n).padStart(2, "0");
+  return `fleet-${at.getFullYear()}${p(at.getMonth() + 1)}${p(at.getDate())}-${p(at.getHours())}${p(at.getMinutes())}.csv`;
 }

@@ -6,7 +6,7 @@ import { el } from "./dom";
 import type { ErrorBanner } from "./error_banner";
 import type { FleetStore } from "./fleet_store";
 import { formatInstant } from "./time_zone";
-import { askNotificationPermission, desktopNotify, type Toasts } from "./toasts";
+import { desktopNotify, type Toasts } from "./toasts";
 
 export const POLL_MS = 10_000;
 const UNDER_WAY = new Set(["reserved", "downloading", "downloaded", "updating"]);
@@ -133,7 +133,6 @@ export function createScheduledView(deps: { store: FleetStore; banner: ErrorBann
     root,
     poll,
     onShow() {
-      askNotificationPermission();
       watched = new Set();
       draw();
       timer = setInterval(() => void poll(), POLL_MS);

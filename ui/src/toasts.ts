@@ -1,5 +1,6 @@
 // Short messages that come and go in a corner of the window (`toast`), and the desktop
-// notification sent alongside when the system allows it.
+// notification sent alongside through the OS.
+import { notifyPerson } from "./backend";
 import { el } from "./dom";
 
 export interface Toasts {
@@ -18,24 +19,7 @@ export function createToasts(root: HTMLElement, lifetimeMs = 8000): Toasts {
   };
 }
 
-let permissionAsked = false;
-
-/** Asks once per run for permission to show desktop notifications, where the API exists. */
-export function askNotificationPermission(): void {
-  if (permissionAsked || typeof Notification === "undefined") return;
-  permissionAsked = true;
-  if (Notification.permission === "default") {
-    void Promise.resolve(Notification.requestPermission()).catch(() => undefined);
-  }
-}
-
-/** A desktop notification, if the API exists and permission was granted; otherwise nothing. */
-export function desktopNotify(title: string, body: string): boolean {
-  if (typeof Notification === "undefined" || Notification.permission !== "granted") return false;
-  try {
-    new Notification(title, { body });
-    return true;
-  } catch {
-    return false;
-  }
+/** A desktop notification through the OS (the in-app toast is shown beside it anyway). */
+export function desktopNotify(title: string, body: string): void {
+  void notifyPerson(title, body).catch(() => false);
 }
