@@ -10,6 +10,22 @@ pub fn desktop_app() -> Result<PathBuf, String> {
     our_binary("mcp-rmm", "MCP_RMM_BIN", "cargo build -p mcp-rmm")
 }
 
+/// The release build of the desktop app, for benchmarks (`cargo build --release -p mcp-rmm`).
+pub fn release_desktop_app() -> Result<PathBuf, String> {
+    let file = format!("mcp-rmm{}", std::env::consts::EXE_SUFFIX);
+    let mut dirs = Vec::new();
+    if let Some(target) = std::env::var_os("CARGO_TARGET_DIR") {
+        dirs.push(PathBuf::from(target).join("release"));
+    }
+    dirs.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release"));
+    dirs.into_iter()
+        .map(|dir| dir.join(&file))
+        .find(|path| path.is_file())
+        .ok_or_else(|| {
+            "no release build of mcp-rmm: run `cargo build --release -p mcp-rmm`".to_owned()
+        })
+}
+
 fn our_binary(name: &str, override_var: &str, build_hint: &str) -> Result<PathBuf, String> {
     let file = format!("{name}{}", std::env::consts::EXE_SUFFIX);
     if let Some(path) = std::env::var_os(override_var) {

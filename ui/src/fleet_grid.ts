@@ -60,7 +60,6 @@ export interface FleetGrid {
   matching(): DeviceView[];
   /** The current view (filtered, sorted) as CSV text. */
   csv(): string;
-  /** Downloads the current view as a CSV file. */
   destroy(): void;
 }
 

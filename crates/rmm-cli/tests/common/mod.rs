@@ -66,6 +66,11 @@ impl Setup {
         self.home.path().join("config")
     }
 
+    /// The runtime folder `rmm` sees (where the desktop app's socket would be).
+    pub fn runtime_dir(&self) -> PathBuf {
+        self.home.path().join("run")
+    }
+
     pub fn secrets(&self) -> PathBuf {
         self.home.path().join("secrets.json")
     }
@@ -82,6 +87,8 @@ impl Setup {
             .env_remove("OCP_APIM_SUBSCRIPTION_KEY")
             .env_remove("API_BASE_URL")
             .env("USER", "test-user")
+            // Its own runtime folder: no desktop app's socket (or another test's) is found.
+            .env("XDG_RUNTIME_DIR", self.runtime_dir())
             .env("RUST_LOG", "error")
             .current_dir(self.home.path());
         command
