@@ -18,6 +18,7 @@ mod mcp_commands;
 mod mcp_endpoint;
 mod notifications;
 mod session;
+mod single_instance;
 
 use std::sync::Arc;
 
@@ -43,6 +44,8 @@ fn main() {
     let commands = commands::builder();
     let events = commands::builder();
     let result = tauri::Builder::default()
+        // First: a second launch hands over to the running app and exits.
+        .plugin(single_instance::plugin())
         .plugin(tauri_plugin_notification::init())
         .setup(move |app| {
             events.mount_events(app);
