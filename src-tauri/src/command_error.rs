@@ -41,8 +41,9 @@ pub struct CommandError {
     pub message: String,
     /// Field-by-field problems of bad input (empty otherwise).
     pub problems: Vec<Problem>,
-    /// With `preview_changed`: the new preview to show and confirm instead.
-    pub preview: Option<ChangePreview>,
+    /// With `preview_changed`: the new preview to show and confirm instead (boxed: errors
+    /// travel through many `Result`s and most carry none).
+    pub preview: Option<Box<ChangePreview>>,
 }
 
 impl CommandError {
@@ -69,7 +70,7 @@ impl From<OperationError> for CommandError {
         let problems = error.problems().map(|p| p.0.clone()).unwrap_or_default();
         let message = error.to_string();
         let preview = match error {
-            OperationError::PreviewChanged(preview) => Some(*preview),
+            OperationError::PreviewChanged(preview) => Some(preview),
             _ => None,
         };
         Self {

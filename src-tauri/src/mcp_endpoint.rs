@@ -239,14 +239,14 @@ impl McpEndpoint {
             stop(&mut running).await;
             running.settings = settings;
             running.error = None;
-            if settings.enabled {
-                if let Err(error) = self.start(&mut running).await {
-                    running.error = Some(error.message.clone());
-                    stop(&mut running).await;
-                    drop(running);
-                    self.save(settings);
-                    return Err(error);
-                }
+            if settings.enabled
+                && let Err(error) = self.start(&mut running).await
+            {
+                running.error = Some(error.message.clone());
+                stop(&mut running).await;
+                drop(running);
+                self.save(settings);
+                return Err(error);
             }
         }
         self.save(settings);

@@ -351,9 +351,13 @@ mod tests {
             .map(|e| e.caller)
             .collect::<Vec<_>>()
         };
-        assert_eq!(by("person"), [person.clone()], "by kind");
-        assert_eq!(by("mcp_client"), [agent.clone()], "by kind");
-        assert_eq!(by("CLAU"), [agent.clone()], "by part of the name, any case");
+        assert_eq!(by("person"), std::slice::from_ref(&person), "by kind");
+        assert_eq!(by("mcp_client"), std::slice::from_ref(&agent), "by kind");
+        assert_eq!(
+            by("CLAU"),
+            std::slice::from_ref(&agent),
+            "by part of the name, any case"
+        );
         assert!(by("cursor").is_empty());
         assert_eq!(by(" ").len(), 2, "a blank caller filter filters nothing");
 
