@@ -41,8 +41,8 @@ pub struct CommandError {
     pub message: String,
     /// Field-by-field problems of bad input (empty otherwise).
     pub problems: Vec<Problem>,
-    /// With `preview_changed`: the new preview to show and confirm instead (boxed: errors
-    /// travel through many `Result`s and most carry none).
+    /// With `preview_changed`: the new preview to show and confirm instead.
+    // Boxed: errors travel through many `Result`s and most carry none.
     pub preview: Option<Box<ChangePreview>>,
 }
 
