@@ -19,6 +19,7 @@ mod mcp_endpoint;
 mod notifications;
 mod session;
 mod single_instance;
+mod tray;
 
 use std::sync::Arc;
 
@@ -105,9 +106,18 @@ fn main() {
             tauri::async_runtime::block_on(endpoint.start_saved());
             app.manage(endpoint);
             app.manage(app_info::AppState::new(log_dir, demo));
+            tray::install(app.handle());
             Ok(())
         })
         .invoke_handler(commands.invoke_handler())
+        // With the MCP endpoint on, closing the main window hides it (the tray brings it back).
+        .on_window_event(|window, event| {
+            if let tauri::WindowEvent::CloseRequested { api, .. } = event
+                && window.label() == "main"
+            {
+                tray::on_main_close_requested(window, api);
+            }
+        })
         .build(tauri::generate_context!("../tauri.conf.json"));
 
     match result {
