@@ -3,6 +3,13 @@
 //! direct client call (target < 1 ms), calls/s with 32 concurrent clients (target ≥ 2,000),
 //! fleet_summary of 10,000 devices at 20 ms page latency, and bytes per device an agent
 //! receives (target < half of the old tool's formatted-plus-raw answer).
+//!
+//! Under the 32-client figure it prints where the time goes, by elimination: the same calls
+//! against the simulator alone (plain reqwest), through rmm-api, through rmm-core, and the MCP
+//! layer alone (`auth_status`, no cloud call), each with the process's CPU time per call (from
+//! /proc on Linux; the simulator, the endpoint and the clients all run in this process, so on
+//! a 2-core machine 2,000 calls/s needs under 1 ms of CPU per call), and what the JSON of one
+//! 25-device answer costs to write and to read back with the rmcp client's types.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::Arc;
@@ -52,6 +59,58 @@ fn args(v: Value) -> rmcp::model::JsonObject {
     v.as_object().cloned().unwrap()
 }
 
+/// CPU time this process has used (user + system), from /proc on Linux; None elsewhere.
+/// Calls/s depend on what else the machine runs; CPU per call much less so.
+fn process_cpu() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which is in parentheses and may hold spaces).
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the whole line: 12 and 13 after the name.
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // USER_HZ is 100 on Linux.
+    Some(Duration::from_millis(ticks * 10))
+}
+
+/// `tasks` tasks each running `per_task` calls of `call(task)`; calls/s and CPU µs per call.
+async fn concurrent_rate<F, Fut>(tasks: usize, per_task: usize, call: F) -> (f64, Option<f64>)
+where
+    F: Fn(usize) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let cpu = process_cpu();
+    let start = Instant::now();
+    let handles: Vec<_> = (0..tasks)
+        .map(|task| {
+            let call = call.clone();
+            tokio::spawn(async move {
+                for _ in 0..per_task {
+                    call(task).await;
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.await.unwrap();
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    let calls = (tasks * per_task) as f64;
+    let cpu_per_call = match (cpu, process_cpu()) {
+        (Some(before), Some(after)) => {
+            Some((after.saturating_sub(before)).as_secs_f64() * 1e6 / calls)
+        }
+        _ => None,
+    };
+    (calls / elapsed, cpu_per_call)
+}
+
+fn cpu_note(cpu: Option<f64>) -> String {
+    cpu.map_or_else(String::new, |us| format!(", {us:.0} µs CPU per call"))
+}
+
+// The default runtime: multi-threaded, a worker per core. The simulator, the endpoint and the
+// clients share it (tried: one worker, four workers, the simulator on a runtime of its own;
+// none was faster on a 2-core machine).
 #[tokio::main]
 async fn main() {
     let sim = rmm_sim::start(SimConfig::default()).await.unwrap();
@@ -126,33 +185,132 @@ async fn main() {
     // 2. 32 concurrent clients.
     let mut clients = Vec::new();
     for _ in 0..32 {
-        clients.push(connect().await);
+        clients.push(Arc::new(connect().await));
     }
     let per_client = 100;
-    let start = Instant::now();
-    let tasks: Vec<_> = clients
-        .into_iter()
-        .map(|c| {
-            tokio::spawn(async move {
-                for _ in 0..per_client {
-                    c.call_tool(
+    let list_call = {
+        let clients = clients.clone();
+        move |task: usize| {
+            let client = clients[task].clone();
+            async move {
+                client
+                    .call_tool(
                         CallToolRequestParams::new("list_devices").with_arguments(args(json!({}))),
                     )
                     .await
                     .unwrap();
-                }
-                c
-            })
-        })
-        .collect();
-    for t in tasks {
-        let _ = t.await.unwrap().cancel().await;
-    }
-    let rate = f64::from(32 * per_client) / start.elapsed().as_secs_f64();
+            }
+        }
+    };
+    let (rate, cpu) = concurrent_rate(32, per_client, list_call.clone()).await;
     println!(
-        "32 concurrent clients: {rate:.0} calls/s (target ≥ 2,000: {})",
+        "32 concurrent clients: {rate:.0} calls/s{} (target ≥ 2,000: {})",
+        cpu_note(cpu),
         if rate >= 2000.0 { "met" } else { "NOT met" }
     );
+
+    // Where the time of those calls goes, by elimination: the same 32 × 100 calls with
+    // layers taken away. Not targets; for finding the costs.
+    println!("  where the time goes (32 tasks × {per_client} calls each):");
+    {
+        // The simulator alone: the same request with plain reqwest, body read, not parsed.
+        let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(32)
+            .build()
+            .unwrap();
+        let url = format!("{}{}", sim.info().api_base_url, rmm_api::DEVICE_LIST_PATH);
+        let token = sim.mint_token(&TokenSpec {
+            ttl_secs: 36_000,
+            ..TokenSpec::default()
+        });
+        let key = sim.info().subscription_key.clone();
+        let body =
+            json!({"startIndex": 0, "count": 25, "groupId": sim.info().group_id}).to_string();
+        let (rate, cpu) = concurrent_rate(32, per_client, move |_| {
+            let request = http
+                .post(&url)
+                .bearer_auth(&token)
+                .header("ocp-apim-subscription-key", &key)
+                .header("content-type", "application/json")
+                .header("x-time-zone", "+00:00")
+                .body(body.clone());
+            async move {
+                let answer = request.send().await.unwrap();
+                assert!(answer.status().is_success());
+                answer.bytes().await.unwrap();
+            }
+        })
+        .await;
+        println!(
+            "    simulator alone (reqwest, 25-device page):      {rate:>6.0} calls/s{}",
+            cpu_note(cpu)
+        );
+    }
+    {
+        let direct = direct.clone();
+        let request = request.clone();
+        let (rate, cpu) = concurrent_rate(32, per_client, move |_| {
+            let direct = direct.clone();
+            let request = request.clone();
+            async move {
+                direct.device_page(&request).await.unwrap();
+            }
+        })
+        .await;
+        println!(
+            "    + rmm-api client (ApiClient::device_page):      {rate:>6.0} calls/s{}",
+            cpu_note(cpu)
+        );
+    }
+    {
+        let operations = operations.clone();
+        let (rate, cpu) = concurrent_rate(32, per_client, move |_| {
+            let operations = operations.clone();
+            async move {
+                operations
+                    .devices(&rmm_core::DeviceQuery::default())
+                    .await
+                    .unwrap();
+            }
+        })
+        .await;
+        println!(
+            "    + rmm-core (FleetOperations::devices):          {rate:>6.0} calls/s{}",
+            cpu_note(cpu)
+        );
+    }
+    {
+        // The MCP layer without the simulator: auth_status answers from the token alone.
+        let clients = clients.clone();
+        let (rate, cpu) = concurrent_rate(32, per_client, move |task| {
+            let client = clients[task].clone();
+            async move {
+                client
+                    .call_tool(
+                        CallToolRequestParams::new("auth_status").with_arguments(args(json!({}))),
+                    )
+                    .await
+                    .unwrap();
+            }
+        })
+        .await;
+        println!(
+            "    MCP/HTTP alone (auth_status, no cloud call):    {rate:>6.0} calls/s{}",
+            cpu_note(cpu)
+        );
+    }
+    {
+        let (rate, cpu) = concurrent_rate(32, per_client, list_call).await;
+        println!(
+            "    all of it again (list_devices over MCP/HTTP):   {rate:>6.0} calls/s{}",
+            cpu_note(cpu)
+        );
+    }
+    for c in clients {
+        if let Ok(c) = Arc::try_unwrap(c) {
+            let _ = c.cancel().await;
+        }
+    }
 
     // 3. Bytes per device an agent receives vs the old tool's formatted + raw answer.
     let page = client
@@ -179,6 +337,35 @@ async fn main() {
         "bytes per device: {ours:.0} (old tool ≈ {old:.0} = raw {raw_per_device:.0} + formatted ≈{formatted_per_device:.0}; target < half: {})",
         if ours < old / 2.0 { "met" } else { "NOT met" }
     );
+    {
+        // What one 25-device answer costs in JSON alone, on one core: the server writes the
+        // JSON-RPC message, the rmcp client reads it back (ServerJsonRpcMessage is untagged).
+        let answer = client
+            .call_tool(CallToolRequestParams::new("list_devices").with_arguments(args(json!({}))))
+            .await
+            .unwrap();
+        let text = format!(
+            r#"{{"jsonrpc":"2.0","id":7,"result":{}}}"#,
+            serde_json::to_string(&answer).unwrap()
+        );
+        let n = 500;
+        let t = Instant::now();
+        for _ in 0..n {
+            std::hint::black_box(serde_json::to_string(&answer).unwrap());
+        }
+        let write = t.elapsed() / n;
+        let t = Instant::now();
+        for _ in 0..n {
+            std::hint::black_box(
+                serde_json::from_str::<rmcp::model::ServerJsonRpcMessage>(&text).unwrap(),
+            );
+        }
+        let read = t.elapsed() / n;
+        println!(
+            "  JSON of one 25-device answer ({} bytes): written in {write:?}, read by the rmcp client in {read:?}",
+            text.len()
+        );
+    }
     client.cancel().await.unwrap();
     http.shutdown().await;
 
