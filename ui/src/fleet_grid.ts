@@ -89,6 +89,13 @@ export function createFleetGrid(
       minWidth: 80,
     },
     rowData: [],
+    // Every cell is computed by a valueGetter: keep each computed value, and each row's
+    // quick-search text, instead of computing them again on every comparison of a sort or
+    // every keystroke of a search over 10,000 rows (rows are replaced, never edited in place).
+    valueCache: true,
+    cacheQuickFilter: true,
+    // Rows jump to their new place: sliding thousands of them costs more than it shows.
+    animateRows: false,
     getRowId: (p) => p.data.device_id,
     rowSelection: {
       mode: "multiRow",
