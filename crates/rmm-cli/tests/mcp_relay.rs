@@ -62,14 +62,17 @@ fn operations(s: &Setup) -> FleetOperations {
 
 /// Serves the app's MCP server on the profile's socket until the test ends.
 async fn start_app(s: &Setup, app: Arc<StandInApp>) -> tokio::task::JoinHandle<()> {
-    let path = s.runtime_dir().join("mcp-rmm").join(format!("{PROFILE}.sock"));
+    let path = s
+        .runtime_dir()
+        .join("mcp-rmm")
+        .join(format!("{PROFILE}.sock"));
     let socket = LocalSocket::bind(&path).await.unwrap();
     let ops = operations(s);
     tokio::spawn(async move {
         while let Ok(stream) = socket.accept().await {
             let host: Arc<dyn EndpointHost> = app.clone();
-            let server = RmmMcpServer::new(ops.clone(), ServerOptions::default())
-                .with_host(host, "socket");
+            let server =
+                RmmMcpServer::new(ops.clone(), ServerOptions::default()).with_host(host, "socket");
             tokio::spawn(rmm_mcp::serve_stream(server, stream));
         }
     })
@@ -101,7 +104,10 @@ async fn stdio_goes_through_the_running_app_and_its_approvals() {
             .unwrap()
             .structured_content
             .unwrap();
-        devices["devices"][0]["device_id"].as_str().unwrap().to_owned()
+        devices["devices"][0]["device_id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     };
     // The agent says confirm: true; the app (which refuses) decides.
     let change = client
@@ -138,6 +144,9 @@ async fn standalone_serves_here_even_while_the_app_runs() {
     let tools = client.list_all_tools().await.unwrap();
     assert!(tools.iter().any(|t| t.name == "list_devices"));
     client.cancel().await.unwrap();
-    assert!(app.sessions.lock().unwrap().is_empty(), "nothing reached the app");
+    assert!(
+        app.sessions.lock().unwrap().is_empty(),
+        "nothing reached the app"
+    );
     serving.abort();
 }
