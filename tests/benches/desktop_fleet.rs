@@ -64,6 +64,13 @@ const REPAINT_PROBE: &str = "
     }
     throw new Error('the first row never changed');
   };
+  // The floor under every repaint figure: two frames with nothing changed.
+  window.__twoFrames = async () => {
+    const t0 = performance.now();
+    await frame();
+    await frame();
+    return performance.now() - t0;
+  };
   done('ready');";
 
 async fn run() -> Result<(), String> {
@@ -156,6 +163,11 @@ async fn run() -> Result<(), String> {
         .await?;
         filters.push(ms.as_f64().ok_or("no filter time")?);
     }
+    let mut floors = Vec::new();
+    for _ in 0..REPEATS {
+        let ms = script(&session, "done(await window.__twoFrames());").await?;
+        floors.push(ms.as_f64().ok_or("no frame time")?);
+    }
     session.close().await?;
 
     let (sort_ms, filter_ms) = (median(sorts.clone()), median(filters.clone()));
@@ -177,6 +189,10 @@ async fn run() -> Result<(), String> {
         filter_ms / REPAINT_TARGET_MS,
         verdict(filter_ms, REPAINT_TARGET_MS),
         filters.iter().map(|v| v.round()).collect::<Vec<_>>()
+    );
+    println!(
+        "  for scale: two animation frames with nothing changed, median of {REPEATS}: {:.1} ms (the display pipeline's share of each repaint)",
+        median(floors)
     );
     Ok(())
 }
