@@ -12,27 +12,15 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use rmm_e2e::demo_app::script;
 use rmm_e2e::desktop::Desktop;
 use rmm_e2e::webdriver::Session;
 use rmm_e2e::{binaries, demo_sign_in};
-use serde_json::Value;
 
 const DEVICES: usize = 10_000;
 const LOAD_TARGET_MS: f64 = 2_000.0;
 const REPAINT_TARGET_MS: f64 = 100.0;
 const REPEATS: usize = 7;
-
-async fn script(session: &Session, body: &str) -> Result<Value, String> {
-    let value = session
-        .execute_async(&format!(
-            "const done = arguments[arguments.length - 1]; (async () => {{ {body} }})().catch((e) => done('error: ' + String(e)));"
-        ))
-        .await?;
-    match value.as_str() {
-        Some(text) if text.starts_with("error:") => Err(text.to_owned()),
-        _ => Ok(value),
-    }
-}
 
 fn now_ms() -> f64 {
     SystemTime::now()

@@ -2,6 +2,7 @@
 //! they need, starting a virtual display and a WebDriver, and cleaning up after each test.
 
 pub mod binaries;
+pub mod demo_app;
 pub mod demo_sign_in;
 #[cfg(unix)]
 pub mod desktop;

@@ -10,69 +10,12 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use rmm_e2e::demo_app::{self, control_url, script, testid};
 use rmm_e2e::desktop::Desktop;
 use rmm_e2e::webdriver::Session;
 use rmm_e2e::{artifacts_dir, binaries, demo_sign_in};
-use serde_json::Value;
 
 const LIMIT: Duration = Duration::from_secs(60);
-
-fn testid(id: &str) -> String {
-    format!("[data-testid=\"{id}\"]")
-}
-
-/// Runs `body` (a script's statements that end by calling `done(value)`) in the main window.
-async fn script(session: &Session, body: &str) -> Value {
-    session
-        .execute_async(&format!(
-            "const done = arguments[arguments.length - 1]; (async () => {{ {body} }})().catch((e) => done('error: ' + String(e)));"
-        ))
-        .await
-        .unwrap()
-}
-
-/// The demo simulator's control endpoint (`<api base>/__sim`), from the app's own `app_info`.
-async fn control_url(session: &Session) -> String {
-    let api = script(
-        session,
-        "const info = await window.__TAURI_INTERNALS__.invoke('app_info'); done(info.demo.apiBaseUrl);",
-    )
-    .await;
-    format!("{}/__sim", api.as_str().unwrap().trim_end_matches('/'))
-}
-
-/// The simulator's reservations in `group`: device id → file id.
-async fn reservations(control: &str, group: &str) -> Vec<(String, String)> {
-    let all: Value = reqwest::get(format!("{control}/reservations"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    all.as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| r["groupId"] == group)
-        .map(|r| {
-            (
-                r["deviceId"].as_str().unwrap().to_owned(),
-                r["fileId"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect()
-}
-
-/// `text` escaped for one URL path segment (device ids hold base64's `/` and `+`).
-fn path_segment(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'=' | b':' => {
-                (b as char).to_string()
-            }
-            other => format!("%{other:02X}"),
-        })
-        .collect()
-}
 
 /// Ticks the row checkbox of `device_id` in the grid, making `selected` rows selected in all;
 /// clicks again if the grid was redrawing and missed the click.
@@ -150,12 +93,12 @@ async fn a_person_schedules_cancels_and_sets_ota_from_the_fleet_grid() {
     demo_sign_in::sign_in(&session, &username, &password)
         .await
         .unwrap_or_else(|e| panic!("sign-in: {e}"));
-    let control = control_url(&session).await;
+    let control = control_url(&session).await.unwrap();
     let group = script(
         &session,
         "const info = await window.__TAURI_INTERNALS__.invoke('app_info'); done(info.demo.groupId);",
     )
-    .await;
+    .await.unwrap();
     let group = group.as_str().unwrap().to_owned();
 
     // The fleet loads by itself once signed in.
@@ -188,7 +131,7 @@ async fn a_person_schedules_cancels_and_sets_ota_from_the_fleet_grid() {
          }
          done(rows);",
     )
-    .await;
+    .await.unwrap();
     let rows = rows.as_array().unwrap().clone();
     if rows.len() < 3 {
         let _ = session
@@ -199,8 +142,11 @@ async fn a_person_schedules_cancels_and_sets_ota_from_the_fleet_grid() {
         rows.len() >= 3,
         "fewer than three rows need an update: {rows:?}"
     );
-    let before: BTreeSet<(String, String)> =
-        reservations(&control, &group).await.into_iter().collect();
+    let before: BTreeSet<(String, String)> = demo_app::reservations(&control, &group)
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
     let chosen: Vec<String> = rows
         .iter()
         .take(3)
@@ -258,15 +204,18 @@ async fn a_person_schedules_cancels_and_sets_ota_from_the_fleet_grid() {
          }
          done(option.value);",
     )
-    .await;
+    .await.unwrap();
     let file = file.as_str().unwrap().to_owned();
     assert!(!file.starts_with("error"), "{file}");
     let outcome = preview_and_confirm(&session).await;
     assert!(outcome.contains("confirmed"), "{outcome}");
 
     // Exactly those three devices reserve that file; every other reservation is unchanged.
-    let after: BTreeSet<(String, String)> =
-        reservations(&control, &group).await.into_iter().collect();
+    let after: BTreeSet<(String, String)> = demo_app::reservations(&control, &group)
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
     let mut expected = others_before.clone();
     expected.extend(chosen.iter().map(|d| (d.clone(), file.clone())));
     assert_eq!(
@@ -319,8 +268,11 @@ async fn a_person_schedules_cancels_and_sets_ota_from_the_fleet_grid() {
         .await
         .unwrap();
     preview_and_confirm(&session).await;
-    let left: BTreeSet<(String, String)> =
-        reservations(&control, &group).await.into_iter().collect();
+    let left: BTreeSet<(String, String)> = demo_app::reservations(&control, &group)
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
     assert_eq!(
         left, others_before,
         "the three reservations are gone, the others stay"
@@ -357,15 +309,11 @@ async fn a_person_schedules_cancels_and_sets_ota_from_the_fleet_grid() {
          set('ota-mode', 'confirmation'); set('ota-start', '1'); set('ota-end', '3');
          done('ok');",
     )
-    .await;
+    .await
+    .unwrap();
     assert_eq!(set, "ok");
     preview_and_confirm(&session).await;
-    let device: Value = reqwest::get(format!("{control}/devices/{}", path_segment(one)))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let device = demo_app::device(&control, one).await.unwrap();
     assert_eq!(device["otaMode"], "confirmation", "{device}");
     assert_eq!(device["otaStartHour"], 1, "{device}");
     assert_eq!(device["otaEndHour"], 3, "{device}");

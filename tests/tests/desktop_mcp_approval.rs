@@ -15,25 +15,13 @@ use rmcp::service::RunningService;
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::{ClientHandler, RoleClient, ServiceExt as _};
+use rmm_e2e::demo_app::{self, control_url, script, testid};
 use rmm_e2e::desktop::Desktop;
 use rmm_e2e::webdriver::Session;
 use rmm_e2e::{artifacts_dir, binaries, demo_sign_in};
 use serde_json::{Value, json};
 
 const LIMIT: Duration = Duration::from_secs(60);
-
-fn testid(id: &str) -> String {
-    format!("[data-testid=\"{id}\"]")
-}
-
-async fn script(session: &Session, body: &str) -> Value {
-    session
-        .execute_async(&format!(
-            "const done = arguments[arguments.length - 1]; (async () => {{ {body} }})().catch((e) => done('error: ' + String(e)));"
-        ))
-        .await
-        .unwrap()
-}
 
 /// An agent without elicitation: the app's dialog is what asks the person.
 #[derive(Clone)]
@@ -61,26 +49,8 @@ async fn call(
         .unwrap()
 }
 
-fn device_path(control: &str, id: &str) -> String {
-    let escaped: String = id
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'=' | b':' => {
-                (b as char).to_string()
-            }
-            other => format!("%{other:02X}"),
-        })
-        .collect();
-    format!("{control}/devices/{escaped}")
-}
-
 async fn ota_mode(control: &str, id: &str) -> String {
-    let device: Value = reqwest::get(device_path(control, id))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let device = demo_app::device(control, id).await.unwrap();
     device["otaMode"].as_str().unwrap_or_default().to_owned()
 }
 
@@ -150,7 +120,8 @@ async fn an_agents_change_waits_for_the_persons_approval_in_the_app() {
          if (!enabled.checked) enabled.click();
          done('ok');",
     )
-    .await;
+    .await
+    .unwrap();
     assert_eq!(port, "ok");
     let apply = session.wait_for(&testid("mcp-apply"), LIMIT).await.unwrap();
     session.click(&apply).await.unwrap();
@@ -169,16 +140,12 @@ async fn an_agents_change_waits_for_the_persons_approval_in_the_app() {
         &session,
         "done(await window.__TAURI_INTERNALS__.invoke('mcp_client_configs'));",
     )
-    .await;
+    .await
+    .unwrap();
     let secret = configs["secret"].as_str().unwrap().to_owned();
     let cursor: Value = serde_json::from_str(configs["cursor"].as_str().unwrap()).unwrap();
     assert_eq!(cursor["mcpServers"]["mcp-rmm"]["url"], url.as_str());
-    let control = script(
-        &session,
-        "const info = await window.__TAURI_INTERNALS__.invoke('app_info'); done(info.demo.apiBaseUrl + '/__sim');",
-    )
-    .await;
-    let control = control.as_str().unwrap().to_owned();
+    let control = control_url(&session).await.unwrap();
 
     // A wrong secret is refused before any tool runs.
     let intruder = Agent
