@@ -3,6 +3,7 @@
 //! with flags over the environment over the file. Secrets (password, subscription key)
 //! live in the token store (the OS keyring), never in the settings file.
 
+mod edit;
 mod env;
 mod resolve;
 
@@ -13,6 +14,10 @@ use rmm_auth::{SecretKind, StoreError, TokenStore};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
+pub use edit::{
+    ProfileEdit, ProfileEditError, check_profile_edit, has_subscription_key, normalize_time_zone,
+    profile_token_store, save_profile_edit_to,
+};
 pub use env::EnvVars;
 pub use resolve::{ProfileFlags, ResolvedProfile, resolve_profile};
 

@@ -241,7 +241,7 @@ pub(super) fn check_url(field: &str, value: &str) -> Result<Url, SettingsError> 
     Ok(url)
 }
 
-fn check_time_zone(tz: &str) -> Result<(), SettingsError> {
+pub(super) fn check_time_zone(tz: &str) -> Result<(), SettingsError> {
     let b = tz.as_bytes();
     let ok = b.len() == 6
         && (b[0] == b'+' || b[0] == b'-')
