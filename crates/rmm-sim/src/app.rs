@@ -11,7 +11,9 @@ use crate::clock::{SimClock, wall_ms};
 use crate::config::{Faults, SimConfig};
 use crate::faults::RateWindow;
 use crate::sessions::AuthState;
-use crate::tokens::{Claims, SigningKey, Subject, TokenSpec, access_claims, foreign_key};
+use crate::tokens::{
+    Claims, SigningKey, Subject, TokenSpec, VerifiedTokens, access_claims, foreign_key,
+};
 use crate::world::World;
 
 /// How to reach and sign in to a running simulator (printed by `rmm sim` as one JSON line).
@@ -122,6 +124,7 @@ pub struct Shared {
     pub origins: Origins,
     pub config: SimConfig,
     pub key: Arc<SigningKey>,
+    pub verified_tokens: VerifiedTokens,
     pub user_id: String,
     pub world: Mutex<World>,
     pub clock: Mutex<SimClock>,
@@ -200,7 +203,10 @@ impl Shared {
 
     /// Claims of a token this simulator would accept now.
     pub fn verify(&self, token: &str) -> Option<Claims> {
-        self.key
-            .verify(token, &self.info.audience, &self.info.issuer)
+        self.verified_tokens
+            .get_or_verify(token, wall_ms() / 1000, || {
+                self.key
+                    .verify(token, &self.info.audience, &self.info.issuer)
+            })
     }
 }

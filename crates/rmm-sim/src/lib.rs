@@ -175,6 +175,7 @@ pub async fn start(config: SimConfig) -> Result<Sim, SimError> {
         info,
         origins,
         key,
+        verified_tokens: tokens::VerifiedTokens::default(),
         user_id,
         world: Mutex::new(world),
         clock: Mutex::new(SimClock::new(config.clock_speed)),

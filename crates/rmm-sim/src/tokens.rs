@@ -121,6 +121,46 @@ impl SigningKey {
     }
 }
 
+/// Tokens this simulator has already verified, by their whole text (signature included), so
+/// that a caller's every request does not pay for an RS256 check again: with tens of agents
+/// calling at once, that check was the simulator's largest cost. Only accepted tokens are
+/// kept, and a kept token's expiry is checked again on every use.
+#[derive(Debug, Default)]
+pub struct VerifiedTokens {
+    claims: Mutex<HashMap<String, Claims>>,
+}
+
+/// Enough for every live token of a test or a demo; when full, expired ones go first.
+const VERIFIED_TOKENS_KEPT: usize = 256;
+
+impl VerifiedTokens {
+    /// The claims of `token` if it was accepted before and has not expired at `now_secs`,
+    /// else those `verify` gives (kept when it accepts).
+    pub fn get_or_verify(
+        &self,
+        token: &str,
+        now_secs: i64,
+        verify: impl FnOnce() -> Option<Claims>,
+    ) -> Option<Claims> {
+        let lock = || self.claims.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(claims) = lock().get(token)
+            && now_secs < claims.exp
+        {
+            return Some(claims.clone());
+        }
+        let claims = verify()?;
+        let mut kept = lock();
+        if kept.len() >= VERIFIED_TOKENS_KEPT {
+            kept.retain(|_, claims| now_secs < claims.exp);
+            if kept.len() >= VERIFIED_TOKENS_KEPT {
+                kept.clear();
+            }
+        }
+        kept.insert(token.to_owned(), claims.clone());
+        Some(claims)
+    }
+}
+
 /// Claims of access and ID tokens.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Claims {
@@ -231,6 +271,78 @@ mod tests {
             key.verify(&key.sign(&expired, &key.kid).unwrap(), "aud", "iss/")
                 .is_none()
         );
+    }
+
+    #[test]
+    fn verified_tokens_skip_the_check_until_expiry_and_never_keep_a_refusal() {
+        let key = signing_key(42).unwrap();
+        let subject = Subject {
+            email: "a@example.com",
+            user_id: "1",
+            tenant_id: "t",
+        };
+        let claims = access_claims(&subject, "iss/", "aud", 60);
+        let token = key.sign(&claims, &key.kid).unwrap();
+        let verified = VerifiedTokens::default();
+        let checks = std::cell::Cell::new(0);
+        let check = |token: &str| {
+            checks.set(checks.get() + 1);
+            key.verify(token, "aud", "iss/")
+        };
+        let now = claims.iat;
+        assert!(
+            verified
+                .get_or_verify(&token, now, || check(&token))
+                .is_some()
+        );
+        assert!(
+            verified
+                .get_or_verify(&token, now + 59, || check(&token))
+                .is_some()
+        );
+        assert_eq!(checks.get(), 1, "an accepted token is checked once");
+        // At its expiry the kept claims no longer count: the token is checked (and refused).
+        assert!(
+            verified
+                .get_or_verify(&token, claims.exp, || None)
+                .is_none()
+        );
+        // A refused token is not kept: the next use checks again.
+        let forged = foreign_key(42).unwrap().sign(&claims, &key.kid).unwrap();
+        assert!(
+            verified
+                .get_or_verify(&forged, now, || check(&forged))
+                .is_none()
+        );
+        assert!(
+            verified
+                .get_or_verify(&forged, now, || check(&forged))
+                .is_none()
+        );
+        assert_eq!(checks.get(), 3);
+    }
+
+    #[test]
+    fn verified_tokens_stay_bounded() {
+        let verified = VerifiedTokens::default();
+        let claims = |exp| Claims {
+            iss: "iss/".into(),
+            aud: "aud".into(),
+            sub: "s".into(),
+            iat: 0,
+            exp,
+            nbf: None,
+            email: "a@example.com".into(),
+            ssp_tenant_id: "t".into(),
+            scope: String::new(),
+            nonce: None,
+        };
+        for i in 0..(VERIFIED_TOKENS_KEPT * 3) {
+            verified.get_or_verify(&format!("token-{i}"), 10, || Some(claims(100)));
+        }
+        let kept = verified.claims.lock().unwrap().len();
+        assert!(kept <= VERIFIED_TOKENS_KEPT, "{kept} tokens kept");
+        assert!(kept > 0);
     }
 
     #[test]
