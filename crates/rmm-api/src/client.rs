@@ -128,6 +128,9 @@ fn header(
     Ok((HeaderName::from_static(name), value))
 }
 
+/// Connections kept open to the cloud between calls, at least.
+const IDLE_CONNECTIONS_PER_HOST: usize = 64;
+
 impl ApiClient {
     /// A client for `config` that takes its tokens from `tokens`.
     pub fn new(config: ApiConfig, tokens: Arc<dyn TokenSource>) -> Result<Self, ApiError> {
@@ -167,7 +170,9 @@ impl ApiClient {
             .redirect(reqwest::redirect::Policy::none())
             .timeout(config.request_timeout)
             .connect_timeout(config.request_timeout.min(Duration::from_secs(10)))
-            .pool_max_idle_per_host(config.concurrency.max(8))
+            // Many callers share one client (an MCP endpoint serves many agents at once): a
+            // small idle pool would close and reopen connections between their calls.
+            .pool_max_idle_per_host(config.concurrency.max(IDLE_CONNECTIONS_PER_HOST))
             .build()
             .map_err(|e| ApiError::Transport {
                 attempts: 0,
