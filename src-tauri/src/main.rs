@@ -1,10 +1,12 @@
 //! The MCP-RMM desktop app: one window showing the UI of `ui/` (sign-in, the fleet, changes
-//! with previews, the audit log, the agents of its MCP endpoint), and with `--demo` the
-//! simulator of the Sharp cloud running in-process for it to talk to.
+//! with previews, the audit log, the agents of its MCP endpoint, the profiles in Settings), and
+//! with `--demo` (or the demo chosen on the first-run screen) the simulator of the Sharp cloud
+//! running in-process for it to talk to.
 
 // No console window next to the app on Windows release builds.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
+mod active_profile;
 mod app_info;
 mod command_error;
 mod commands;
@@ -17,6 +19,7 @@ mod login_window;
 mod mcp_commands;
 mod mcp_endpoint;
 mod notifications;
+mod profile_commands;
 mod session;
 mod single_instance;
 mod tray;
@@ -26,8 +29,13 @@ use std::sync::Arc;
 use tauri::Manager;
 use tauri_specta::Event as _;
 
-use crate::command_error::{CommandError, ErrorCode};
-use crate::mcp_endpoint::{EndpointEvent, EndpointProfile, McpEndpoint, Notify};
+use crate::active_profile::{ActiveProfile, ActiveProfileConfig};
+use crate::command_error::CommandError;
+use crate::mcp_endpoint::{EndpointEvent, McpEndpoint, Notify};
+
+// The app hosts the MCP endpoint for many agents; glibc's malloc was a third of each call's CPU.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
     let options = match launch::LaunchOptions::from_args(std::env::args().skip(1)) {
@@ -57,55 +65,30 @@ fn main() {
                 demo = options.demo,
                 "mcp-rmm starting"
             );
-            let demo = if options.demo {
-                let started = tauri::async_runtime::block_on(demo::DemoSimulator::start(
-                    options.demo_devices,
-                ));
-                match started {
-                    Ok(sim) => Some(sim),
-                    Err(message) => {
-                        tracing::error!(%message, "demo start failed");
-                        return Err(message.into());
-                    }
-                }
-            } else {
-                None
-            };
-            let profile = match demo.as_ref().map(demo::DemoSimulator::sign_in_profile) {
-                Some(Ok(profile)) => Some(profile),
-                Some(Err(message)) => return Err(message.into()),
-                None => None,
-            };
-            let connection = match demo.as_ref() {
-                Some(sim) => connect_fleet(&sim.resolved_profile()),
-                None => Err(CommandError::new(
-                    ErrorCode::NoProfile,
-                    "no profile: start the app with --demo to use the built-in simulator",
-                )),
-            };
-            let tokens = connection.as_ref().ok().map(|c| c.tokens.clone());
-            let endpoint_profile = connection.as_ref().ok().map(|c| EndpointProfile {
-                name: demo::DEMO_PROFILE.to_owned(),
-                operations: c.operations.clone(),
-                store: c.store.clone(),
-            });
-            let session = Arc::new(session::SessionState::new(profile, tokens));
-            tauri::async_runtime::block_on(session.load_saved());
-            app.manage(session);
-            app.manage(Arc::new(fleet_commands::FleetConnection::new(connection)));
-            let settings_file = app
-                .path()
-                .app_config_dir()
-                .ok()
-                .map(|dir| dir.join("mcp-endpoint.json"));
+            let config_dir = app.path().app_config_dir().ok();
             let endpoint = McpEndpoint::new(
-                endpoint_profile,
-                settings_file,
+                None,
+                config_dir.as_ref().map(|dir| dir.join("mcp-endpoint.json")),
                 window_notifier(app.handle().clone()),
             );
-            tauri::async_runtime::block_on(endpoint.start_saved());
+            let active = ActiveProfile::new(
+                endpoint.clone(),
+                ActiveProfileConfig {
+                    settings_path: rmm_core::settings::SettingsFile::default_path()
+                        .map_err(CommandError::from),
+                    choice_file: config_dir.map(|dir| dir.join("active-profile.json")),
+                    audit_path: rmm_core::default_audit_path().map_err(CommandError::from),
+                    demo_devices: options.demo_devices,
+                },
+            );
+            // With --demo a simulator that does not start stops the app, as it always did.
+            if let Err(error) = tauri::async_runtime::block_on(active.restore(options.demo)) {
+                tracing::error!(message = %error.message, "demo start failed");
+                return Err(error.message.into());
+            }
+            app.manage(active);
             app.manage(endpoint);
-            app.manage(app_info::AppState::new(log_dir, demo));
+            app.manage(app_info::AppState::new(log_dir));
             tray::install(app.handle());
             Ok(())
         })
@@ -135,21 +118,6 @@ fn main() {
             std::process::exit(1);
         }
     }
-}
-
-/// The profile's fleet operations, with tokens from the app's own sign-in (never a browser
-/// started behind the user's back) and the audit log in the data folder.
-fn connect_fleet(
-    resolved: &rmm_core::settings::ResolvedProfile,
-) -> Result<rmm_core::ProfileConnection, CommandError> {
-    let path = rmm_core::default_audit_path()?;
-    let audit = rmm_core::AuditLog::open(&path).map_err(rmm_core::OperationError::from)?;
-    Ok(rmm_core::connect_profile_with_login(
-        resolved,
-        Arc::new(session::SignInWithTheApp),
-        Arc::new(audit),
-        rmm_core::OperationSettings::default(),
-    )?)
 }
 
 /// Sends the MCP endpoint's events to the window, and brings the window forward when an agent

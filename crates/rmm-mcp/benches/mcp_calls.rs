@@ -27,6 +27,10 @@ use rmm_mcp::{EndpointSecret, GuardConfig, RmmMcpServer, ServerOptions, serve_ht
 use rmm_sim::{Sim, SimConfig, TokenSpec};
 use serde_json::{Value, json};
 
+// The allocator of `rmm` and `mcp-rmm`, the binaries that host the endpoint: measured with it.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn ops(sim: &Sim) -> (FleetOperations, ApiClient) {
     let token = sim.mint_token(&TokenSpec {
         ttl_secs: 36_000,
