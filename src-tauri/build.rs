@@ -33,6 +33,10 @@ fn main() {
             "answer_approval",
             "save_csv",
             "notify_person",
+            "list_profiles",
+            "save_profile",
+            "use_profile",
+            "start_demo",
         ]));
     if let Err(error) = tauri_build::try_build(attributes) {
         println!("cargo::error=tauri-build failed: {error:#}");

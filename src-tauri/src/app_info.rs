@@ -5,24 +5,24 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::demo::DemoSimulator;
+use crate::active_profile::ActiveProfile;
 
 /// The app's state shared with its commands.
 pub struct AppState {
     log_dir: Option<PathBuf>,
-    demo: Option<DemoSimulator>,
 }
 
 impl AppState {
-    pub fn new(log_dir: Option<PathBuf>, demo: Option<DemoSimulator>) -> Self {
-        Self { log_dir, demo }
+    pub fn new(log_dir: Option<PathBuf>) -> Self {
+        Self { log_dir }
     }
 
-    fn info(&self) -> AppInfo {
+    /// The answer, with the demo simulator's facts when it runs.
+    fn info(&self, demo: Option<DemoInfo>) -> AppInfo {
         AppInfo {
             name: "MCP-RMM".to_string(),
             version: env!("CARGO_PKG_VERSION").to_string(),
-            demo: self.demo.as_ref().map(DemoSimulator::public_info),
+            demo,
             log_dir: self.log_dir.as_ref().map(|dir| dir.display().to_string()),
         }
     }
@@ -34,7 +34,7 @@ impl AppState {
 pub struct AppInfo {
     pub name: String,
     pub version: String,
-    /// Present when started with `--demo`.
+    /// Present while the demo simulator runs (`--demo`, or the demo chosen in the app).
     pub demo: Option<DemoInfo>,
     /// Where the log files go; absent when the app logs to stderr only.
     pub log_dir: Option<String>,
@@ -55,17 +55,21 @@ pub struct DemoInfo {
 /// Tells the UI who the app is and whether the demo simulator runs.
 #[tauri::command]
 #[specta::specta]
-pub fn app_info(state: tauri::State<'_, AppState>) -> AppInfo {
-    state.info()
+pub fn app_info(
+    state: tauri::State<'_, AppState>,
+    active: tauri::State<'_, ActiveProfile>,
+) -> AppInfo {
+    state.info(active.demo_info())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::demo::DemoSimulator;
 
     #[test]
     fn without_demo_there_is_no_simulator_in_the_answer() {
-        let info = AppState::new(None, None).info();
+        let info = AppState::new(None).info(None);
         assert_eq!(info.name, "MCP-RMM");
         assert_eq!(info.version, env!("CARGO_PKG_VERSION"));
         assert_eq!(info.demo, None);
@@ -79,7 +83,7 @@ mod tests {
         let demo = DemoSimulator::start(None).await.unwrap();
         let password = demo.secrets_for_test().0;
         let subscription_key = demo.secrets_for_test().1;
-        let info = AppState::new(Some(PathBuf::from("/tmp/logs")), Some(demo)).info();
+        let info = AppState::new(Some(PathBuf::from("/tmp/logs"))).info(Some(demo.public_info()));
 
         let json = serde_json::to_string(&info).unwrap();
         let value: serde_json::Value = serde_json::from_str(&json).unwrap();

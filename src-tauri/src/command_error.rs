@@ -2,6 +2,7 @@
 //! a sentence for the user, the problems field by field for bad input, and the new preview when
 //! the devices changed under a confirmed one. It never carries a token, password or key.
 
+use rmm_core::settings::{ProfileEditError, SettingsError};
 use rmm_core::{ChangePreview, FailureKind, OperationError, Problem};
 use serde::Serialize;
 
@@ -89,6 +90,38 @@ impl From<rmm_auth::StoreError> for CommandError {
     }
 }
 
+impl From<SettingsError> for CommandError {
+    fn from(error: SettingsError) -> Self {
+        let message = error.to_string();
+        let (code, problem) = match &error {
+            SettingsError::Invalid { field, rule } => {
+                (ErrorCode::BadInput, Some((field.clone(), rule.clone())))
+            }
+            SettingsError::Missing { field, hint } => (
+                ErrorCode::BadInput,
+                Some(((*field).to_owned(), format!("is missing: {hint}"))),
+            ),
+            SettingsError::UnknownProfile { .. } => (ErrorCode::NoProfile, None),
+            SettingsError::File { .. } => (ErrorCode::Local, None),
+            SettingsError::Store(_) => (ErrorCode::NoKeyring, None),
+        };
+        let mut answer = Self::new(code, message);
+        if let Some((field, rule)) = problem {
+            answer.problems.push(Problem { field, rule });
+        }
+        answer
+    }
+}
+
+impl From<ProfileEditError> for CommandError {
+    fn from(error: ProfileEditError) -> Self {
+        match error {
+            ProfileEditError::Invalid(problems) => OperationError::Invalid(problems).into(),
+            ProfileEditError::Settings(error) => error.into(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,6 +150,53 @@ mod tests {
             "{}",
             error.message
         );
+    }
+
+    #[test]
+    fn a_bad_profile_edit_keeps_every_field_and_rule() {
+        let edit = rmm_core::settings::ProfileEdit {
+            name: "a b".into(),
+            login_url: "https://login.example.com".into(),
+            api_base_url: String::new(),
+            time_zone: "UTC+25:00".into(),
+            ..Default::default()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let error = rmm_core::settings::save_profile_edit_to(&dir.path().join("s.toml"), &edit)
+            .map(|_| ())
+            .map_err(CommandError::from)
+            .unwrap_err();
+        assert_eq!(error.code, ErrorCode::BadInput);
+        let fields: Vec<&str> = error.problems.iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(fields, ["name", "api_base_url", "time_zone"]);
+        assert!(
+            error.problems[2].rule.contains("UTC±hh:mm"),
+            "{:?}",
+            error.problems
+        );
+    }
+
+    #[test]
+    fn settings_errors_name_the_field_or_the_place() {
+        let invalid = CommandError::from(SettingsError::Invalid {
+            field: "login_url".into(),
+            rule: "must be an http(s) URL".into(),
+        });
+        assert_eq!(invalid.code, ErrorCode::BadInput);
+        assert_eq!(invalid.problems[0].field, "login_url");
+        let missing = CommandError::from(SettingsError::Missing {
+            field: "api_base_url",
+            hint: "set it in Settings",
+        });
+        assert_eq!(missing.code, ErrorCode::BadInput);
+        assert_eq!(missing.problems[0].field, "api_base_url");
+        let unknown = CommandError::from(SettingsError::UnknownProfile {
+            name: "x".into(),
+            path: "/s.toml".into(),
+            known: "none".into(),
+        });
+        assert_eq!(unknown.code, ErrorCode::NoProfile);
+        assert!(unknown.problems.is_empty());
     }
 
     #[test]

@@ -23,6 +23,10 @@ pub fn builder() -> Builder<tauri::Wry> {
             crate::mcp_commands::answer_approval,
             crate::csv_export::save_csv,
             crate::notifications::notify_person,
+            crate::profile_commands::list_profiles,
+            crate::profile_commands::save_profile,
+            crate::profile_commands::use_profile,
+            crate::profile_commands::start_demo,
         ])
         .events(collect_events![
             crate::fleet_commands::FleetProgress,

@@ -2,8 +2,6 @@
 //! list firmware, preview and apply changes, read the audit log. Each translates to one
 //! `rmm-core` operation and its answer; no rule lives here.
 
-use std::sync::Arc;
-
 use rmm_core::{
     AuditEntry, AuditQuery, Caller, ChangePreview, ChangeRequest, ChangeResult, DeviceView,
     FirmwareListing, FleetOperations, FleetSnapshot, ProfileConnection,
@@ -12,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, State};
 use tauri_specta::Event as _;
 
+use crate::active_profile::ActiveProfile;
 use crate::command_error::{CommandError, ErrorCode};
-use crate::session::SessionState;
 
 /// The profile's connection to the fleet, or why there is none.
 pub struct FleetConnection {
@@ -61,10 +59,10 @@ impl From<&rmm_api::FleetProgress> for FleetProgress {
 #[specta::specta]
 pub async fn load_fleet(
     app: AppHandle,
-    fleet: State<'_, Arc<FleetConnection>>,
+    active: State<'_, ActiveProfile>,
     group_id: Option<String>,
 ) -> Result<FleetSnapshot, CommandError> {
-    let ops = fleet.operations()?.clone();
+    let ops = active.fleet().operations()?.clone();
     let mut progress = |p: &rmm_api::FleetProgress| {
         if let Err(error) = FleetProgress::from(p).emit(&app) {
             tracing::debug!(%error, "fleet progress not delivered");
@@ -79,11 +77,11 @@ pub async fn load_fleet(
 #[tauri::command]
 #[specta::specta]
 pub async fn refresh_devices(
-    fleet: State<'_, Arc<FleetConnection>>,
+    active: State<'_, ActiveProfile>,
     device_ids: Vec<String>,
     group_id: Option<String>,
 ) -> Result<Vec<DeviceView>, CommandError> {
-    let ops = fleet.operations()?.clone();
+    let ops = active.fleet().operations()?.clone();
     Ok(ops.devices_by_ids(&device_ids, group_id.as_deref()).await?)
 }
 
@@ -91,10 +89,10 @@ pub async fn refresh_devices(
 #[tauri::command]
 #[specta::specta]
 pub async fn firmware_files(
-    fleet: State<'_, Arc<FleetConnection>>,
+    active: State<'_, ActiveProfile>,
     group_id: Option<String>,
 ) -> Result<FirmwareListing, CommandError> {
-    let ops = fleet.operations()?.clone();
+    let ops = active.fleet().operations()?.clone();
     Ok(ops.firmware_files(group_id.as_deref(), 0, 100).await?)
 }
 
@@ -102,10 +100,10 @@ pub async fn firmware_files(
 #[tauri::command]
 #[specta::specta]
 pub async fn preview_change(
-    fleet: State<'_, Arc<FleetConnection>>,
+    active: State<'_, ActiveProfile>,
     request: ChangeRequest,
 ) -> Result<ChangePreview, CommandError> {
-    let ops = fleet.operations()?.clone();
+    let ops = active.fleet().operations()?.clone();
     Ok(ops.preview(&request).await?)
 }
 
@@ -113,14 +111,13 @@ pub async fn preview_change(
 #[tauri::command]
 #[specta::specta]
 pub async fn apply_change(
-    fleet: State<'_, Arc<FleetConnection>>,
-    session: State<'_, Arc<SessionState>>,
+    active: State<'_, ActiveProfile>,
     request: ChangeRequest,
     digest: String,
 ) -> Result<ChangeResult, CommandError> {
-    let ops = fleet.operations()?.clone();
+    let ops = active.fleet().operations()?.clone();
     let caller = Caller::Person {
-        name: session.person_name(),
+        name: active.session().person_name(),
     };
     Ok(ops.apply(&request, &digest, &caller).await?)
 }
@@ -129,10 +126,10 @@ pub async fn apply_change(
 #[tauri::command]
 #[specta::specta]
 pub async fn audit_entries(
-    fleet: State<'_, Arc<FleetConnection>>,
+    active: State<'_, ActiveProfile>,
     query: AuditQuery,
 ) -> Result<Vec<AuditEntry>, CommandError> {
-    let ops = fleet.operations()?.clone();
+    let ops = active.fleet().operations()?.clone();
     tokio::task::spawn_blocking(move || ops.audit_entries(&query))
         .await
         .map_err(|e| CommandError::new(ErrorCode::Internal, e.to_string()))?

@@ -150,7 +150,8 @@ struct Running {
 
 /// The endpoint; shared as `Arc<McpEndpoint>` with the commands and every session's server.
 pub struct McpEndpoint {
-    profile: Option<EndpointProfile>,
+    /// Swapped when the app switches profile ([`McpEndpoint::switch_profile`]).
+    profile: std::sync::RwLock<Option<Arc<EndpointProfile>>>,
     settings_file: Option<PathBuf>,
     notify: Notify,
     running: tokio::sync::Mutex<Running>,
@@ -185,7 +186,7 @@ impl McpEndpoint {
             .and_then(read_settings)
             .unwrap_or_default();
         Arc::new(Self {
-            profile,
+            profile: std::sync::RwLock::new(profile.map(Arc::new)),
             settings_file,
             notify,
             running: tokio::sync::Mutex::new(Running {
@@ -197,14 +198,29 @@ impl McpEndpoint {
         })
     }
 
-    /// Starts what the saved settings ask for (the app's start-up).
-    pub async fn start_saved(self: &Arc<Self>) {
-        let settings = self.running.lock().await.settings;
-        if settings.enabled
-            && let Err(error) = self.configure(settings).await
+    /// Serves `profile` from now on (none: the app has no profile): stops what runs, and
+    /// starts again over the new profile when the endpoint is on. Sessions already open keep
+    /// their profile until they end. Also the app's start-up, with the saved settings.
+    pub async fn switch_profile(self: &Arc<Self>, profile: Option<EndpointProfile>) {
+        let mut running = self.running.lock().await;
+        stop(&mut running).await;
+        if let Ok(mut slot) = self.profile.write() {
+            *slot = profile.map(Arc::new);
+        }
+        running.error = None;
+        if running.settings.enabled
+            && let Err(error) = self.start(&mut running).await
         {
             tracing::warn!(message = %error.message, "the MCP endpoint did not start");
+            running.error = Some(error.message.clone());
+            stop(&mut running).await;
         }
+    }
+
+    /// The name of the profile served, if any.
+    #[cfg(test)]
+    pub fn profile_name(&self) -> Option<String> {
+        self.profile().ok().map(|p| p.name.clone())
     }
 
     /// The endpoint's state now.
@@ -253,8 +269,9 @@ impl McpEndpoint {
         Ok(self.status().await)
     }
 
-    fn profile(&self) -> Result<&EndpointProfile, CommandError> {
-        self.profile.as_ref().ok_or_else(|| {
+    fn profile(&self) -> Result<Arc<EndpointProfile>, CommandError> {
+        let current = self.profile.read().ok().and_then(|p| p.clone());
+        current.ok_or_else(|| {
             CommandError::new(
                 ErrorCode::NoProfile,
                 "no profile to serve: start the demo or set up a profile",

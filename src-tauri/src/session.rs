@@ -11,6 +11,7 @@ use serde::Serialize;
 use tauri::{AppHandle, State};
 use url::Url;
 
+use crate::active_profile::ActiveProfile;
 use crate::command_error::{CommandError, ErrorCode};
 use crate::login_window;
 
@@ -74,7 +75,13 @@ impl SessionState {
             .unwrap_or_else(|| "the app's user".to_owned())
     }
 
-    fn snapshot(&self) -> SessionInfo {
+    /// The profile signed in with, if any.
+    #[cfg(test)]
+    pub fn profile_name(&self) -> Option<String> {
+        self.profile.as_ref().map(|p| p.name.clone())
+    }
+
+    pub fn snapshot(&self) -> SessionInfo {
         self.info
             .lock()
             .map(|info| info.clone())
@@ -153,8 +160,8 @@ fn show_token(info: &mut SessionInfo, token: &AccessToken) {
 /// Who is signed in, for the header.
 #[tauri::command]
 #[specta::specta]
-pub fn session_status(state: State<'_, Arc<SessionState>>) -> SessionInfo {
-    state.snapshot()
+pub fn session_status(active: State<'_, ActiveProfile>) -> SessionInfo {
+    active.session().snapshot()
 }
 
 /// Opens the login window (`silent`: hidden, for Refresh while the IdP session lasts). The
@@ -163,9 +170,10 @@ pub fn session_status(state: State<'_, Arc<SessionState>>) -> SessionInfo {
 #[specta::specta]
 pub async fn sign_in(
     app: AppHandle,
-    state: State<'_, Arc<SessionState>>,
+    active: State<'_, ActiveProfile>,
     silent: bool,
 ) -> Result<SessionInfo, CommandError> {
+    let state = active.session();
     let profile = state.profile()?;
     let shared = Arc::clone(&state);
     let handle = app.clone();
@@ -219,8 +227,9 @@ pub async fn sign_in(
 #[specta::specta]
 pub async fn sign_out(
     app: AppHandle,
-    state: State<'_, Arc<SessionState>>,
+    active: State<'_, ActiveProfile>,
 ) -> Result<SessionInfo, CommandError> {
+    let state = active.session();
     let profile = state.profile()?;
     login_window::close(&app);
     let store = profile.store.clone();

@@ -49,6 +49,17 @@ export const commands = {
 	 *  in-app message is then all the person gets).
 	 */
 	notifyPerson: (title: string, body: string) => typedError<boolean, CommandError_Serialize>(__TAURI_INVOKE("notify_person", { title, body })),
+	/**  The profiles of the settings file (shared with the `rmm` command line) and the one in use. */
+	listProfiles: () => typedError<ProfileList_Serialize, CommandError_Serialize>(__TAURI_INVOKE("list_profiles")),
+	/**
+	 *  Saves a profile (bad fields come back as `bad_input` with `problems`, nothing saved). The
+	 *  app switches to it when no profile is in use yet or when it is the one in use.
+	 */
+	saveProfile: (profile: ProfileInput_Deserialize) => typedError<ProfileList_Serialize, CommandError_Serialize>(__TAURI_INVOKE("save_profile", { profile })),
+	/**  Switches to the profile called `name`, and remembers it for the next start. */
+	useProfile: (name: string) => typedError<SessionInfo_Serialize, CommandError_Serialize>(__TAURI_INVOKE("use_profile", { name })),
+	/**  Starts the built-in simulator (once) and switches to it, as `--demo` does. */
+	startDemo: () => typedError<SessionInfo_Serialize, CommandError_Serialize>(__TAURI_INVOKE("start_demo")),
 };
 
 /** Events */
@@ -86,7 +97,7 @@ export type AppInfo = AppInfo_Serialize | AppInfo_Deserialize;
 export type AppInfo_Deserialize = {
 	name: string,
 	version: string,
-	/**  Present when started with `--demo`. */
+	/**  Present while the demo simulator runs (`--demo`, or the demo chosen in the app). */
 	demo?: DemoInfo | null,
 	/**  Where the log files go; absent when the app logs to stderr only. */
 	logDir?: string | null,
@@ -96,7 +107,7 @@ export type AppInfo_Deserialize = {
 export type AppInfo_Serialize = {
 	name: string,
 	version: string,
-	/**  Present when started with `--demo`. */
+	/**  Present while the demo simulator runs (`--demo`, or the demo chosen in the app). */
 	demo: DemoInfo | null,
 	/**  Where the log files go; absent when the app logs to stderr only. */
 	logDir: string | null,
@@ -672,6 +683,90 @@ export type Problem = {
 	field: string,
 	/**  What the rule is and what was wrong. */
 	rule: string,
+};
+
+/**
+ *  The Settings form as the user filled it in. Empty time zone and Chromium path mean none;
+ *  an empty or absent subscription key keeps the stored one. Not `Debug`: it holds the key.
+ */
+export type ProfileInput = ProfileInput_Serialize | ProfileInput_Deserialize;
+
+/**
+ *  The Settings form as the user filled it in. Empty time zone and Chromium path mean none;
+ *  an empty or absent subscription key keeps the stored one. Not `Debug`: it holds the key.
+ */
+export type ProfileInput_Deserialize = {
+	name: string,
+	loginUrl: string,
+	apiBaseUrl: string,
+	timeZone: string,
+	chromiumPath: string,
+	subscriptionKey?: string | null,
+};
+
+/**
+ *  The Settings form as the user filled it in. Empty time zone and Chromium path mean none;
+ *  an empty or absent subscription key keeps the stored one. Not `Debug`: it holds the key.
+ */
+export type ProfileInput_Serialize = {
+	name: string,
+	loginUrl: string,
+	apiBaseUrl: string,
+	timeZone: string,
+	chromiumPath: string,
+	subscriptionKey: string | null,
+};
+
+/**  The profiles and which is in use. */
+export type ProfileList = ProfileList_Serialize | ProfileList_Deserialize;
+
+/**  The profiles and which is in use. */
+export type ProfileList_Deserialize = {
+	profiles: ProfileSummary_Deserialize[],
+	/**  The profile in use (`demo` for the demo), none before the user chose one. */
+	active?: string | null,
+	/**  Whether the demo is in use. */
+	demoActive: boolean,
+	/**  After `save_profile`: whether the app switched to the saved profile. */
+	switched: boolean,
+};
+
+/**  The profiles and which is in use. */
+export type ProfileList_Serialize = {
+	profiles: ProfileSummary_Serialize[],
+	/**  The profile in use (`demo` for the demo), none before the user chose one. */
+	active: string | null,
+	/**  Whether the demo is in use. */
+	demoActive: boolean,
+	/**  After `save_profile`: whether the app switched to the saved profile. */
+	switched: boolean,
+};
+
+/**  A profile as Settings lists it (no secret). */
+export type ProfileSummary = ProfileSummary_Serialize | ProfileSummary_Deserialize;
+
+/**  A profile as Settings lists it (no secret). */
+export type ProfileSummary_Deserialize = {
+	name: string,
+	loginUrl?: string | null,
+	apiBaseUrl?: string | null,
+	/**  `UTC±hh:mm`, when set. */
+	timeZone?: string | null,
+	chromiumPath?: string | null,
+	/**  Whether the keyring holds a subscription key for it. */
+	hasSubscriptionKey: boolean,
+};
+
+/**  A profile as Settings lists it (no secret). */
+export type ProfileSummary_Serialize = {
+	name: string,
+	loginUrl: string | null,
+	apiBaseUrl: string | null,
+	/**  `UTC±hh:mm`, when set. */
+	timeZone: string | null,
+	chromiumPath: string | null,
+	/**  Whether the keyring holds a subscription key for it. */
+	hasSubscriptionKey: boolean,
 };
 
 /**
