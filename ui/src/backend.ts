@@ -47,6 +47,10 @@ export type AgentSession = B.AgentSession;
 export type AgentCall = B.AgentCall;
 export type ApprovalRequested = B.ApprovalRequested_Serialize;
 export type ApprovalSettled = B.ApprovalSettled;
+// Profiles (Settings and the first-run screen). The subscription key only goes in.
+export type ProfileSummary = B.ProfileSummary_Serialize;
+export type ProfileList = B.ProfileList_Serialize;
+export type ProfileInput = B.ProfileInput_Deserialize;
 
 /**
  * A command's failure as thrown by this facade: `code` to switch on, `problems` field by field
@@ -155,6 +159,31 @@ export async function saveCsv(fileName: string, contents: string): Promise<strin
 /** A desktop notification through the OS; false when the OS shows none. */
 export async function notifyPerson(title: string, body: string): Promise<boolean> {
   return unwrap(await commands.notifyPerson(title, body));
+}
+
+/** The profiles (shared with the `rmm` command line) and the one in use. */
+export async function listProfiles(): Promise<ProfileList> {
+  return unwrap(await commands.listProfiles());
+}
+
+/**
+ * Saves a profile; the subscription key goes to the OS keyring (null or empty keeps the stored
+ * one). Bad fields throw `bad_input` with `problems` (`name`, `login_url`, `api_base_url`,
+ * `subscription_key`, `time_zone`, `chromium_path`) and nothing is saved. `switched` tells
+ * whether the app now uses this profile.
+ */
+export async function saveProfile(profile: ProfileInput): Promise<ProfileList> {
+  return unwrap(await commands.saveProfile(profile));
+}
+
+/** Switches the app to the profile called `name` (remembered for the next start). */
+export async function useProfile(name: string): Promise<SessionInfo> {
+  return unwrap(await commands.useProfile(name));
+}
+
+/** Starts the built-in simulator and switches the app to it, as `--demo` does. */
+export async function startDemo(): Promise<SessionInfo> {
+  return unwrap(await commands.startDemo());
 }
 
 /** Unsubscribes a listener. */
