@@ -105,7 +105,7 @@ pub fn open(
             Navigation::Empty => false,
         })
         .build()
-        .map(drop)
+        .map(|window| crate::rendering::adapt(&window))
         .map_err(|e| {
             CommandError::new(
                 ErrorCode::Window,

@@ -20,6 +20,7 @@ mod mcp_commands;
 mod mcp_endpoint;
 mod notifications;
 mod profile_commands;
+mod rendering;
 mod session;
 mod single_instance;
 mod tray;
@@ -65,6 +66,9 @@ fn main() {
                 demo = options.demo,
                 "mcp-rmm starting"
             );
+            if let Some(main) = app.get_webview_window("main") {
+                rendering::adapt(&main);
+            }
             let config_dir = app.path().app_config_dir().ok();
             let endpoint = McpEndpoint::new(
                 None,
