@@ -37,6 +37,7 @@ fn main() {
             "save_profile",
             "use_profile",
             "start_demo",
+            "sign_in_with_chromium",
         ]));
     if let Err(error) = tauri_build::try_build(attributes) {
         println!("cargo::error=tauri-build failed: {error:#}");

@@ -205,6 +205,40 @@ impl ActiveProfile {
         Ok(false)
     }
 
+    /// What a sign-in through a visible Chromium (rmm-auth's capture, for IdPs that refuse
+    /// embedded webviews) needs for the profile in use: rmm-core's login settings of the
+    /// profile, with the password and subscription key from its store (the demo's own), and
+    /// the token rules.
+    pub async fn chromium_login(
+        &self,
+    ) -> Result<(rmm_auth::LoginConfig, rmm_auth::ValidationRules), CommandError> {
+        let (resolved, password) = match self.current().choice.clone() {
+            None => return Err(no_profile()),
+            Some(Choice::Demo) => {
+                let sim = self.demo_simulator().await?;
+                (sim.resolved_profile(), Some(sim.password()))
+            }
+            Some(Choice::Profile { name }) => (self.resolve(&name)?, None),
+        };
+        tokio::task::spawn_blocking(move || {
+            let (password, key) = match password {
+                Some(password) => (Some(password), resolved.env_subscription_key.clone()),
+                None => {
+                    let store = resolved.token_store()?;
+                    (
+                        resolved.password(store.as_ref())?,
+                        resolved.subscription_key(store.as_ref())?,
+                    )
+                }
+            };
+            let mut config = resolved.login_config(password, key)?;
+            config.mode = rmm_auth::BrowserMode::Visible;
+            Ok((config, resolved.validation_rules()?))
+        })
+        .await
+        .map_err(|e| CommandError::new(ErrorCode::Internal, e.to_string()))?
+    }
+
     fn resolve(&self, name: &str) -> Result<ResolvedProfile, CommandError> {
         let file = self.profiles()?;
         let flags = ProfileFlags {
@@ -486,6 +520,36 @@ mod tests {
         assert_eq!(error.code, ErrorCode::NoProfile);
         assert_eq!(f.active.current().name(), Some("office"));
         assert!(!f.dir.path().join("active-profile.json").exists());
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn chromium_sign_in_takes_the_profile_in_use_in_a_visible_browser() {
+        let f = fixture();
+        let none = f.active.chromium_login().await.err().unwrap();
+        assert_eq!(none.code, ErrorCode::NoProfile);
+
+        // `office` has no user name: the field is named.
+        f.active
+            .switch_to(
+                Choice::Profile {
+                    name: "office".into(),
+                },
+                false,
+            )
+            .await
+            .unwrap();
+        let missing = f.active.chromium_login().await.err().unwrap();
+        assert_eq!(missing.code, ErrorCode::BadInput);
+        assert_eq!(missing.problems[0].field, "username");
+
+        f.active.switch_to(Choice::Demo, false).await.unwrap();
+        let (config, rules) = f.active.chromium_login().await.unwrap();
+        let demo = f.active.demo_info().unwrap();
+        assert_eq!(config.mode, rmm_auth::BrowserMode::Visible);
+        assert_eq!(config.username, demo.username);
+        assert_eq!(config.login_url.as_str(), demo.login_url);
+        assert!(config.password.is_some() && config.subscription_key.is_some());
+        assert!(rules.issuer.is_some());
     }
 
     #[tokio::test(flavor = "multi_thread")]

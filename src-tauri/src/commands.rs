@@ -27,6 +27,7 @@ pub fn builder() -> Builder<tauri::Wry> {
             crate::profile_commands::save_profile,
             crate::profile_commands::use_profile,
             crate::profile_commands::start_demo,
+            crate::profile_commands::sign_in_with_chromium,
         ])
         .events(collect_events![
             crate::fleet_commands::FleetProgress,

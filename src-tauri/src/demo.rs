@@ -95,6 +95,12 @@ impl DemoSimulator {
         }
     }
 
+    /// The demo user's password, for the visible-Chromium sign-in to type (it never leaves
+    /// the app's process).
+    pub fn password(&self) -> secrecy::SecretString {
+        secrecy::SecretString::from(self.sim.info().password.clone())
+    }
+
     /// The password and subscription key, for tests that check they do not leak.
     #[cfg(test)]
     pub fn secrets_for_test(&self) -> (String, String) {

@@ -155,6 +155,40 @@ pub async fn start_demo(
     Ok(connected.session.snapshot())
 }
 
+/// Signs in through a visible Chromium instead of the login window (for IdPs that refuse
+/// embedded webviews): rmm-auth types the profile's user name and saved password and captures
+/// the token. It runs in the background; `session_status` tells when it is done.
+#[tauri::command]
+#[specta::specta]
+pub async fn sign_in_with_chromium(
+    app: AppHandle,
+    active: State<'_, ActiveProfile>,
+) -> Result<SessionInfo, CommandError> {
+    let session = active.session();
+    let (config, rules) = active.chromium_login().await?;
+    login_window::close(&app);
+    let started = session.started_signing_in();
+    tauri::async_runtime::spawn(async move {
+        let login = rmm_auth::HeadlessLogin::new(
+            config,
+            std::sync::Arc::new(rmm_auth::TokenValidator::new(rules)),
+        );
+        let kept = match login.run().await {
+            Ok(token) => session.keep(token, "a visible Chromium").await.map(|_| ()),
+            // rmm-auth's messages name the step and what the page showed, never a secret.
+            Err(error) => Err(CommandError::new(
+                ErrorCode::SignInNeeded,
+                format!("the sign-in with Chromium did not finish: {error}"),
+            )),
+        };
+        if let Err(error) = kept {
+            tracing::warn!(code = ?error.code, message = %error.message, "sign-in with Chromium failed");
+            session.sign_in_failed(error);
+        }
+    });
+    Ok(started)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

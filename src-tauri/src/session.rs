@@ -130,6 +130,12 @@ impl SessionState {
             .validate(&jwt, TokenOrigin::EmbeddedWebview)
             .await
             .map_err(|e| CommandError::new(ErrorCode::TokenRejected, e.to_string()))?;
+        self.keep(token, "the login window").await
+    }
+
+    /// Keeps a checked token in the keyring and shows who signed in; `how` is for the log.
+    pub async fn keep(&self, token: AccessToken, how: &str) -> Result<SessionInfo, CommandError> {
+        let profile = self.profile()?;
         let store = profile.store.clone();
         let kept = token.clone();
         tokio::task::spawn_blocking(move || store.save_token(&kept))
@@ -138,8 +144,26 @@ impl SessionState {
         if let Some(tokens) = &self.tokens {
             tokens.set_current(token.clone());
         }
-        tracing::info!(profile = %profile.name, "signed in through the login window");
+        tracing::info!(profile = %profile.name, through = how, "signed in");
         Ok(self.update(|info| show_token(info, &token)))
+    }
+}
+
+impl SessionState {
+    /// A sign-in outside the login window has started (`sign_in_with_chromium`).
+    pub fn started_signing_in(&self) -> SessionInfo {
+        self.update(|info| {
+            info.signing_in = true;
+            info.last_error = None;
+        })
+    }
+
+    /// A sign-in failed: the header says why.
+    pub fn sign_in_failed(&self, error: CommandError) {
+        self.update(|info| {
+            info.signing_in = false;
+            info.last_error = Some(error);
+        });
     }
 }
 

@@ -90,6 +90,15 @@ export async function signIn(silent = false): Promise<SessionInfo> {
   return unwrap(await commands.signIn(silent));
 }
 
+/**
+ * Signs in through a visible Chromium instead of the login window, for identity providers that
+ * refuse embedded webviews (rmm-auth types the profile's user name and saved password). Runs in
+ * the background: `sessionStatus` tells when it is done.
+ */
+export async function signInWithChromium(): Promise<SessionInfo> {
+  return unwrap(await commands.signInWithChromium());
+}
+
 /** Forgets the token. */
 export async function signOut(): Promise<SessionInfo> {
   return unwrap(await commands.signOut());

@@ -60,6 +60,12 @@ export const commands = {
 	useProfile: (name: string) => typedError<SessionInfo_Serialize, CommandError_Serialize>(__TAURI_INVOKE("use_profile", { name })),
 	/**  Starts the built-in simulator (once) and switches to it, as `--demo` does. */
 	startDemo: () => typedError<SessionInfo_Serialize, CommandError_Serialize>(__TAURI_INVOKE("start_demo")),
+	/**
+	 *  Signs in through a visible Chromium instead of the login window (for IdPs that refuse
+	 *  embedded webviews): rmm-auth types the profile's user name and saved password and captures
+	 *  the token. It runs in the background; `session_status` tells when it is done.
+	 */
+	signInWithChromium: () => typedError<SessionInfo_Serialize, CommandError_Serialize>(__TAURI_INVOKE("sign_in_with_chromium")),
 };
 
 /** Events */

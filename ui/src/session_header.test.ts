@@ -1,9 +1,9 @@
 // Tests of the session header with the back-end facade mocked.
 import { beforeEach, describe, expect, it, vi } from "vitest";
-import { signIn, signOut, type SessionInfo } from "./backend";
+import { signIn, signInWithChromium, signOut, type SessionInfo } from "./backend";
 import { drawHeader, timeLeftText } from "./session_header";
 
-vi.mock("./backend", () => ({ signIn: vi.fn(), signOut: vi.fn(), sessionStatus: vi.fn() }));
+vi.mock("./backend", () => ({ signIn: vi.fn(), signInWithChromium: vi.fn(), signOut: vi.fn(), sessionStatus: vi.fn() }));
 
 const signedIn: SessionInfo = {
   profile: "demo",
@@ -69,6 +69,17 @@ describe("session header", () => {
     void actions[0]?.();
     expect(vi.mocked(signIn)).toHaveBeenCalledWith(false);
     expect(byTestId(header, "session-error")?.textContent).toBe("bad signature");
+  });
+
+  it("offers Sign in with Chromium when signed out", () => {
+    const actions: (() => Promise<SessionInfo>)[] = [];
+    const out = { ...signedIn, signedIn: false, user: null, tenant: null, expiresAt: null };
+    drawHeader(header, out, 0, (action) => actions.push(action));
+    byTestId(header, "session-sign-in-chromium")?.click();
+    expect(actions).toHaveLength(1);
+    void actions[0]?.();
+    expect(vi.mocked(signInWithChromium)).toHaveBeenCalledOnce();
+    expect(vi.mocked(signIn)).not.toHaveBeenCalled();
   });
 
   it("writes the time left in words", () => {

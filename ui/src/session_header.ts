@@ -1,6 +1,7 @@
 // The header of the main window: who is signed in, the tenant and the time left on the token
-// (a warning near expiry), with Sign in, Refresh and Sign out.
-import { sessionStatus, signIn, signOut, type SessionInfo } from "./backend";
+// (a warning near expiry), with Sign in (or, where the identity provider refuses the embedded
+// login window, Sign in with Chromium), Refresh and Sign out.
+import { sessionStatus, signIn, signInWithChromium, signOut, type SessionInfo } from "./backend";
 
 /** Under this many seconds left, the time left turns into a warning. */
 export const WARN_SECONDS = 5 * 60;
@@ -54,7 +55,10 @@ export function drawHeader(
     parts.push(el("span", "session-user", info.signingIn ? "Signing in…" : "Not signed in"));
     const button = el("button", "session-sign-in", "Sign in");
     button.onclick = () => act(() => signIn(false));
-    parts.push(button);
+    const chromium = el("button", "session-sign-in-chromium", "Sign in with Chromium");
+    chromium.title = "For sign-in pages that refuse the app's own login window";
+    chromium.onclick = () => act(signInWithChromium);
+    parts.push(button, chromium);
   } else {
     parts.push(el("span", "session-user", "No profile set up"));
   }
