@@ -24,6 +24,10 @@ pub struct ProfileSummary {
     pub chromium_path: Option<String>,
     /// Whether the keyring holds a subscription key for it.
     pub has_subscription_key: bool,
+    /// The user name the sign-in with Chromium types.
+    pub username: Option<String>,
+    /// Whether the keyring holds a password for the sign-in with Chromium.
+    pub has_password: bool,
 }
 
 /// The profiles and which is in use.
@@ -39,8 +43,9 @@ pub struct ProfileList {
     pub switched: bool,
 }
 
-/// The Settings form as the user filled it in. Empty time zone and Chromium path mean none;
-/// an empty or absent subscription key keeps the stored one. Not `Debug`: it holds the key.
+/// The Settings form as the user filled it in. Empty time zone, Chromium path and user name
+/// mean none; an empty or absent subscription key or password keeps the stored one. Not
+/// `Debug`: it holds secrets.
 #[derive(Clone, Deserialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub struct ProfileInput {
@@ -50,6 +55,8 @@ pub struct ProfileInput {
     pub time_zone: String,
     pub chromium_path: String,
     pub subscription_key: Option<String>,
+    pub username: String,
+    pub password: Option<String>,
 }
 
 impl From<ProfileInput> for rmm_core::settings::ProfileEdit {
@@ -64,16 +71,26 @@ impl From<ProfileInput> for rmm_core::settings::ProfileEdit {
                 .subscription_key
                 .filter(|key| !key.is_empty())
                 .map(SecretString::from),
+            username: input.username,
+            password: input
+                .password
+                .filter(|password| !password.is_empty())
+                .map(SecretString::from),
         }
     }
 }
 
 fn summary(profile: &rmm_core::settings::Profile) -> ProfileSummary {
-    let has_subscription_key = rmm_core::settings::has_subscription_key(profile)
-        .unwrap_or_else(|error| {
-            tracing::warn!(%error, profile = %profile.name, "cannot tell whether a subscription key is stored");
+    let stored = |has: fn(
+        &rmm_core::settings::Profile,
+    ) -> Result<bool, rmm_core::settings::SettingsError>| {
+        has(profile).unwrap_or_else(|error| {
+            tracing::warn!(%error, profile = %profile.name, "cannot tell whether a secret is stored");
             false
-        });
+        })
+    };
+    let has_subscription_key = stored(rmm_core::settings::has_subscription_key);
+    let has_password = stored(rmm_core::settings::has_password);
     ProfileSummary {
         name: profile.name.clone(),
         login_url: profile.login_url.clone(),
@@ -84,6 +101,8 @@ fn summary(profile: &rmm_core::settings::Profile) -> ProfileSummary {
             .as_ref()
             .map(|p| p.display().to_string()),
         has_subscription_key,
+        username: profile.username.clone(),
+        has_password,
     }
 }
 
@@ -202,16 +221,20 @@ mod tests {
             time_zone: String::new(),
             chromium_path: String::new(),
             subscription_key: Some(String::new()),
+            username: String::new(),
+            password: Some(String::new()),
         };
         let edit = rmm_core::settings::ProfileEdit::from(input.clone());
         assert_eq!(edit.name, "office");
-        assert!(edit.subscription_key.is_none());
+        assert!(edit.subscription_key.is_none() && edit.password.is_none());
         let edit = rmm_core::settings::ProfileEdit::from(ProfileInput {
             subscription_key: Some("k-9".into()),
+            password: Some("pw-9".into()),
             ..input
         });
-        assert!(edit.subscription_key.is_some());
-        assert!(!format!("{edit:?}").contains("k-9"));
+        assert!(edit.subscription_key.is_some() && edit.password.is_some());
+        let text = format!("{edit:?}");
+        assert!(!text.contains("k-9") && !text.contains("pw-9"), "{text}");
     }
 
     #[test]
@@ -233,6 +256,7 @@ mod tests {
             .unwrap();
         let shown = summary(&profile);
         assert!(shown.has_subscription_key);
+        assert!(!shown.has_password);
         assert_eq!(shown.time_zone.as_deref(), Some("UTC+05:30"));
         let json = serde_json::to_string(&shown).unwrap();
         assert!(!json.contains("k-secret-1"), "{json}");

@@ -692,14 +692,16 @@ export type Problem = {
 };
 
 /**
- *  The Settings form as the user filled it in. Empty time zone and Chromium path mean none;
- *  an empty or absent subscription key keeps the stored one. Not `Debug`: it holds the key.
+ *  The Settings form as the user filled it in. Empty time zone, Chromium path and user name
+ *  mean none; an empty or absent subscription key or password keeps the stored one. Not
+ *  `Debug`: it holds secrets.
  */
 export type ProfileInput = ProfileInput_Serialize | ProfileInput_Deserialize;
 
 /**
- *  The Settings form as the user filled it in. Empty time zone and Chromium path mean none;
- *  an empty or absent subscription key keeps the stored one. Not `Debug`: it holds the key.
+ *  The Settings form as the user filled it in. Empty time zone, Chromium path and user name
+ *  mean none; an empty or absent subscription key or password keeps the stored one. Not
+ *  `Debug`: it holds secrets.
  */
 export type ProfileInput_Deserialize = {
 	name: string,
@@ -708,11 +710,14 @@ export type ProfileInput_Deserialize = {
 	timeZone: string,
 	chromiumPath: string,
 	subscriptionKey?: string | null,
+	username: string,
+	password?: string | null,
 };
 
 /**
- *  The Settings form as the user filled it in. Empty time zone and Chromium path mean none;
- *  an empty or absent subscription key keeps the stored one. Not `Debug`: it holds the key.
+ *  The Settings form as the user filled it in. Empty time zone, Chromium path and user name
+ *  mean none; an empty or absent subscription key or password keeps the stored one. Not
+ *  `Debug`: it holds secrets.
  */
 export type ProfileInput_Serialize = {
 	name: string,
@@ -721,6 +726,8 @@ export type ProfileInput_Serialize = {
 	timeZone: string,
 	chromiumPath: string,
 	subscriptionKey: string | null,
+	username: string,
+	password: string | null,
 };
 
 /**  The profiles and which is in use. */
@@ -761,6 +768,10 @@ export type ProfileSummary_Deserialize = {
 	chromiumPath?: string | null,
 	/**  Whether the keyring holds a subscription key for it. */
 	hasSubscriptionKey: boolean,
+	/**  The user name the sign-in with Chromium types. */
+	username?: string | null,
+	/**  Whether the keyring holds a password for the sign-in with Chromium. */
+	hasPassword: boolean,
 };
 
 /**  A profile as Settings lists it (no secret). */
@@ -773,6 +784,10 @@ export type ProfileSummary_Serialize = {
 	chromiumPath: string | null,
 	/**  Whether the keyring holds a subscription key for it. */
 	hasSubscriptionKey: boolean,
+	/**  The user name the sign-in with Chromium types. */
+	username: string | null,
+	/**  Whether the keyring holds a password for the sign-in with Chromium. */
+	hasPassword: boolean,
 };
 
 /**

@@ -19,6 +19,8 @@ const office = {
   timeZone: "UTC+01:00",
   chromiumPath: null,
   hasSubscriptionKey: true,
+  username: "admin@example.com",
+  hasPassword: false,
 };
 
 function listed(over: Partial<ProfileList> = {}): ProfileList {
@@ -71,6 +73,9 @@ describe("the Settings tab", () => {
     expect(key?.type).toBe("password");
     expect(key?.value).toBe("");
     expect(byTestId(v.root, "profile-key-state")?.textContent).toContain("A key is stored");
+    expect(byTestId<HTMLInputElement>(v.root, "profile-username")?.value).toBe("admin@example.com");
+    expect(byTestId<HTMLInputElement>(v.root, "profile-password")?.type).toBe("password");
+    expect(byTestId(v.root, "profile-password-state")?.textContent).toBe("No password stored.");
   });
 
   it("shows rmm-core's problems beside their fields and keeps what was typed", async () => {
@@ -101,6 +106,8 @@ describe("the Settings tab", () => {
       timeZone: "UTC+5",
       chromiumPath: "",
       subscriptionKey: "k-typed",
+      username: "",
+      password: null,
     });
     const tz = byTestId(v.root, "problem-time_zone");
     expect(tz?.hidden).toBe(false);
@@ -125,6 +132,8 @@ describe("the Settings tab", () => {
     submit(v.root);
     await settle();
     expect(vi.mocked(saveProfile).mock.calls[0]?.[0].subscriptionKey).toBeNull();
+    expect(vi.mocked(saveProfile).mock.calls[0]?.[0].password).toBeNull();
+    expect(vi.mocked(saveProfile).mock.calls[0]?.[0].username).toBe("admin@example.com");
     expect(byTestId(v.root, "profile-form")?.hidden).toBe(true);
     expect(changed).toHaveBeenCalledOnce();
     expect(toasts.toast).toHaveBeenCalledWith("Profile office saved and in use", "ok");

@@ -1,15 +1,25 @@
 // The Settings tab: the profiles (shared with the `rmm` command line), which one the app uses,
 // switching to another, and a form to add or edit one (name, login URL, API base, subscription
-// key, time zone, Chromium path). Every rule is rmm-core's: its problems come back field by
-// field and show beside the fields, with what was typed kept. The subscription key is
-// write-only: the form says whether one is stored, never what it is.
+// key, time zone, Chromium path, and the user name and password that Sign in with Chromium
+// types). Every rule is rmm-core's: its problems come back field by field and show beside the
+// fields, with what was typed kept. The subscription key and the password are write-only: the
+// form says whether one is stored, never what it is.
 import { BackendError, listProfiles, saveProfile, useProfile, type ProfileInput, type ProfileList, type ProfileSummary } from "./backend";
 import { button, el, errorText, labelled } from "./dom";
 import { ProblemSlots } from "./form_problems";
 import type { Toasts } from "./toasts";
 
 /** The form's fields, named as rmm-core names them in its problems. */
-export const PROFILE_FIELDS = ["name", "login_url", "api_base_url", "subscription_key", "time_zone", "chromium_path"] as const;
+export const PROFILE_FIELDS = [
+  "name",
+  "login_url",
+  "api_base_url",
+  "subscription_key",
+  "time_zone",
+  "chromium_path",
+  "username",
+  "password",
+] as const;
 
 export interface SettingsView {
   readonly root: HTMLElement;
@@ -56,6 +66,9 @@ export function createSettingsView(deps: SettingsDeps): SettingsView {
   const keyState = el("span", "profile-key-state", undefined, "muted");
   const timeZone = input("profile-time-zone", "UTC+01:00 (empty: the cloud's default)");
   const chromium = input("profile-chromium-path", "/usr/bin/chromium (empty: found on the system)");
+  const username = input("profile-username", "you@example.com");
+  const password = input("profile-password", "", "password");
+  const passwordState = el("span", "profile-password-state", undefined, "muted");
   const formError = el("div", "profile-form-error", undefined, "error");
   formError.hidden = true;
   formError.setAttribute("role", "alert");
@@ -74,6 +87,9 @@ export function createSettingsView(deps: SettingsDeps): SettingsView {
     labelled("Subscription key (kept in the OS keyring)", key, keyState, slots.slot("subscription_key")),
     labelled("Time zone (UTC±hh:mm)", timeZone, slots.slot("time_zone")),
     labelled("Chromium path", chromium, slots.slot("chromium_path")),
+    el("p", undefined, "For Sign in with Chromium (sign-in pages that refuse the app's own login window):", "muted"),
+    labelled("User name", username, slots.slot("username")),
+    labelled("Password (kept in the OS keyring)", password, passwordState, slots.slot("password")),
     slots.general,
     formError,
     actions,
@@ -82,6 +98,13 @@ export function createSettingsView(deps: SettingsDeps): SettingsView {
 
   let profiles: ProfileSummary[] = [];
   let saving = false;
+
+  function showPasswordState(stored: boolean) {
+    passwordState.textContent = stored
+      ? "A password is stored. Type a new one to replace it; leave empty to keep it."
+      : "No password stored.";
+    password.placeholder = stored ? "stored (leave empty to keep)" : "";
+  }
 
   function showKeyState(stored: boolean) {
     keyState.textContent = stored
@@ -103,6 +126,9 @@ export function createSettingsView(deps: SettingsDeps): SettingsView {
     timeZone.value = profile?.timeZone ?? "";
     chromium.value = profile?.chromiumPath ?? "";
     showKeyState(profile?.hasSubscriptionKey ?? false);
+    username.value = profile?.username ?? "";
+    password.value = "";
+    showPasswordState(profile?.hasPassword ?? false);
     form.hidden = false;
     (profile ? loginUrl : name).focus();
   }
@@ -175,6 +201,8 @@ export function createSettingsView(deps: SettingsDeps): SettingsView {
       timeZone: timeZone.value,
       chromiumPath: chromium.value,
       subscriptionKey: key.value === "" ? null : key.value,
+      username: username.value,
+      password: password.value === "" ? null : password.value,
     };
   }
 
@@ -189,6 +217,7 @@ export function createSettingsView(deps: SettingsDeps): SettingsView {
     saveProfile(sent)
       .then((current) => {
         key.value = "";
+        password.value = "";
         form.hidden = true;
         render(current);
         toasts.toast(current.switched ? `Profile ${sent.name.trim()} saved and in use` : `Profile ${sent.name.trim()} saved`, "ok");

@@ -15,8 +15,8 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
 pub use edit::{
-    ProfileEdit, ProfileEditError, check_profile_edit, has_subscription_key, normalize_time_zone,
-    profile_token_store, save_profile_edit_to,
+    ProfileEdit, ProfileEditError, check_profile_edit, has_password, has_subscription_key,
+    normalize_time_zone, profile_token_store, save_profile_edit_to,
 };
 pub use env::EnvVars;
 pub use resolve::{ProfileFlags, ResolvedProfile, resolve_profile};

@@ -1,6 +1,7 @@
 //! A profile as a person enters it in the desktop app's Settings: name, login URL, API base,
-//! subscription key, time zone and Chromium path. Every field is checked at once, so the form
-//! can show all its problems together; the subscription key goes to the profile's token store
+//! subscription key, time zone, Chromium path, and for the sign-in through a visible Chromium
+//! the user name and password. Every field is checked at once, so the form can show all its
+//! problems together; the subscription key and the password go to the profile's token store
 //! (the OS keyring), never to the settings file.
 
 use std::path::{Path, PathBuf};
@@ -28,6 +29,10 @@ pub struct ProfileEdit {
     pub chromium_path: String,
     /// A new subscription key; `None` keeps the stored one.
     pub subscription_key: Option<SecretString>,
+    /// The Sharp-Start user name the Chromium sign-in types, or empty.
+    pub username: String,
+    /// A new Sharp-Start password for the Chromium sign-in; `None` keeps the stored one.
+    pub password: Option<SecretString>,
 }
 
 impl std::fmt::Debug for ProfileEdit {
@@ -40,6 +45,8 @@ impl std::fmt::Debug for ProfileEdit {
             .field("time_zone", &self.time_zone)
             .field("chromium_path", &self.chromium_path)
             .field("subscription_key_given", &self.subscription_key.is_some())
+            .field("username", &self.username)
+            .field("password_given", &self.password.is_some())
             .finish()
     }
 }
@@ -62,6 +69,7 @@ struct Checked {
     api_base_url: String,
     time_zone: Option<String>,
     chromium_path: Option<PathBuf>,
+    username: Option<String>,
 }
 
 /// A time zone as the form takes it (`UTC+05:30`, `utc-08:00`, `+05:30`) as the profile keeps
@@ -131,11 +139,30 @@ fn check(edit: &ProfileEdit) -> Result<Checked, Problems> {
             );
         }
     }
+    let username = match edit.username.trim() {
+        "" => None,
+        name if name.chars().any(char::is_control) => {
+            problems.push("username", "must be a name without control characters");
+            None
+        }
+        name => Some(name.to_owned()),
+    };
+    if let Some(password) = &edit.password {
+        let password = password.expose_secret();
+        // The rule names no part of the password.
+        if password.is_empty() || password.chars().any(char::is_control) {
+            problems.push(
+                "password",
+                "must not be empty or hold control characters (leave it empty to keep the stored one)",
+            );
+        }
+    }
     problems.into_result().map(|()| Checked {
         login_url,
         api_base_url,
         time_zone,
         chromium_path,
+        username,
     })
 }
 
@@ -162,12 +189,19 @@ pub fn save_profile_edit_to(path: &Path, edit: &ProfileEdit) -> Result<Profile, 
     profile.api_base_url = Some(checked.api_base_url);
     profile.time_zone = checked.time_zone;
     profile.chromium_path = checked.chromium_path;
-    // The key first: a profile on disk whose key is missing would fail later and less clearly.
-    if let Some(key) = &edit.subscription_key {
-        let store = profile_token_store(&profile)?;
-        store
-            .save_secret(SecretKind::SubscriptionKey, key)
-            .map_err(SettingsError::from)?;
+    profile.username = checked.username;
+    // The secrets first: a profile on disk whose secrets are missing would fail later and less
+    // clearly.
+    for (kind, secret) in [
+        (SecretKind::SubscriptionKey, &edit.subscription_key),
+        (SecretKind::Password, &edit.password),
+    ] {
+        if let Some(secret) = secret {
+            let store = profile_token_store(&profile)?;
+            store
+                .save_secret(kind, secret)
+                .map_err(SettingsError::from)?;
+        }
     }
     file.profiles.insert(edit.name.clone(), profile.clone());
     file.save(path)?;
@@ -178,6 +212,12 @@ pub fn save_profile_edit_to(path: &Path, edit: &ProfileEdit) -> Result<Profile, 
 pub fn has_subscription_key(profile: &Profile) -> Result<bool, SettingsError> {
     let store = profile_token_store(profile)?;
     Ok(store.load_secret(SecretKind::SubscriptionKey)?.is_some())
+}
+
+/// Whether the profile's token store holds a password (never the password itself).
+pub fn has_password(profile: &Profile) -> Result<bool, SettingsError> {
+    let store = profile_token_store(profile)?;
+    Ok(store.load_secret(SecretKind::Password)?.is_some())
 }
 
 #[cfg(test)]
@@ -193,6 +233,8 @@ mod tests {
             time_zone: "UTC+05:30".into(),
             chromium_path: String::new(),
             subscription_key: Some(SecretString::from("k-123456".to_owned())),
+            username: "admin@example.com".into(),
+            password: Some(SecretString::from("pw-98765".to_owned())),
         }
         .with_token_file(dir)
     }
@@ -227,6 +269,8 @@ mod tests {
             time_zone: "UTC+5".into(),
             chromium_path: "chromium".into(),
             subscription_key: Some(SecretString::from("has space".to_owned())),
+            username: "a\u{7}b".into(),
+            password: Some(SecretString::from(String::new())),
         };
         let Err(ProfileEditError::Invalid(problems)) = save_profile_edit_to(&path, &bad) else {
             panic!("bad input was accepted");
@@ -240,7 +284,9 @@ mod tests {
                 "api_base_url",
                 "time_zone",
                 "chromium_path",
-                "subscription_key"
+                "subscription_key",
+                "username",
+                "password"
             ]
         );
         assert!(problems.iter().all(|p| !p.rule.contains("has space")));
@@ -274,9 +320,13 @@ mod tests {
         let path = dir.path().join("settings.toml");
         let saved = save_profile_edit_to(&path, &edit(dir.path())).unwrap();
         assert_eq!(saved.time_zone.as_deref(), Some("+05:30"));
-        assert_eq!(saved.username.as_deref(), Some("kept@example.com"));
+        assert_eq!(saved.username.as_deref(), Some("admin@example.com"));
         let text = std::fs::read_to_string(&path).unwrap();
-        assert!(!text.contains("k-123456"), "{text}");
+        assert!(
+            !text.contains("k-123456") && !text.contains("pw-98765"),
+            "{text}"
+        );
+        assert!(has_password(&saved).unwrap());
         assert!(text.contains("https://api.example.com/rmm/"), "{text}");
         let file = SettingsFile::load(&path).unwrap();
         let profile = file.profile("office").unwrap();
@@ -291,6 +341,7 @@ mod tests {
         // No key given: the stored one stays; an empty time zone is none.
         let again = ProfileEdit {
             subscription_key: None,
+            password: None,
             time_zone: String::new(),
             ..edit(dir.path())
         };
@@ -298,6 +349,7 @@ mod tests {
         let saved = save_profile_edit_to(&path, &again).unwrap();
         assert_eq!(saved.time_zone, None);
         assert!(has_subscription_key(&saved).unwrap());
+        assert!(has_password(&saved).unwrap());
     }
 
     #[test]
@@ -306,9 +358,13 @@ mod tests {
             "{:?}",
             ProfileEdit {
                 subscription_key: Some(SecretString::from("k-secret".to_owned())),
+                password: Some(SecretString::from("pw-secret".to_owned())),
                 ..ProfileEdit::default()
             }
         );
-        assert!(!text.contains("k-secret"), "{text}");
+        assert!(
+            !text.contains("k-secret") && !text.contains("pw-secret"),
+            "{text}"
+        );
     }
 }
