@@ -1,7 +1,7 @@
 // Tests of the Settings tab with the facade mocked: the profile list, rmm-core's problems shown
 // beside their fields with what was typed kept, the write-only subscription key, switching.
 import { beforeEach, describe, expect, it, vi } from "vitest";
-import { listProfiles, saveProfile, useProfile, type ProfileInput, type ProfileList } from "./backend";
+import { listProfiles, saveProfile, startDemo, useProfile, type ProfileInput, type ProfileList } from "./backend";
 import { createSettingsView } from "./settings_view";
 import { backendError, byTestId, allByTestId, settle } from "./test_fixtures";
 
@@ -10,6 +10,7 @@ vi.mock("./backend", async (importOriginal) => ({
   listProfiles: vi.fn(),
   saveProfile: vi.fn(),
   useProfile: vi.fn(),
+  startDemo: vi.fn(),
 }));
 
 const office = {
@@ -45,6 +46,7 @@ describe("the Settings tab", () => {
     vi.mocked(listProfiles).mockReset().mockResolvedValue(listed());
     vi.mocked(saveProfile).mockReset();
     vi.mocked(useProfile).mockReset();
+    vi.mocked(startDemo).mockReset();
     toasts = { toast: vi.fn() };
     changed = vi.fn();
   });
@@ -149,6 +151,27 @@ describe("the Settings tab", () => {
     await settle();
     expect(byTestId(v.root, "profile-form-error")?.textContent).toBe("the OS keyring cannot be reached");
     expect(byTestId(v.root, "profile-form-error")?.hidden).toBe(false);
+  });
+
+  it("Use the demo switches to the simulator, and a failure shows above the list", async () => {
+    vi.mocked(startDemo).mockRejectedValueOnce(backendError({ code: "local", message: "no free port" }));
+    const v = view();
+    await v.load();
+    byTestId(v.root, "settings-use-demo")?.click();
+    await settle();
+    expect(byTestId(v.root, "settings-error")?.textContent).toBe("no free port");
+    expect(changed).not.toHaveBeenCalled();
+
+    vi.mocked(startDemo).mockResolvedValueOnce({
+      profile: "demo", signedIn: false, user: null, tenant: null, expiresAt: null, signingIn: false, lastError: null,
+    });
+    vi.mocked(listProfiles).mockResolvedValue(listed({ active: "demo", demoActive: true }));
+    byTestId(v.root, "settings-use-demo")?.click();
+    await settle();
+    expect(changed).toHaveBeenCalledOnce();
+    expect(byTestId(v.root, "settings-use-demo")).toBeNull();
+    expect(byTestId(v.root, "profile-demo-active")).not.toBeNull();
+    expect(byTestId(v.root, "settings-error")?.hidden).toBe(true);
   });
 
   it("Use switches the app to another profile", async () => {

@@ -4,7 +4,16 @@
 // types). Every rule is rmm-core's: its problems come back field by field and show beside the
 // fields, with what was typed kept. The subscription key and the password are write-only: the
 // form says whether one is stored, never what it is.
-import { BackendError, listProfiles, saveProfile, useProfile, type ProfileInput, type ProfileList, type ProfileSummary } from "./backend";
+import {
+  BackendError,
+  listProfiles,
+  saveProfile,
+  startDemo,
+  useProfile,
+  type ProfileInput,
+  type ProfileList,
+  type ProfileSummary,
+} from "./backend";
 import { button, el, errorText, labelled } from "./dom";
 import { ProblemSlots } from "./form_problems";
 import type { Toasts } from "./toasts";
@@ -163,6 +172,13 @@ export function createSettingsView(deps: SettingsDeps): SettingsView {
     }
     if (current.demoActive) {
       rows.unshift(el("li", "profile-demo-active", "The app uses the demo (the built-in simulator).", "muted"));
+    } else {
+      const demo = el("li", undefined, undefined, "profile-row");
+      demo.append(
+        el("span", undefined, "The demo: a simulated cloud inside the app", "muted"),
+        button("settings-use-demo", "Use the demo", () => void useDemo()),
+      );
+      rows.push(demo);
     }
     list.replaceChildren(...rows);
   }
@@ -186,6 +202,17 @@ export function createSettingsView(deps: SettingsDeps): SettingsView {
     try {
       await useProfile(profile);
       toasts.toast(`Now using ${profile}`, "ok");
+      deps.onProfileChanged();
+      await load();
+    } catch (err) {
+      showListError(err);
+    }
+  }
+
+  async function useDemo() {
+    try {
+      await startDemo();
+      toasts.toast("Now using the demo", "ok");
       deps.onProfileChanged();
       await load();
     } catch (err) {
