@@ -1,8 +1,9 @@
 //! End-to-end: `mcp-rmm` started without `--demo` in fresh XDG folders shows the first-run
 //! screen. "Try the demo" starts the simulator inside the running app; signing in through the
 //! embedded login window then shows the demo fleet. "Set up a real profile" opens Settings: a
-//! bad time zone comes back from rmm-core beside its field with what was typed kept, and the
-//! saved profile's subscription key is in the OS keyring and in no file under the XDG folders.
+//! bad time zone comes back from rmm-core beside its field with what was typed kept, the
+//! saved profile's subscription key is in the OS keyring and in no file under the XDG folders,
+//! and switching from it back to the demo at runtime signs in to the demo's fleet.
 #![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -190,5 +191,27 @@ async fn a_profile_set_up_at_first_run_keeps_its_key_in_the_keyring_only() {
         let leaked = files_containing(&dir, key);
         assert!(leaked.is_empty(), "the key is in {leaked:?}");
     }
+
+    // Back to the demo at runtime, from Settings: it starts, signs in, and shows its fleet.
+    let (username, password) = demo_sign_in::demo_credentials().await.unwrap();
+    let use_demo = session
+        .wait_for(&testid("settings-use-demo"), LIMIT)
+        .await
+        .unwrap();
+    session.click(&use_demo).await.unwrap();
+    session
+        .wait_for(&testid("profile-demo-active"), LIMIT)
+        .await
+        .unwrap_or_else(|e| panic!("the demo is not in use: {e}"));
+    demo_sign_in::sign_in(&session, &username, &password)
+        .await
+        .unwrap_or_else(|e| panic!("sign-in to the demo after a real profile: {e}"));
+    let fleet = session.wait_for(&testid("nav-fleet"), LIMIT).await.unwrap();
+    session.click(&fleet).await.unwrap();
+    let count = session
+        .wait_for_text(&testid("fleet-count"), LIMIT, |t| t.contains("devices"))
+        .await
+        .unwrap_or_else(|e| panic!("no demo fleet after switching: {e}"));
+    assert!(count.starts_with("250 devices"), "{count}");
     session.close().await.unwrap();
 }
