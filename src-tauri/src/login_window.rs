@@ -105,7 +105,7 @@ pub fn open(
             Navigation::Empty => false,
         })
         .build()
-        .map(|window| crate::rendering::adapt(&window))
+        .map(drop)
         .map_err(|e| {
             CommandError::new(
                 ErrorCode::Window,

@@ -2,7 +2,9 @@
 //! without a GPU that GL is Mesa's CPU renderer and every frame costs tens of milliseconds
 //! (two empty frames took 142 ms under Xvfb, against 10 ms without compositing), which made
 //! the 10,000-device grid's sort and filter repaint in over 200 ms. Where no GPU render node
-//! exists, the web views draw without GPU compositing; where one exists, WebKit's default stays.
+//! exists, the main window draws without GPU compositing; where one exists, WebKit's default
+//! stays. The login window keeps the default: it shows one small page, and WebDriver's
+//! screenshots of it stopped answering when its policy changed while the remote page loaded.
 
 use std::path::Path;
 
