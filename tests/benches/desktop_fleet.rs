@@ -4,8 +4,11 @@
 //! (`cargo build --release -p mcp-rmm`), else the debug build (and says so), under its own
 //! Xvfb, D-Bus session and tauri-driver, like the end-to-end tests.
 //!
+//! It also prints the resident memory of the app and its WebKit processes once signed in with
+//! the whole fleet shown (issue 5's figure, taken here because this bench signs in).
+//!
 //! `cargo bench -p rmm-e2e --bench desktop_fleet`. Targets: under 2 s to load, under 100 ms
-//! to repaint. Timings are taken in the page (performance.now, up to the animation frame after
+//! to repaint, under 350 MB for the process tree. Timings are taken in the page (performance.now, up to the animation frame after
 //! the grid's first row changed), except the load, which starts at the submit click in the
 //! test process and ends at the page's frame after the grid showed every device (the page and
 //! this process share the machine's clock).
@@ -14,6 +17,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rmm_e2e::demo_app::script;
 use rmm_e2e::desktop::Desktop;
+use rmm_e2e::process_memory::{self, ProcessMemory};
 use rmm_e2e::webdriver::Session;
 use rmm_e2e::{binaries, demo_sign_in};
 
@@ -21,6 +25,12 @@ const DEVICES: usize = 10_000;
 const LOAD_TARGET_MS: f64 = 2_000.0;
 const REPAINT_TARGET_MS: f64 = 100.0;
 const REPEATS: usize = 7;
+/// Issue 5's target for the app and its WebKit processes after sign-in.
+const MEMORY_TARGET_MB: f64 = 350.0;
+/// The fleet of plain `--demo`.
+const DEMO_DEVICES: usize = 250;
+/// The app's process name (`Name:` in /proc/PID/status).
+const APP_PROCESS: &str = "mcp-rmm";
 
 fn now_ms() -> f64 {
     SystemTime::now()
@@ -125,6 +135,7 @@ async fn run() -> Result<(), String> {
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     let load_ms = loaded_at - submitted_at;
+    let big_fleet_memory = signed_in_memory(&desktop).await?;
 
     script(&session, REPAINT_PROBE).await?;
     let mut sorts = Vec::new();
@@ -170,6 +181,8 @@ async fn run() -> Result<(), String> {
         floors.push(ms.as_f64().ok_or("no frame time")?);
     }
     session.close().await?;
+    drop(desktop);
+    let demo_memory = demo_fleet_memory(&app, &username, &password).await?;
 
     let totals = |times: &[(f64, f64)]| times.iter().map(|t| t.0).collect::<Vec<_>>();
     let scripts = |times: &[(f64, f64)]| median(times.iter().map(|t| t.1).collect());
@@ -194,7 +207,62 @@ async fn run() -> Result<(), String> {
         "  for scale: two animation frames with nothing changed, median of {REPEATS}: {:.1} ms (the display pipeline's share of each repaint)",
         median(floors)
     );
+    for (fleet, tree) in [
+        (format!("{DEMO_DEVICES} devices (the demo)"), &demo_memory),
+        (format!("{DEVICES} devices"), &big_fleet_memory),
+    ] {
+        let pss_mb = process_memory::total_pss_kb(tree) as f64 / 1024.0;
+        let rss_mb = process_memory::total_rss_kb(tree) as f64 / 1024.0;
+        println!(
+            "  memory after sign-in, {fleet} shown, app + WebKit processes: PSS {pss_mb:.0} MB (target < {MEMORY_TARGET_MB:.0} MB, ratio {:.2}, {}), RSS summed {rss_mb:.0} MB (shared libraries counted in each process); {}",
+            pss_mb / MEMORY_TARGET_MB,
+            verdict(pss_mb, MEMORY_TARGET_MB),
+            tree.iter()
+                .map(|p| format!(
+                    "{} PSS {} / RSS {} MB",
+                    p.name,
+                    p.pss_kb / 1024,
+                    p.rss_kb / 1024
+                ))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
     Ok(())
+}
+
+/// The app's process tree, two seconds after the fleet was shown (the login window closed).
+async fn signed_in_memory(desktop: &Desktop) -> Result<Vec<ProcessMemory>, String> {
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let tree = process_memory::app_tree(desktop.process_group(), APP_PROCESS)?;
+    if tree.is_empty() {
+        return Err(format!(
+            "no {APP_PROCESS} process in the driver's process group"
+        ));
+    }
+    Ok(tree)
+}
+
+/// Issue 5's figure: the plain `--demo` app (its default fleet), signed in, on a desktop of its
+/// own (fresh folders and keyring: nothing kept from the big fleet's run).
+async fn demo_fleet_memory(
+    app: &std::path::Path,
+    username: &str,
+    password: &str,
+) -> Result<Vec<ProcessMemory>, String> {
+    let desktop = Desktop::start()?;
+    let session = Session::start_tauri_app(desktop.webdriver_url(), app, &["--demo"]).await?;
+    demo_sign_in::sign_in(&session, username, password).await?;
+    session
+        .wait_for_text(
+            "[data-testid=\"fleet-count\"]",
+            Duration::from_secs(60),
+            |t| t.contains(&format!("{DEMO_DEVICES} devices")),
+        )
+        .await?;
+    let tree = signed_in_memory(&desktop).await;
+    session.close().await?;
+    tree
 }
 
 #[tokio::main]

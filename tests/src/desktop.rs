@@ -27,6 +27,11 @@ pub struct Desktop {
 }
 
 impl Desktop {
+    /// The process group of the WebDriver and everything it started, the app among them.
+    pub fn process_group(&self) -> u32 {
+        self.driver.group_id()
+    }
+
     /// Starts Xvfb and tauri-driver; fails with a clear message when a tool is missing.
     pub fn start() -> Result<Self, String> {
         let xvfb = system_tool("Xvfb", "the `xvfb` package")?;

@@ -6,6 +6,8 @@ pub mod demo_app;
 pub mod demo_sign_in;
 #[cfg(unix)]
 pub mod desktop;
+#[cfg(target_os = "linux")]
+pub mod process_memory;
 #[cfg(unix)]
 pub mod processes;
 pub mod webdriver;

@@ -25,6 +25,11 @@ impl ProcessGroup {
         })
     }
 
+    /// The group's id (its leader's process id).
+    pub fn group_id(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The leader's process; its id is the group's id.
     pub fn child_mut(&mut self) -> &mut Child {
         &mut self.child
