@@ -12,6 +12,16 @@ pub struct DemoSimulator {
 }
 
 impl DemoSimulator {
+    /// Derives the simulator's signing key on a thread of its own, so that `start`, called
+    /// once the window is being made, finds it ready: the key is most of the simulator's
+    /// start-up. A failure here shows again, and is reported, when `start` runs.
+    pub fn prepare() {
+        let seed = rmm_sim::SimConfig::default().seed;
+        std::thread::spawn(move || {
+            let _ = rmm_sim::prepare_key(seed);
+        });
+    }
+
     /// Starts the simulator (its default fleet: 250 printers, seed 1; or `devices` of them) on
     /// free loopback ports. Call it inside the app's async runtime: its servers are spawned on it.
     pub async fn start(devices: Option<usize>) -> Result<Self, String> {

@@ -51,6 +51,9 @@ fn main() {
         }
     };
 
+    if options.demo {
+        demo::DemoSimulator::prepare();
+    }
     let commands = commands::builder();
     let events = commands::builder();
     let result = tauri::Builder::default()

@@ -108,6 +108,13 @@ fn secrets(seed: u64) -> (String, String, String) {
     (password, subscription_key, user_id)
 }
 
+/// Derives the signing key of `seed` now, on the calling thread, so that a later [`start`] with
+/// that seed finds it ready: the key is most of a simulator's start-up time, and a caller can
+/// derive it while it does something else (the desktop app, while its window is being made).
+pub fn prepare_key(seed: u64) -> Result<(), SimError> {
+    tokens::signing_key(seed).map(drop)
+}
+
 /// Binds all four origins, starts serving them and returns once they accept connections.
 pub async fn start(config: SimConfig) -> Result<Sim, SimError> {
     check_config(&config)?;
@@ -146,12 +153,13 @@ pub async fn start(config: SimConfig) -> Result<Sim, SimError> {
     // RSA key generation and a large fleet take CPU time: keep them off the async workers.
     let seed = config.seed;
     let (devices, failure_share) = (config.devices, config.failure_share);
-    let key = tokio::task::spawn_blocking(move || tokens::signing_key(seed))
-        .await
-        .map_err(|e| SimError::Startup(e.to_string()))??;
-    let world = tokio::task::spawn_blocking(move || World::generate(seed, devices, failure_share))
-        .await
-        .map_err(|e| SimError::Startup(e.to_string()))?;
+    // Both at once: on a machine with more than one core the start takes the longer of the two.
+    let (key, world) = tokio::join!(
+        tokio::task::spawn_blocking(move || tokens::signing_key(seed)),
+        tokio::task::spawn_blocking(move || World::generate(seed, devices, failure_share)),
+    );
+    let key = key.map_err(|e| SimError::Startup(e.to_string()))??;
+    let world = world.map_err(|e| SimError::Startup(e.to_string()))?;
 
     let (password, subscription_key, user_id) = secrets(seed);
     let info = SimInfo {

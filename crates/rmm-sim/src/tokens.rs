@@ -36,27 +36,28 @@ impl std::fmt::Debug for SigningKey {
     }
 }
 
-/// Key generation takes a noticeable moment; tests start many simulators with few seeds.
-fn key_cache() -> &'static Mutex<HashMap<u64, Arc<SigningKey>>> {
-    static CACHE: OnceLock<Mutex<HashMap<u64, Arc<SigningKey>>>> = OnceLock::new();
+/// One derivation per seed, shared by every simulator of that seed.
+type KeySlot = Arc<OnceLock<Result<Arc<SigningKey>, String>>>;
+
+/// Key generation takes a noticeable moment; tests start many simulators with few seeds, and
+/// the desktop app derives its demo key while its window is being made (`prepare_key`).
+fn key_cache() -> &'static Mutex<HashMap<u64, KeySlot>> {
+    static CACHE: OnceLock<Mutex<HashMap<u64, KeySlot>>> = OnceLock::new();
     CACHE.get_or_init(|| Mutex::new(HashMap::new()))
 }
 
 /// The key for `seed`, the same in every run (`RsaPrivateKey::new` over ChaCha20 seeded with it).
+/// Derived once per seed: a caller that comes while another derives it waits for that one.
 pub fn signing_key(seed: u64) -> Result<Arc<SigningKey>, SimError> {
-    if let Some(key) = key_cache()
+    let slot = key_cache()
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .get(&seed)
-    {
-        return Ok(key.clone());
-    }
-    let key = Arc::new(derive_key(seed)?);
-    key_cache()
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .insert(seed, key.clone());
-    Ok(key)
+        .entry(seed)
+        .or_default()
+        .clone();
+    slot.get_or_init(|| derive_key(seed).map(Arc::new).map_err(|e| e.to_string()))
+        .clone()
+        .map_err(SimError::Key)
 }
 
 /// A key nobody trusts, for tests of foreign-signed tokens.
@@ -343,6 +344,22 @@ mod tests {
         let kept = verified.claims.lock().unwrap().len();
         assert!(kept <= VERIFIED_TOKENS_KEPT, "{kept} tokens kept");
         assert!(kept > 0);
+    }
+
+    #[test]
+    fn callers_of_one_seed_at_once_share_one_key() {
+        let seed = 0xC0_FFEE;
+        let keys: Vec<Arc<SigningKey>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..3)
+                .map(|_| scope.spawn(|| signing_key(seed).unwrap()))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert!(
+            keys.iter().all(|k| Arc::ptr_eq(k, &keys[0])),
+            "one derivation"
+        );
+        assert!(Arc::ptr_eq(&keys[0], &signing_key(seed).unwrap()));
     }
 
     #[test]
