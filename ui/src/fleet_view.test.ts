@@ -51,11 +51,12 @@ let progressListener: ((p: FleetProgress) => void) | null = null;
 const reports: unknown[] = [];
 const banner: ErrorBanner = { report: (e) => reports.push(e), clear: () => undefined };
 
-function setup() {
+async function setup() {
   const store = new FleetStore();
   const applied: unknown[] = [];
   const view = createFleetView({ store, banner, toasts: { toast: () => undefined }, onChangeApplied: (r) => applied.push(r) });
   document.body.append(view.root);
+  await view.grid.ready;
   return { store, view, applied };
 }
 
@@ -102,6 +103,7 @@ describe("CSV export", () => {
     const store = new FleetStore();
     const view = createFleetView({ store, banner, toasts: { toast: (t) => toasts.push(t) }, onChangeApplied: () => undefined });
     document.body.append(view.root);
+    await view.grid.ready;
     view.setSignedIn(true);
     await settle();
     const needsUpdate = byTestId<HTMLInputElement>(document, "filter-needs-update");
@@ -127,7 +129,7 @@ describe("fleet view", () => {
   it("asks to sign in first, then loads with a progress bar", async () => {
     let answer: (s: FleetSnapshot) => void = () => undefined;
     vi.mocked(loadFleet).mockReturnValue(new Promise((r) => (answer = r)));
-    const { view } = setup();
+    const { view } = await setup();
     expect(byTestId(document, "fleet-signed-out")?.hidden).toBe(false);
     expect(loadFleet).not.toHaveBeenCalled();
 
@@ -150,7 +152,7 @@ describe("fleet view", () => {
 
   it("shows a row per device, by device id, the ones needing an update marked", async () => {
     vi.mocked(loadFleet).mockResolvedValue(snapshot);
-    const { view } = setup();
+    const { view } = await setup();
     view.setSignedIn(true);
     await settle();
     const grid = byTestId(document, "device-grid");
@@ -165,7 +167,7 @@ describe("fleet view", () => {
 
   it("filters by the toggle, the quick search and a summary bar, with a clearable chip", async () => {
     vi.mocked(loadFleet).mockResolvedValue(snapshot);
-    const { view } = setup();
+    const { view } = await setup();
     view.setSignedIn(true);
     await settle();
 
@@ -194,7 +196,7 @@ describe("fleet view", () => {
 
   it("selects all matching rows, counts them, enables the actions, clears", async () => {
     vi.mocked(loadFleet).mockResolvedValue(snapshot);
-    const { view } = setup();
+    const { view } = await setup();
     view.setSignedIn(true);
     await settle();
     expect(byTestId<HTMLButtonElement>(document, "action-schedule")?.disabled).toBe(true);
@@ -221,7 +223,7 @@ describe("fleet view", () => {
 
   it("exports the filtered rows as CSV", async () => {
     vi.mocked(loadFleet).mockResolvedValue(snapshot);
-    const { view } = setup();
+    const { view } = await setup();
     view.setSignedIn(true);
     await settle();
     const toggle = byTestId<HTMLInputElement>(document, "filter-needs-update");
@@ -241,7 +243,7 @@ describe("fleet view", () => {
 
   it("updates just the refreshed rows", async () => {
     vi.mocked(loadFleet).mockResolvedValue(snapshot);
-    const { view, store } = setup();
+    const { view, store } = await setup();
     view.setSignedIn(true);
     await settle();
     vi.mocked(refreshDevices).mockResolvedValue([{ ...devices[0]!, update_status: "reserved", needs_update: false }]);
@@ -258,7 +260,7 @@ describe("fleet view", () => {
 
   it("keeps the loaded fleet when a reload fails, and reports the failure", async () => {
     vi.mocked(loadFleet).mockResolvedValueOnce(snapshot);
-    const { view } = setup();
+    const { view } = await setup();
     view.setSignedIn(true);
     await settle();
     vi.mocked(loadFleet).mockRejectedValueOnce(backendError({ code: "cloud_failed" }));

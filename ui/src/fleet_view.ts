@@ -7,7 +7,7 @@ import type { ChangeForm } from "./change_form";
 import { button, el, errorText, labelled } from "./dom";
 import type { ErrorBanner } from "./error_banner";
 import { fleetCountText, selectionCountText, type BarFilter, type FleetFilter } from "./fleet_filters";
-import { createFleetGrid, type FleetGrid } from "./fleet_grid";
+import { createDeferredFleetGrid, type DeferredFleetGrid } from "./deferred_fleet_grid";
 import type { FleetStore } from "./fleet_store";
 import { renderSummary, sameBar } from "./fleet_summary_chart";
 import { createOtaForm } from "./ota_form";
@@ -24,7 +24,7 @@ export interface FleetViewDeps {
 
 export interface FleetView {
   readonly root: HTMLElement;
-  readonly grid: FleetGrid;
+  readonly grid: DeferredFleetGrid;
   setSignedIn(signedIn: boolean): void;
   load(): Promise<void>;
   /** Reads these devices again and updates just their rows. */
@@ -115,10 +115,16 @@ export function createFleetView(deps: FleetViewDeps): FleetView {
   content.append(progressBox, count, toolbar, actions, body);
   root.append(signedOut, content);
 
-  const grid = createFleetGrid(gridBox, (rows) => {
-    selected = rows;
-    syncSelection();
-  });
+  // A chunk of its own (AG Grid), loaded once the window has drawn; see deferred_fleet_grid.ts.
+  const grid = createDeferredFleetGrid(() =>
+    import("./fleet_grid").then(({ createFleetGrid }) =>
+      createFleetGrid(gridBox, (rows) => {
+        selected = rows;
+        syncSelection();
+      }),
+    ),
+  );
+  grid.ready.catch((err: unknown) => banner.report(err));
 
   function syncSelection() {
     selectionCount.textContent = selectionCountText(selected.length);
