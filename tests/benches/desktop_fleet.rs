@@ -207,16 +207,28 @@ async fn run() -> Result<(), String> {
         "  for scale: two animation frames with nothing changed, median of {REPEATS}: {:.1} ms (the display pipeline's share of each repaint)",
         median(floors)
     );
-    for (fleet, tree) in [
-        (format!("{DEMO_DEVICES} devices (the demo)"), &demo_memory),
-        (format!("{DEVICES} devices"), &big_fleet_memory),
+    // Issue 5's target is for the demo; the big fleet's figure is for scale.
+    for (fleet, tree, judged) in [
+        (
+            format!("{DEMO_DEVICES} devices (the demo)"),
+            &demo_memory,
+            true,
+        ),
+        (format!("{DEVICES} devices"), &big_fleet_memory, false),
     ] {
         let pss_mb = process_memory::total_pss_kb(tree) as f64 / 1024.0;
         let rss_mb = process_memory::total_rss_kb(tree) as f64 / 1024.0;
+        let against = if judged {
+            format!(
+                " (target < {MEMORY_TARGET_MB:.0} MB, ratio {:.2}, {})",
+                pss_mb / MEMORY_TARGET_MB,
+                verdict(pss_mb, MEMORY_TARGET_MB)
+            )
+        } else {
+            " (for scale)".to_owned()
+        };
         println!(
-            "  memory after sign-in, {fleet} shown, app + WebKit processes: PSS {pss_mb:.0} MB (target < {MEMORY_TARGET_MB:.0} MB, ratio {:.2}, {}), RSS summed {rss_mb:.0} MB (shared libraries counted in each process); {}",
-            pss_mb / MEMORY_TARGET_MB,
-            verdict(pss_mb, MEMORY_TARGET_MB),
+            "  memory after sign-in, {fleet} shown, app + WebKit processes: PSS {pss_mb:.0} MB{against}, RSS summed {rss_mb:.0} MB (shared libraries counted in each process); {}",
             tree.iter()
                 .map(|p| format!(
                     "{} PSS {} / RSS {} MB",

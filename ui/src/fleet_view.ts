@@ -115,14 +115,18 @@ export function createFleetView(deps: FleetViewDeps): FleetView {
   content.append(progressBox, count, toolbar, actions, body);
   root.append(signedOut, content);
 
-  // A chunk of its own (AG Grid), loaded once the window has drawn; see deferred_fleet_grid.ts.
+  // A chunk of its own (AG Grid), loaded once the window has drawn (not before: WebKit holds
+  // the first paint back while a stylesheet is loading, and the chunk brings one); see
+  // deferred_fleet_grid.ts.
   const grid = createDeferredFleetGrid(() =>
-    import("./fleet_grid").then(({ createFleetGrid }) =>
-      createFleetGrid(gridBox, (rows) => {
-        selected = rows;
-        syncSelection();
-      }),
-    ),
+    afterFirstPaint()
+      .then(() => import("./fleet_grid"))
+      .then(({ createFleetGrid }) =>
+        createFleetGrid(gridBox, (rows) => {
+          selected = rows;
+          syncSelection();
+        }),
+      ),
   );
   grid.ready.catch((err: unknown) => banner.report(err));
 
@@ -229,6 +233,11 @@ export function createFleetView(deps: FleetViewDeps): FleetView {
   setSignedIn(false);
   syncSelection();
   return { root, grid, setSignedIn, load, refresh };
+}
+
+/** Resolves after the next frame has been drawn. */
+function afterFirstPaint(): Promise<void> {
+  return new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
 }
 
 /** `fleet-YYYYMMDD-HHMM.csv` in local time: sorts by date, says what it is. */
