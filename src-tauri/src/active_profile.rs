@@ -11,6 +11,8 @@ use rmm_core::settings::{
 };
 use serde::{Deserialize, Serialize};
 
+use crate::app_files::{read_json, write_json};
+
 use crate::app_info::DemoInfo;
 use crate::command_error::{CommandError, ErrorCode};
 use crate::demo::{DEMO_PROFILE, DemoSimulator};
@@ -181,7 +183,7 @@ impl ActiveProfile {
             "profile in use"
         );
         if remember && let Some(path) = &self.config.choice_file {
-            save_choice(path, &choice);
+            write_json(path, &choice, "profile choice");
         }
         Ok(connected)
     }
@@ -353,28 +355,7 @@ fn connect_fleet(
 }
 
 fn read_choice(path: &Path) -> Option<Choice> {
-    let text = std::fs::read_to_string(path).ok()?;
-    match serde_json::from_str(&text) {
-        Ok(choice) => Some(choice),
-        Err(error) => {
-            tracing::warn!(%error, path = %path.display(), "ignoring an unreadable profile choice");
-            None
-        }
-    }
-}
-
-fn save_choice(path: &Path, choice: &Choice) {
-    let written = serde_json::to_string_pretty(choice)
-        .map_err(|e| e.to_string())
-        .and_then(|text| {
-            if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
-            }
-            std::fs::write(path, text).map_err(|e| e.to_string())
-        });
-    if let Err(error) = written {
-        tracing::warn!(%error, path = %path.display(), "cannot remember the profile choice");
-    }
+    read_json(path, "profile choice")
 }
 
 #[cfg(test)]
@@ -405,12 +386,18 @@ mod tests {
             },
         );
         file.save(&settings_path).unwrap();
+        let endpoint_file = dir.path().join("mcp.json");
+        app_over(dir, Some(endpoint_file))
+    }
+
+    /// The app over the settings and the profile choice in `dir`, keeping its audit log there.
+    fn app_over(dir: tempfile::TempDir, endpoint_file: Option<PathBuf>) -> Fixture {
         let notify: Notify = Arc::new(|_| {});
-        let endpoint = McpEndpoint::new(None, Some(dir.path().join("mcp.json")), notify);
+        let endpoint = McpEndpoint::new(None, endpoint_file, notify);
         let active = ActiveProfile::new(
             endpoint.clone(),
             ActiveProfileConfig {
-                settings_path: Ok(settings_path),
+                settings_path: Ok(dir.path().join("settings.toml")),
                 choice_file: Some(dir.path().join("active-profile.json")),
                 audit_path: Ok(dir.path().join("audit.sqlite")),
                 demo_devices: Some(5),
@@ -466,32 +453,13 @@ mod tests {
         assert!(status.running, "{status:?}");
         f.endpoint.shutdown().await;
 
-        // The next start takes the same profile, without being told.
-        let again = fixture_in(&f);
+        // The next start, over the same folder, takes the same profile without being told.
+        let first = f.active;
+        drop(first);
+        let again = app_over(f.dir, None);
         again.active.restore(false).await.unwrap();
         assert_eq!(again.active.current().name(), Some("office"));
         again.endpoint.shutdown().await;
-    }
-
-    /// A second app over the same folder (the next start).
-    fn fixture_in(f: &Fixture) -> Fixture {
-        let dir = tempfile::tempdir().unwrap();
-        let notify: Notify = Arc::new(|_| {});
-        let endpoint = McpEndpoint::new(None, None, notify);
-        let active = ActiveProfile::new(
-            endpoint.clone(),
-            ActiveProfileConfig {
-                settings_path: Ok(f.dir.path().join("settings.toml")),
-                choice_file: Some(f.dir.path().join("active-profile.json")),
-                audit_path: Ok(dir.path().join("audit.sqlite")),
-                demo_devices: Some(5),
-            },
-        );
-        Fixture {
-            dir,
-            active,
-            endpoint,
-        }
     }
 
     #[tokio::test(flavor = "multi_thread")]

@@ -7,6 +7,7 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 mod active_profile;
+mod app_files;
 mod app_info;
 mod command_error;
 mod commands;

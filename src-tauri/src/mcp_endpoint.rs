@@ -19,6 +19,7 @@ use rmm_mcp::{
 use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
+use crate::app_files::{read_json, write_json};
 use crate::command_error::{CommandError, ErrorCode};
 
 /// The port the endpoint takes unless the user picks another (the same as `rmm mcp`'s).
@@ -401,19 +402,8 @@ impl McpEndpoint {
     }
 
     fn save(&self, settings: McpSettings) {
-        let Some(path) = &self.settings_file else {
-            return;
-        };
-        let written = serde_json::to_string_pretty(&settings)
-            .map_err(|e| e.to_string())
-            .and_then(|text| {
-                if let Some(dir) = path.parent() {
-                    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
-                }
-                std::fs::write(path, text).map_err(|e| e.to_string())
-            });
-        if let Err(error) = written {
-            tracing::warn!(%error, path = %path.display(), "cannot save the MCP endpoint settings");
+        if let Some(path) = &self.settings_file {
+            write_json(path, &settings, "MCP endpoint settings");
         }
     }
 
@@ -451,14 +441,7 @@ async fn stop(running: &mut Running) {
 }
 
 fn read_settings(path: &Path) -> Option<McpSettings> {
-    let text = std::fs::read_to_string(path).ok()?;
-    match serde_json::from_str(&text) {
-        Ok(settings) => Some(settings),
-        Err(error) => {
-            tracing::warn!(%error, path = %path.display(), "ignoring unreadable MCP endpoint settings");
-            None
-        }
-    }
+    read_json(path, "MCP endpoint settings")
 }
 
 /// Removes an approval that is no longer awaited (the agent's call ended without an answer).
