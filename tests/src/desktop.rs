@@ -134,6 +134,14 @@ impl Desktop {
         Ok(String::from_utf8_lossy(&output.stdout).into_owned())
     }
 
+    /// What `secret-tool search --all service <service>` finds in the app's keyring (the app
+    /// keeps a profile's items under `mcp-rmm:<profile>`).
+    pub fn keyring_items(&self, service: &str) -> Result<String, String> {
+        self.run_in_session(
+            Command::new("secret-tool").args(["search", "--all", "service", service]),
+        )
+    }
+
     /// Fails if tauri-driver has stopped.
     pub fn ensure_running(&mut self) -> Result<(), String> {
         self.driver.ensure_running()

@@ -5,7 +5,6 @@
 #![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::process::Command;
 use std::time::Duration;
 
 use rmm_e2e::demo_app::testid;
@@ -52,14 +51,7 @@ async fn the_demo_signs_in_through_a_visible_chromium() {
         "the app's own login window was opened"
     );
 
-    let found = desktop
-        .run_in_session(Command::new("secret-tool").args([
-            "search",
-            "--all",
-            "service",
-            "mcp-rmm:demo",
-        ]))
-        .unwrap();
+    let found = desktop.keyring_items("mcp-rmm:demo").unwrap();
     assert!(
         found.contains("token"),
         "no token in the keyring: {found:?}"

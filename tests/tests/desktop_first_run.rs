@@ -8,7 +8,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use rmm_e2e::demo_app::testid;
@@ -165,14 +164,7 @@ async fn a_profile_set_up_at_first_run_keeps_its_key_in_the_keyring_only() {
         .await;
 
     // The key is in the keyring, under the profile.
-    let found = desktop
-        .run_in_session(Command::new("secret-tool").args([
-            "search",
-            "--all",
-            "service",
-            "mcp-rmm:office",
-        ]))
-        .unwrap();
+    let found = desktop.keyring_items("mcp-rmm:office").unwrap();
     assert!(
         found.contains(key),
         "the key is not in the keyring: {found:?}"

@@ -5,7 +5,6 @@
 #![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::process::Command;
 use std::time::Duration;
 
 use rmm_e2e::desktop::Desktop;
@@ -77,14 +76,7 @@ async fn the_demo_signs_in_through_the_embedded_login_window() {
     assert!(!handles.contains(&login), "the login window is still open");
 
     // The token is in the keyring under the demo profile.
-    let found = desktop
-        .run_in_session(Command::new("secret-tool").args([
-            "search",
-            "--all",
-            "service",
-            "mcp-rmm:demo",
-        ]))
-        .unwrap();
+    let found = desktop.keyring_items("mcp-rmm:demo").unwrap();
     assert!(
         found.contains("mcp-rmm:demo"),
         "no keyring item for the demo: {found:?}"
