@@ -36,6 +36,64 @@ pub async fn control_url(session: &Session) -> Result<String, String> {
     Ok(format!("{}/__sim", api.trim_end_matches('/')))
 }
 
+/// The MCP endpoint hosted by the app, as an agent is told to reach it.
+pub struct AgentEndpoint {
+    /// `http://127.0.0.1:<port>/mcp`, as the Agents view shows it.
+    pub url: String,
+    /// The endpoint's secret, for the `Authorization: Bearer` header.
+    pub secret: String,
+    /// The app's `mcp_client_configs` (ready-to-paste configurations and the secret).
+    pub configs: Value,
+}
+
+/// Turns the MCP endpoint on in the Agents view, on any free port, as a person does.
+pub async fn turn_on_endpoint(session: &Session) -> Result<AgentEndpoint, String> {
+    let limit = std::time::Duration::from_secs(60);
+    let agents = session.wait_for(&testid("nav-agents"), limit).await?;
+    session.click(&agents).await?;
+    // Once the view has read the endpoint's state (it would overwrite the inputs otherwise).
+    session
+        .wait_for_text(&testid("mcp-running"), limit, |t| t.contains("off"))
+        .await?;
+    script(
+        session,
+        "const port = document.querySelector('[data-testid=\"mcp-port\"]');
+         port.value = '0';
+         port.dispatchEvent(new Event('input', { bubbles: true }));
+         port.dispatchEvent(new Event('change', { bubbles: true }));
+         const enabled = document.querySelector('[data-testid=\"mcp-enabled\"]');
+         if (!enabled.checked) enabled.click();
+         done('ok');",
+    )
+    .await?;
+    let apply = session.wait_for(&testid("mcp-apply"), limit).await?;
+    session.click(&apply).await?;
+    let shown = session
+        .wait_for_text(&testid("mcp-url"), limit, |t| {
+            t.contains("http://127.0.0.1:")
+        })
+        .await?;
+    let url = shown
+        .find("http://")
+        .and_then(|at| shown[at..].split_whitespace().next())
+        .ok_or_else(|| format!("the Agents view shows no URL: {shown:?}"))?
+        .to_owned();
+    let configs = script(
+        session,
+        "done(await window.__TAURI_INTERNALS__.invoke('mcp_client_configs'));",
+    )
+    .await?;
+    let secret = configs["secret"]
+        .as_str()
+        .ok_or("mcp_client_configs gave no secret")?
+        .to_owned();
+    Ok(AgentEndpoint {
+        url,
+        secret,
+        configs,
+    })
+}
+
 async fn get_json(url: String) -> Result<Value, String> {
     reqwest::get(&url)
         .await

@@ -116,6 +116,11 @@ impl Desktop {
         self.home.path().join("data")
     }
 
+    /// `XDG_RUNTIME_DIR` of the app under test (its MCP socket is inside).
+    pub fn runtime_dir(&self) -> PathBuf {
+        self.home.path().join("runtime")
+    }
+
     /// The private session bus of the app (where its keyring is), e.g. for `secret-tool`.
     pub fn bus_address(&self) -> Result<String, String> {
         std::fs::read_to_string(self.home.path().join("bus-address"))

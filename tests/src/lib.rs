@@ -10,7 +10,11 @@ pub mod desktop;
 pub mod process_memory;
 #[cfg(unix)]
 pub mod processes;
+#[cfg(target_os = "linux")]
+pub mod tray_host;
 pub mod webdriver;
+#[cfg(target_os = "linux")]
+pub mod x11_windows;
 
 /// Where tests put screenshots and other files for a person to look at (gitignored).
 pub fn artifacts_dir() -> std::path::PathBuf {

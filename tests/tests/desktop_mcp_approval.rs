@@ -15,7 +15,7 @@ use rmcp::service::RunningService;
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::{ClientHandler, RoleClient, ServiceExt as _};
-use rmm_e2e::demo_app::{self, control_url, script, testid};
+use rmm_e2e::demo_app::{self, control_url, testid};
 use rmm_e2e::desktop::Desktop;
 use rmm_e2e::webdriver::Session;
 use rmm_e2e::{artifacts_dir, binaries, demo_sign_in};
@@ -100,49 +100,10 @@ async fn an_agents_change_waits_for_the_persons_approval_in_the_app() {
         .unwrap_or_else(|e| panic!("sign-in: {e}"));
 
     // The person turns the endpoint on in the Agents view (any free port).
-    let agents = session
-        .wait_for(&testid("nav-agents"), LIMIT)
+    let endpoint = demo_app::turn_on_endpoint(&session)
         .await
-        .unwrap();
-    session.click(&agents).await.unwrap();
-    // Once the view has read the endpoint's state (it would overwrite the inputs otherwise).
-    session
-        .wait_for_text(&testid("mcp-running"), LIMIT, |t| t.contains("off"))
-        .await
-        .unwrap();
-    let port = script(
-        &session,
-        "const port = document.querySelector('[data-testid=\"mcp-port\"]');
-         port.value = '0';
-         port.dispatchEvent(new Event('input', { bubbles: true }));
-         port.dispatchEvent(new Event('change', { bubbles: true }));
-         const enabled = document.querySelector('[data-testid=\"mcp-enabled\"]');
-         if (!enabled.checked) enabled.click();
-         done('ok');",
-    )
-    .await
-    .unwrap();
-    assert_eq!(port, "ok");
-    let apply = session.wait_for(&testid("mcp-apply"), LIMIT).await.unwrap();
-    session.click(&apply).await.unwrap();
-    let url = session
-        .wait_for_text(&testid("mcp-url"), LIMIT, |t| {
-            t.contains("http://127.0.0.1:")
-        })
-        .await
-        .unwrap();
-    let url = url[url.find("http://").unwrap()..]
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_owned();
-    let configs = script(
-        &session,
-        "done(await window.__TAURI_INTERNALS__.invoke('mcp_client_configs'));",
-    )
-    .await
-    .unwrap();
-    let secret = configs["secret"].as_str().unwrap().to_owned();
+        .unwrap_or_else(|e| panic!("turning the endpoint on: {e}"));
+    let (url, secret, configs) = (endpoint.url, endpoint.secret, endpoint.configs);
     let cursor: Value = serde_json::from_str(configs["cursor"].as_str().unwrap()).unwrap();
     assert_eq!(cursor["mcpServers"]["mcp-rmm"]["url"], url.as_str());
     let control = control_url(&session).await.unwrap();
