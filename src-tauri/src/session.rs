@@ -3,6 +3,7 @@
 //! in the profile's `TokenStore` (the OS keyring); the UI gets the user, tenant and expiry,
 //! never the token.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -52,7 +53,13 @@ pub struct SessionState {
     /// The fleet operations' token manager: told of each sign-in and sign-out, so that the
     /// next call uses the new token at once.
     tokens: Option<TokenManager>,
+    /// Counts the opened sign-ins, so that a silent refresh's time limit only ends its own
+    /// attempt, not a later one the person started.
+    attempts: AtomicU64,
 }
+
+/// How long a silent refresh may take before the person is asked to sign in again.
+const SILENT_REFRESH_LIMIT: Duration = Duration::from_secs(30);
 
 impl SessionState {
     pub fn new(profile: Option<SignInProfile>, tokens: Option<TokenManager>) -> Self {
@@ -64,6 +71,7 @@ impl SessionState {
             profile: profile.map(Arc::new),
             info: Mutex::new(info),
             tokens,
+            attempts: AtomicU64::new(0),
         }
     }
 
@@ -152,10 +160,35 @@ impl SessionState {
 impl SessionState {
     /// A sign-in outside the login window has started (`sign_in_with_chromium`).
     pub fn started_signing_in(&self) -> SessionInfo {
+        self.attempts.fetch_add(1, Ordering::SeqCst);
         self.update(|info| {
             info.signing_in = true;
             info.last_error = None;
         })
+    }
+
+    /// A sign-in in the login window has started; returns the attempt's number.
+    fn started_login_window(&self) -> (u64, SessionInfo) {
+        let attempt = self.attempts.fetch_add(1, Ordering::SeqCst) + 1;
+        let info = self.update(|info| {
+            info.signing_in = true;
+            info.last_error = None;
+        });
+        (attempt, info)
+    }
+
+    /// A silent refresh ran out of time: if `attempt` is still the latest and still waiting,
+    /// it ends, and the header asks the person to sign in again (the token held so far stays).
+    /// Returns whether it ended.
+    fn silent_refresh_timed_out(&self, attempt: u64) -> bool {
+        if self.attempts.load(Ordering::SeqCst) != attempt || !self.snapshot().signing_in {
+            return false;
+        }
+        self.sign_in_failed(CommandError::new(
+            ErrorCode::SignInNeeded,
+            "the session could not be refreshed silently: sign in again",
+        ));
+        true
     }
 
     /// A sign-in failed: the header says why.
@@ -222,28 +255,19 @@ pub async fn sign_in(
             });
         },
     )?;
+    let (attempt, info) = state.started_login_window();
     if silent {
-        // A silent refresh that does not come back in time needs the user.
+        // A silent refresh that does not come back in time needs the person.
         let shared = Arc::clone(&state);
         let handle = app.clone();
         tauri::async_runtime::spawn(async move {
-            tokio::time::sleep(Duration::from_secs(30)).await;
-            if shared.snapshot().signing_in {
+            tokio::time::sleep(SILENT_REFRESH_LIMIT).await;
+            if shared.silent_refresh_timed_out(attempt) {
                 login_window::close(&handle);
-                shared.update(|info| {
-                    info.signing_in = false;
-                    info.last_error = Some(CommandError::new(
-                        ErrorCode::TokenRejected,
-                        "the session could not be refreshed silently: sign in again",
-                    ));
-                });
             }
         });
     }
-    Ok(state.update(|info| {
-        info.signing_in = true;
-        info.last_error = None;
-    }))
+    Ok(info)
 }
 
 /// Forgets the token: removes it from the keyring and closes any login window.
@@ -303,6 +327,29 @@ mod tests {
         let error = state.profile().err().unwrap();
         assert_eq!(error.code, ErrorCode::NoProfile);
         assert!(!state.snapshot().signed_in);
+    }
+
+    #[test]
+    fn a_silent_refresh_out_of_time_asks_to_sign_in_again_only_for_its_own_attempt() {
+        let state = SessionState::new(None, None);
+        let (silent, _) = state.started_login_window();
+        assert!(state.silent_refresh_timed_out(silent));
+        let info = state.snapshot();
+        assert!(!info.signing_in);
+        assert_eq!(info.last_error.unwrap().code, ErrorCode::SignInNeeded);
+
+        // The person signed in again before the silent attempt's time was up: the old limit
+        // must not end the new sign-in.
+        let (silent, _) = state.started_login_window();
+        let (visible, _) = state.started_login_window();
+        assert!(!state.silent_refresh_timed_out(silent));
+        let info = state.snapshot();
+        assert!(info.signing_in);
+        assert_eq!(info.last_error, None);
+        // A sign-in that already finished is not ended either.
+        state.update(|info| info.signing_in = false);
+        assert!(!state.silent_refresh_timed_out(visible));
+        assert_eq!(state.snapshot().last_error, None);
     }
 
     #[tokio::test(flavor = "multi_thread")]

@@ -22,9 +22,18 @@ pub async fn demo_credentials() -> Result<(String, String), String> {
 
 /// Clicks Sign in in the main window and switches to the login window; returns both handles.
 pub async fn open_login_window(session: &Session) -> Result<(String, String), String> {
+    open_login_window_with(session, "session-sign-in").await
+}
+
+/// Clicks the header's button `button` (a test id: Sign in, Sign in again) and switches to the
+/// login window it opens; returns both handles.
+pub async fn open_login_window_with(
+    session: &Session,
+    button: &str,
+) -> Result<(String, String), String> {
     let main = session.window_handle().await?;
     let sign_in = session
-        .wait_for("[data-testid=\"session-sign-in\"]", STEP)
+        .wait_for(&format!("[data-testid=\"{button}\"]"), STEP)
         .await?;
     session.click(&sign_in).await?;
     let login = session
@@ -78,7 +87,17 @@ pub async fn sharp_start_login(
 
 /// The whole sign-in; back in the main window once the header shows `username`.
 pub async fn sign_in(session: &Session, username: &str, password: &str) -> Result<(), String> {
-    let (main, _login) = open_login_window(session).await?;
+    sign_in_with(session, "session-sign-in", username, password).await
+}
+
+/// The whole sign-in, started with the header's button `button` (a test id).
+pub async fn sign_in_with(
+    session: &Session,
+    button: &str,
+    username: &str,
+    password: &str,
+) -> Result<(), String> {
+    let (main, _login) = open_login_window_with(session, button).await?;
     enter_email(session, username).await?;
     sharp_start_login(session, username, password, None).await?;
     session.switch_to_window(&main).await?;

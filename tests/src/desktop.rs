@@ -147,6 +147,14 @@ impl Desktop {
         )
     }
 
+    /// The secret of the app's keyring item `item` of `service` (`secret-tool lookup`); empty
+    /// when there is none. Tests compare it and never print it.
+    pub fn keyring_secret(&self, service: &str, item: &str) -> Result<String, String> {
+        self.run_in_session(
+            Command::new("secret-tool").args(["lookup", "service", service, "username", item]),
+        )
+    }
+
     /// Fails if tauri-driver has stopped.
     pub fn ensure_running(&mut self) -> Result<(), String> {
         self.driver.ensure_running()

@@ -55,18 +55,23 @@ impl X11Windows {
         })
     }
 
+    /// The titles of the top-level windows that are shown now (a window that goes away while
+    /// it is being read is left out).
+    pub fn shown_titles(&self) -> Result<Vec<String>, String> {
+        let mut titles = Vec::new();
+        for window in self.top_level()? {
+            if let (Ok(true), Ok(Some(title))) = (self.is_shown(window), self.title(window)) {
+                titles.push(title);
+            }
+        }
+        Ok(titles)
+    }
+
     /// The one top-level window titled `title` that takes `WM_DELETE_WINDOW` (an app's real
     /// window, not one of the toolkit's hidden helpers).
     pub fn find(&self, title: &str) -> Result<Window, String> {
-        let children = self
-            .connection
-            .query_tree(self.root)
-            .map_err(|e| e.to_string())
-            .and_then(|cookie| cookie.reply().map_err(|e| e.to_string()))
-            .map_err(|e| format!("cannot list the X windows: {e}"))?
-            .children;
         let mut found = Vec::new();
-        for window in children {
+        for window in self.top_level()? {
             if self.title(window)?.as_deref() == Some(title) && self.takes_delete(window)? {
                 found.push(window);
             }
@@ -102,6 +107,15 @@ impl X11Windows {
             .map_err(|e| e.to_string())
             .and_then(|cookie| cookie.check().map_err(|e| e.to_string()))
             .map_err(|e| format!("cannot send WM_DELETE_WINDOW to {window:#x}: {e}"))
+    }
+
+    fn top_level(&self) -> Result<Vec<Window>, String> {
+        self.connection
+            .query_tree(self.root)
+            .map_err(|e| e.to_string())
+            .and_then(|cookie| cookie.reply().map_err(|e| e.to_string()))
+            .map(|tree| tree.children)
+            .map_err(|e| format!("cannot list the X windows: {e}"))
     }
 
     fn title(&self, window: Window) -> Result<Option<String>, String> {

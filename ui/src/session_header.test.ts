@@ -56,6 +56,30 @@ describe("session header", () => {
     expect(vi.mocked(signOut)).toHaveBeenCalledOnce();
   });
 
+  it("while a refresh runs, Refresh waits; there is no Sign in again without a failure", () => {
+    drawHeader(header, { ...signedIn, signingIn: true }, 0, () => {});
+    const refresh = byTestId(header, "session-refresh") as HTMLButtonElement | null;
+    expect(refresh?.textContent).toBe("Refreshing…");
+    expect(refresh?.disabled).toBe(true);
+    expect(byTestId(header, "session-sign-in-again")).toBeNull();
+  });
+
+  it("after a failed silent refresh, offers Sign in again with the login window", () => {
+    const actions: (() => Promise<SessionInfo>)[] = [];
+    const message = "the session could not be refreshed silently: sign in again";
+    drawHeader(
+      header,
+      { ...signedIn, lastError: { code: "sign_in_needed", message, problems: [], preview: null } },
+      0,
+      (action) => actions.push(action),
+    );
+    expect(byTestId(header, "session-error")?.textContent).toBe(message);
+    byTestId(header, "session-sign-in-again")?.click();
+    expect(actions).toHaveLength(1);
+    void actions[0]?.();
+    expect(vi.mocked(signIn)).toHaveBeenCalledWith(false);
+  });
+
   it("offers Sign in when signed out, and shows the last error", () => {
     const actions: (() => Promise<SessionInfo>)[] = [];
     drawHeader(
