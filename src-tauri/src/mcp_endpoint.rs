@@ -306,7 +306,7 @@ impl McpEndpoint {
         Ok(())
     }
 
-    #[cfg(unix)]
+    #[cfg(any(unix, windows))]
     async fn start_socket(
         &self,
         running: &mut Running,
@@ -350,7 +350,7 @@ impl McpEndpoint {
         }));
     }
 
-    #[cfg(not(unix))]
+    #[cfg(not(any(unix, windows)))]
     async fn start_socket(&self, _: &mut Running, _: ServerOptions, _: Arc<dyn EndpointHost>) {}
 
     async fn secret(&self) -> Result<rmm_mcp::EndpointSecret, CommandError> {

@@ -43,6 +43,9 @@ pub fn adapt<R: tauri::Runtime>(window: &tauri::WebviewWindow<R>) {
             Err(error) => tracing::warn!(%error, "could not set the web view's compositing"),
         }
     }
+    // Elsewhere `without_gpu_compositing` is false and the window is left as it is.
+    #[cfg(not(target_os = "linux"))]
+    let _ = window;
 }
 
 #[cfg(test)]

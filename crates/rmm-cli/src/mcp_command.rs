@@ -107,7 +107,7 @@ async fn endpoint_secret(store: std::sync::Arc<dyn TokenStore>) -> Result<Endpoi
 /// Relays stdio to the desktop app when it listens on this profile's socket; false when it
 /// does not (then this process serves). The app applies its own read-only switch.
 async fn relay_to_app(args: &McpArgs, global: &GlobalArgs) -> Result<bool, Failure> {
-    #[cfg(unix)]
+    #[cfg(any(unix, windows))]
     {
         let resolved = crate::fleet_connection::resolve(global, &args.store)?;
         let path =
@@ -121,7 +121,7 @@ async fn relay_to_app(args: &McpArgs, global: &GlobalArgs) -> Result<bool, Failu
             .map_err(|e| Failure::Local(format!("the relay to the app stopped: {e}")))?;
         Ok(true)
     }
-    #[cfg(not(unix))]
+    #[cfg(not(any(unix, windows)))]
     {
         let _ = (args, global);
         Ok(false)

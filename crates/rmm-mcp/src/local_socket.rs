@@ -1,11 +1,36 @@
 //! The desktop app's local MCP socket: where it is (one per profile, in the user's runtime
 //! folder), the app's owner-only listener, and the relay `rmm mcp --stdio` runs so that agents
 //! which start a process get the app's approvals and activity list while the app runs.
-//! Unix domain sockets only; elsewhere (Windows) `rmm mcp --stdio` always works on its own.
+//! A Unix domain socket (owner-only) on Unix, a named pipe on Windows; elsewhere `rmm mcp
+//! --stdio` always works on its own.
 
 use std::path::PathBuf;
 
+/// `\\.\pipe\mcp-rmm-<user>-<profile>`: one pipe per user and profile.
+#[cfg(windows)]
+pub fn socket_path(profile: &str) -> Result<PathBuf, String> {
+    let user = std::env::var("USERNAME").unwrap_or_default();
+    Ok(PathBuf::from(pipe_name(&user, profile)))
+}
+
+/// The pipe's name; the user's name is kept to characters a pipe name can always hold.
+#[cfg(any(windows, test))]
+fn pipe_name(user: &str, profile: &str) -> String {
+    let user: String = user
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!(r"\\.\pipe\mcp-rmm-{user}-{profile}")
+}
+
 /// `$XDG_RUNTIME_DIR/mcp-rmm/<profile>.sock`, else `<data folder>/run/<profile>.sock`.
+#[cfg(not(windows))]
 pub fn socket_path(profile: &str) -> Result<PathBuf, String> {
     let base = match std::env::var_os("XDG_RUNTIME_DIR").filter(|v| !v.is_empty()) {
         Some(dir) => PathBuf::from(dir).join("mcp-rmm"),
@@ -89,6 +114,82 @@ mod unix {
 #[cfg(unix)]
 pub use unix::{LocalSocket, connect};
 
+#[cfg(windows)]
+mod windows {
+    use std::path::{Path, PathBuf};
+    use std::time::Duration;
+
+    use tokio::net::windows::named_pipe::{
+        ClientOptions, NamedPipeClient, NamedPipeServer, ServerOptions,
+    };
+    use tokio::sync::Mutex;
+
+    /// Windows' "all pipe instances are busy".
+    const ERROR_PIPE_BUSY: i32 = 231;
+
+    /// The app's named pipe. Its default security lets only the user who made it (and the
+    /// system's administrators) open it for writing, so no other user can send requests; it
+    /// takes local clients only. The pipe goes when the app closes it.
+    #[derive(Debug)]
+    pub struct LocalSocket {
+        /// The instance waiting for the next client.
+        waiting: Mutex<NamedPipeServer>,
+        path: PathBuf,
+    }
+
+    impl LocalSocket {
+        /// Makes the pipe; refused when another app already made it.
+        pub async fn bind(path: &Path) -> Result<Self, String> {
+            let first = ServerOptions::new()
+                .first_pipe_instance(true)
+                .reject_remote_clients(true)
+                .create(path)
+                .map_err(|e| {
+                    format!(
+                        "cannot make the pipe {} (another MCP-RMM app may have it): {e}",
+                        path.display()
+                    )
+                })?;
+            Ok(Self {
+                waiting: Mutex::new(first),
+                path: path.to_owned(),
+            })
+        }
+
+        pub fn path(&self) -> &Path {
+            &self.path
+        }
+
+        /// The next agent connection; a fresh instance then waits for the one after.
+        pub async fn accept(&self) -> std::io::Result<NamedPipeServer> {
+            let mut waiting = self.waiting.lock().await;
+            waiting.connect().await?;
+            let next = ServerOptions::new()
+                .reject_remote_clients(true)
+                .create(&self.path)?;
+            Ok(std::mem::replace(&mut *waiting, next))
+        }
+    }
+
+    /// Connects to the app at `path`, if one listens there (waiting briefly while every
+    /// instance is busy).
+    pub async fn connect(path: &Path) -> Option<NamedPipeClient> {
+        for _ in 0..50 {
+            match ClientOptions::new().open(path) {
+                Ok(client) => return Some(client),
+                Err(error) if error.raw_os_error() == Some(ERROR_PIPE_BUSY) => {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                Err(_) => return None,
+            }
+        }
+        None
+    }
+}
+
+#[cfg(windows)]
+pub use windows::{LocalSocket, connect};
+
 /// Copies stdin to `stream` and `stream` to stdout until either side closes: `rmm mcp
 /// --stdio` while the app runs.
 pub async fn relay_stdio<S>(stream: S) -> std::io::Result<()>
@@ -110,6 +211,21 @@ where
     tokio::select! {
         r = upstream => r,
         r = downstream => r,
+    }
+}
+
+#[cfg(test)]
+mod pipe_name_tests {
+    use super::pipe_name;
+
+    #[test]
+    fn a_pipe_is_named_for_its_user_and_profile() {
+        assert_eq!(pipe_name("ada", "demo"), r"\\.\pipe\mcp-rmm-ada-demo");
+        // A user name with a space or a backslash cannot break out of the pipe's name.
+        assert_eq!(
+            pipe_name(r"DOM\Ada L", "work"),
+            r"\\.\pipe\mcp-rmm-DOM_Ada_L-work"
+        );
     }
 }
 
