@@ -13,7 +13,7 @@ use rmm_e2e::demo_app::{control_url, script, testid};
 use rmm_e2e::desktop::Desktop;
 use rmm_e2e::webdriver::Session;
 use rmm_e2e::x11_windows::X11Windows;
-use rmm_e2e::{binaries, demo_sign_in};
+use rmm_e2e::{artifacts_dir, binaries, demo_sign_in};
 use serde_json::Value;
 
 const LIMIT: Duration = Duration::from_secs(60);
@@ -83,6 +83,10 @@ async fn refresh_is_silent_while_the_idp_session_lasts_and_asks_to_sign_in_again
         .await
         .unwrap();
     assert!(error.contains("refreshed silently"), "{error}");
+    session
+        .screenshot(&artifacts_dir().join("refresh-sign-in-again.png"))
+        .await
+        .unwrap();
     assert!(
         !windows
             .shown_titles()

@@ -64,7 +64,7 @@ describe("session header", () => {
     expect(byTestId(header, "session-sign-in-again")).toBeNull();
   });
 
-  it("after a failed silent refresh, offers Sign in again with the login window", () => {
+  it("after a failed silent refresh, offers Sign in again with the login window instead of Refresh", () => {
     const actions: (() => Promise<SessionInfo>)[] = [];
     const message = "the session could not be refreshed silently: sign in again";
     drawHeader(
@@ -74,6 +74,7 @@ describe("session header", () => {
       (action) => actions.push(action),
     );
     expect(byTestId(header, "session-error")?.textContent).toBe(message);
+    expect(byTestId(header, "session-refresh")).toBeNull();
     byTestId(header, "session-sign-in-again")?.click();
     expect(actions).toHaveLength(1);
     void actions[0]?.();

@@ -1,7 +1,7 @@
 // The header of the main window: who is signed in, the tenant and the time left on the token
 // (a warning near expiry), with Sign in (or, where the identity provider refuses the embedded
 // login window, Sign in with Chromium), Refresh and Sign out. When a silent refresh fails, it
-// offers Sign in again, which opens the login window for the person.
+// offers Sign in again instead of Refresh, which opens the login window for the person.
 import { sessionStatus, signIn, signInWithChromium, signOut, type SessionInfo } from "./backend";
 
 /** Under this many seconds left, the time left turns into a warning. */
@@ -47,14 +47,16 @@ export function drawHeader(
       }
       parts.push(time);
     }
-    const refresh = el("button", "session-refresh", info.signingIn ? "Refreshing…" : "Refresh");
-    refresh.disabled = info.signingIn;
-    refresh.onclick = () => act(() => signIn(true));
-    parts.push(refresh);
     if (info.lastError?.code === "sign_in_needed") {
+      // The silent refresh failed: the IdP session is gone, so only the person can sign in.
       const again = el("button", "session-sign-in-again", "Sign in again");
       again.onclick = () => act(() => signIn(false));
       parts.push(again);
+    } else {
+      const refresh = el("button", "session-refresh", info.signingIn ? "Refreshing…" : "Refresh");
+      refresh.disabled = info.signingIn;
+      refresh.onclick = () => act(() => signIn(true));
+      parts.push(refresh);
     }
     const out = el("button", "session-sign-out", "Sign out");
     out.onclick = () => act(signOut);
