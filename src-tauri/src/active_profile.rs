@@ -12,7 +12,6 @@ use rmm_core::settings::{
 use serde::{Deserialize, Serialize};
 
 use crate::app_files::{read_json, write_json};
-
 use crate::app_info::DemoInfo;
 use crate::command_error::{CommandError, ErrorCode};
 use crate::demo::{DEMO_PROFILE, DemoSimulator};
@@ -454,8 +453,7 @@ mod tests {
         f.endpoint.shutdown().await;
 
         // The next start, over the same folder, takes the same profile without being told.
-        let first = f.active;
-        drop(first);
+        drop(f.active);
         let again = app_over(f.dir, None);
         again.active.restore(false).await.unwrap();
         assert_eq!(again.active.current().name(), Some("office"));

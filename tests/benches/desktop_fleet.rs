@@ -101,22 +101,22 @@ mod bench {
 
         // Notes, in the page, when the grid has shown every device (and the frame after).
         script(
-        &session,
-        &format!(
-            "window.__loadedAt = null;
-             const want = '{DEVICES} devices';
-             const seen = () => (document.querySelector('[data-testid=\"fleet-count\"]')?.textContent ?? '').includes(want);
-             const observer = new MutationObserver(() => {{
-               if (window.__loadedAt === null && seen()) {{
-                 observer.disconnect();
-                 requestAnimationFrame(() => {{ window.__loadedAt = Date.now(); }});
-               }}
-             }});
-             observer.observe(document.body, {{ subtree: true, childList: true, characterData: true }});
-             done('watching');"
-        ),
-    )
-    .await?;
+            &session,
+            &format!(
+                "window.__loadedAt = null;
+                 const want = '{DEVICES} devices';
+                 const seen = () => (document.querySelector('[data-testid=\"fleet-count\"]')?.textContent ?? '').includes(want);
+                 const observer = new MutationObserver(() => {{
+                   if (window.__loadedAt === null && seen()) {{
+                     observer.disconnect();
+                     requestAnimationFrame(() => {{ window.__loadedAt = Date.now(); }});
+                   }}
+                 }});
+                 observer.observe(document.body, {{ subtree: true, childList: true, characterData: true }});
+                 done('watching');"
+            ),
+        )
+        .await?;
 
         let (main, _login) = demo_sign_in::open_login_window(&session).await?;
         demo_sign_in::enter_email(&session, &username).await?;
@@ -185,7 +185,7 @@ mod bench {
         }
         session.close().await?;
         drop(desktop);
-        let demo_memory = demo_fleet_memory(&app, &username, &password).await?;
+        let demo_memory = demo_fleet_memory(&app).await?;
 
         let totals = |times: &[(f64, f64)]| times.iter().map(|t| t.0).collect::<Vec<_>>();
         let scripts = |times: &[(f64, f64)]| median(times.iter().map(|t| t.1).collect());
@@ -260,14 +260,11 @@ mod bench {
 
     /// Issue 5's figure: the plain `--demo` app (its default fleet), signed in, on a desktop of its
     /// own (fresh folders and keyring: nothing kept from the big fleet's run).
-    async fn demo_fleet_memory(
-        app: &std::path::Path,
-        username: &str,
-        password: &str,
-    ) -> Result<Vec<ProcessMemory>, String> {
+    async fn demo_fleet_memory(app: &std::path::Path) -> Result<Vec<ProcessMemory>, String> {
         let desktop = Desktop::start()?;
-        let session = Session::start_tauri_app(desktop.webdriver_url(), app, &["--demo"]).await?;
-        demo_sign_in::sign_in(&session, username, password).await?;
+        let session = demo_sign_in::start_signed_in(desktop.webdriver_url(), app)
+            .await?
+            .session;
         session
             .wait_for_text(
                 "[data-testid=\"fleet-count\"]",

@@ -85,6 +85,29 @@ pub async fn sharp_start_login(
     session.click(&submit).await
 }
 
+/// `mcp-rmm --demo` started under the WebDriver at `webdriver_url`, and signed in.
+pub struct SignedInDemo {
+    pub session: Session,
+    pub username: String,
+    pub password: String,
+}
+
+/// Starts the desktop app `app` with `--demo` and signs in as its user.
+pub async fn start_signed_in(webdriver_url: &str, app: &Path) -> Result<SignedInDemo, String> {
+    let (username, password) = demo_credentials().await?;
+    let session = Session::start_tauri_app(webdriver_url, app, &["--demo"])
+        .await
+        .map_err(|e| format!("the app did not start: {e}"))?;
+    sign_in(&session, &username, &password)
+        .await
+        .map_err(|e| format!("sign-in: {e}"))?;
+    Ok(SignedInDemo {
+        session,
+        username,
+        password,
+    })
+}
+
 /// The whole sign-in; back in the main window once the header shows `username`.
 pub async fn sign_in(session: &Session, username: &str, password: &str) -> Result<(), String> {
     sign_in_with(session, "session-sign-in", username, password).await

@@ -140,11 +140,17 @@ impl Desktop {
     }
 
     /// What `secret-tool search --all service <service>` finds in the app's keyring (the app
-    /// keeps a profile's items under `mcp-rmm:<profile>`).
+    /// keeps a profile's items under `mcp-rmm:<profile>`): labels and attributes, without the
+    /// secrets, so that a failing test can print it.
     pub fn keyring_items(&self, service: &str) -> Result<String, String> {
-        self.run_in_session(
+        let found = self.run_in_session(
             Command::new("secret-tool").args(["search", "--all", "service", service]),
-        )
+        )?;
+        Ok(found
+            .lines()
+            .filter(|line| !line.starts_with("secret = "))
+            .map(|line| format!("{line}\n"))
+            .collect())
     }
 
     /// The secret of the app's keyring item `item` of `service` (`secret-tool lookup`); empty

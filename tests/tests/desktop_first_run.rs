@@ -164,10 +164,13 @@ async fn a_profile_set_up_at_first_run_keeps_its_key_in_the_keyring_only() {
         .await;
 
     // The key is in the keyring, under the profile.
-    let found = desktop.keyring_items("mcp-rmm:office").unwrap();
+    let stored = desktop
+        .keyring_secret("mcp-rmm:office", "subscription-key")
+        .unwrap();
     assert!(
-        found.contains(key),
-        "the key is not in the keyring: {found:?}"
+        stored.trim_end() == key,
+        "the key is not in the keyring under the profile: {:?}",
+        desktop.keyring_items("mcp-rmm:office")
     );
 
     // And in no file of the app's folders (config: settings.toml, the remembered choice).

@@ -86,13 +86,10 @@ async fn preview_and_confirm(session: &Session) -> String {
 async fn a_person_schedules_cancels_and_sets_ota_from_the_fleet_grid() {
     let app = binaries::desktop_app().unwrap_or_else(|e| panic!("{e}"));
     let desktop = Desktop::start().unwrap_or_else(|e| panic!("{e}"));
-    let (username, password) = demo_sign_in::demo_credentials().await.unwrap();
-    let session = Session::start_tauri_app(desktop.webdriver_url(), &app, &["--demo"])
+    let demo = demo_sign_in::start_signed_in(desktop.webdriver_url(), &app)
         .await
-        .unwrap_or_else(|e| panic!("the app did not start: {e}"));
-    demo_sign_in::sign_in(&session, &username, &password)
-        .await
-        .unwrap_or_else(|e| panic!("sign-in: {e}"));
+        .unwrap_or_else(|e| panic!("{e}"));
+    let session = demo.session;
     let control = control_url(&session).await.unwrap();
     let group = script(
         &session,

@@ -91,13 +91,10 @@ async fn answer_dialog(session: &Session, approve: bool, shot: Option<&str>) -> 
 async fn an_agents_change_waits_for_the_persons_approval_in_the_app() {
     let app = binaries::desktop_app().unwrap_or_else(|e| panic!("{e}"));
     let desktop = Desktop::start().unwrap_or_else(|e| panic!("{e}"));
-    let (username, password) = demo_sign_in::demo_credentials().await.unwrap();
-    let session = Session::start_tauri_app(desktop.webdriver_url(), &app, &["--demo"])
+    let demo = demo_sign_in::start_signed_in(desktop.webdriver_url(), &app)
         .await
-        .unwrap_or_else(|e| panic!("the app did not start: {e}"));
-    demo_sign_in::sign_in(&session, &username, &password)
-        .await
-        .unwrap_or_else(|e| panic!("sign-in: {e}"));
+        .unwrap_or_else(|e| panic!("{e}"));
+    let session = demo.session;
 
     // The person turns the endpoint on in the Agents view (any free port).
     let endpoint = demo_app::turn_on_endpoint(&session)

@@ -25,16 +25,11 @@ const LOGIN_WINDOW: &str = "Sign in — MCP-RMM";
 #[tokio::test(flavor = "multi_thread")]
 async fn refresh_is_silent_while_the_idp_session_lasts_and_asks_to_sign_in_again_after() {
     let app = binaries::desktop_app().unwrap_or_else(|e| panic!("{e}"));
-    let (username, password) = demo_sign_in::demo_credentials()
+    let desktop = Desktop::start().unwrap_or_else(|e| panic!("{e}"));
+    let demo = demo_sign_in::start_signed_in(desktop.webdriver_url(), &app)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let desktop = Desktop::start().unwrap_or_else(|e| panic!("{e}"));
-    let session = Session::start_tauri_app(desktop.webdriver_url(), &app, &["--demo"])
-        .await
-        .unwrap_or_else(|e| panic!("the app did not start under {}: {e}", desktop.display()));
-    demo_sign_in::sign_in(&session, &username, &password)
-        .await
-        .unwrap_or_else(|e| panic!("sign-in: {e}"));
+    let (session, username, password) = (demo.session, demo.username, demo.password);
     let control = control_url(&session).await.unwrap();
     let windows = X11Windows::connect(desktop.display()).unwrap();
     let token = || desktop.keyring_secret(KEYRING_SERVICE, "token").unwrap();

@@ -107,15 +107,10 @@ async fn without_a_tray_closing_quits_even_with_the_endpoint_on() {
 /// WebDriver session, the endpoint and the app's MCP socket.
 async fn start_with_endpoint(desktop: &Desktop) -> (Session, demo_app::AgentEndpoint, PathBuf) {
     let app = binaries::desktop_app().unwrap_or_else(|e| panic!("{e}"));
-    let (username, password) = demo_sign_in::demo_credentials()
+    let session = demo_sign_in::start_signed_in(desktop.webdriver_url(), &app)
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let session = Session::start_tauri_app(desktop.webdriver_url(), &app, &["--demo"])
-        .await
-        .unwrap_or_else(|e| panic!("the app did not start under {}: {e}", desktop.display()));
-    demo_sign_in::sign_in(&session, &username, &password)
-        .await
-        .unwrap_or_else(|e| panic!("sign-in: {e}"));
+        .unwrap_or_else(|e| panic!("{e}"))
+        .session;
     let endpoint = demo_app::turn_on_endpoint(&session)
         .await
         .unwrap_or_else(|e| panic!("turning the endpoint on: {e}"));
