@@ -31,6 +31,10 @@ pub struct SimArgs {
     /// Share (0 to 1) of reserved updates that fail.
     #[arg(long, default_value_t = 0.1)]
     pub failure_share: f64,
+    /// Behaviour modes, comma-separated or repeated: `strict`, `all`, or single modes such as
+    /// `refusals-200`, `odd-device-ids` (see docs/sim-contract.md). `RMM_SIM_MODE` adds to them.
+    #[arg(long = "mode", value_name = "MODE", value_delimiter = ',')]
+    pub modes: Vec<String>,
 }
 
 impl SimArgs {
@@ -49,7 +53,11 @@ impl SimArgs {
                 self.port
             )));
         }
+        let modes = rmm_sim::Modes::default()
+            .with_list(&self.modes.join(","))
+            .map_err(|error| Failure::BadInput(format!("--mode: {error}")))?;
         Ok(rmm_sim::SimConfig {
+            modes,
             devices: self.devices as usize,
             seed: self.seed,
             latency_ms: self.latency_ms,

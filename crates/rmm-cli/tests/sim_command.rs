@@ -167,6 +167,7 @@ fn bad_flags_are_refused_with_the_flag_named_and_exit_code_2() {
         (vec!["sim", "--failure-share", "1.5"], "--failure-share"),
         (vec!["sim", "--port", "65534"], "--port"),
         (vec!["sim", "--token-ttl", "0"], "--token-ttl"),
+        (vec!["sim", "--mode", "strict,bogus"], "--mode"),
     ] {
         let output = rmm().args(&args).output().unwrap();
         assert_eq!(output.status.code(), Some(2), "{args:?}");
@@ -174,4 +175,27 @@ fn bad_flags_are_refused_with_the_flag_named_and_exit_code_2() {
         assert!(stderr.contains(named), "{args:?}: {stderr}");
         assert!(output.stdout.is_empty(), "{args:?} printed on stdout");
     }
+}
+
+#[tokio::test]
+async fn modes_from_the_flag_and_the_environment_add_up_and_can_be_read_back() {
+    let home = tempfile::tempdir().unwrap();
+    let (_running, info) = start_sim(
+        &["sim", "--devices", "5", "--mode", "refusals-200"],
+        &[
+            ("RMM_CONFIG_DIR", home.path()),
+            ("RMM_SIM_MODE", std::path::Path::new("odd-device-ids")),
+        ],
+    )
+    .await;
+    let modes: serde_json::Value =
+        reqwest::get(format!("{}/modes", info["control_url"].as_str().unwrap()))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    assert_eq!(modes["refusalsAs200"], true, "{modes}");
+    assert_eq!(modes["oddDeviceIds"], true, "{modes}");
+    assert_eq!(modes["shuffledOrder"], false, "{modes}");
 }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -19,12 +19,14 @@ use crate::faults::{self, Fate};
 use crate::fleet::FirmwareFile;
 use crate::guard;
 use crate::problems::{Problem, Problems};
-use crate::query::{parse_device_query, parse_paging, select};
+use crate::query::{Permutation, parse_device_query, parse_paging, select};
 use crate::tokens::Claims;
+
+const TENANTS_PATH: &str = "/api/v1/tenants";
 
 pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
-        .route("/api/v1/tenants", get(tenants))
+        .route(TENANTS_PATH, get(tenants))
         .route("/rmm/fss/fwupd/getFirmwareUpdateList", post(device_list))
         .route("/rmm/fss/fwupd/getFirmwareDataList", post(file_list))
         .route("/rmm/fss/fwupd/setUpdateReservation", post(set_reservation))
@@ -49,6 +51,19 @@ async fn gate(State(shared): State<Arc<Shared>>, mut request: Request, next: Nex
     let delay = faults::latency(&current, &mut lock(&shared.fault_rng));
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
+    }
+    let modes = shared.modes();
+    if origin.is_none() {
+        let refusal = if modes.require_dashboard_origin {
+            Some(guard::origin_not_allowed())
+        } else if modes.tenants_need_browser && request.uri().path() == TENANTS_PATH {
+            Some(guard::tenants_for_browsers_only())
+        } else {
+            None
+        };
+        if let Some(refusal) = refusal {
+            return refusal;
+        }
     }
     let claims = match guard::check_caller(&shared, request.headers()) {
         Ok(claims) => claims,
@@ -120,7 +135,15 @@ fn ok(mut body: Value) -> Response {
     (StatusCode::OK, Json(body)).into_response()
 }
 
-fn bad_request(problems: Vec<Problem>) -> Response {
+/// A refusal of bad input: HTTP 400, or 200 with the same `errorList` in `refusals-200` mode.
+fn bad_request(shared: &Shared, problems: Vec<Problem>) -> Response {
+    if shared.modes().refusals_as_200 {
+        return (
+            StatusCode::OK,
+            Json(json!({"common": {"errorList": problems}})),
+        )
+            .into_response();
+    }
     (
         StatusCode::BAD_REQUEST,
         Json(json!({"statusCode": 400, "message": "Invalid request.", "common": {"errorList": problems}})),
@@ -137,7 +160,7 @@ fn parse_scoped(
     let body: Value = serde_json::from_slice(body).map_err(|_| {
         let mut problems = Problems::default();
         problems.add("INVALID_REQUEST", "body", "body must be a JSON object");
-        Box::new(bad_request(problems.0))
+        Box::new(bad_request(shared, problems.0))
     })?;
     let group = match body.get("groupId") {
         Some(Value::String(group)) => group.clone(),
@@ -148,7 +171,7 @@ fn parse_scoped(
                 "groupId",
                 "groupId is required (a tenant id string)",
             );
-            return Err(Box::new(bad_request(problems.0)));
+            return Err(Box::new(bad_request(shared, problems.0)));
         }
     };
     if group != claims.ssp_tenant_id {
@@ -164,11 +187,20 @@ async fn tenants(
     State(shared): State<Arc<Shared>>,
     Extension(claims): Extension<Claims>,
 ) -> Response {
+    let documented_only = shared.modes().documented_fields_only;
     let world = lock(&shared.world);
-    let list: Vec<Value> = world
+    let mine = world
         .tenants
         .iter()
-        .filter(|t| t.id == claims.ssp_tenant_id)
+        .filter(|t| t.id == claims.ssp_tenant_id);
+    if documented_only {
+        // The notes say nothing of this body: another plausible shape.
+        let list: Vec<Value> = mine
+            .map(|t| json!({"id": t.id, "displayName": t.name}))
+            .collect();
+        return ok(json!({"data": list}));
+    }
+    let list: Vec<Value> = mine
         .map(|t| json!({"tenantId": t.id, "tenantName": t.name, "parentTenantId": null}))
         .collect();
     ok(json!({"totalCount": list.len(), "tenantList": list}))
@@ -193,24 +225,34 @@ async fn device_list(
         Ok(scoped) => scoped,
         Err(refusal) => return *refusal,
     };
+    let modes = shared.modes();
     let mut problems = Problems::default();
-    let query = parse_device_query(&body, &mut problems);
+    let query = parse_device_query(&body, &modes, &mut problems);
     if !problems.is_empty() {
-        return bad_request(problems.0);
+        return bad_request(&shared, problems.0);
     }
     let now = shared.now_ms();
     let mut world = lock(&shared.world);
     world.settle(t, now);
+    if modes.moving_devices
+        && let Some(tenant) = world.tenants.get_mut(t)
+    {
+        tenant.move_one();
+    }
     let Some(tenant) = world.tenants.get(t) else {
         return guard::forbidden();
     };
-    let (page, total) = select(&tenant.devices, &query, now);
+    let permutation = modes.permuted_order().then_some(Permutation {
+        order: &tenant.order,
+        rank: &tenant.rank,
+    });
+    let (page, total) = select(&tenant.devices, permutation, &query, now);
     let answer = DeviceListAnswer {
         count: page.len(),
         device_list: page
             .iter()
             .filter_map(|&i| tenant.devices.get(i))
-            .map(|d| d.view(now))
+            .map(|d| d.view(now, &modes))
             .collect(),
         total_count: total,
         start_index: query.paging.start,
@@ -232,7 +274,7 @@ async fn file_list(
     let mut problems = Problems::default();
     let paging = parse_paging(&body, &mut problems);
     if !problems.is_empty() {
-        return bad_request(problems.0);
+        return bad_request(&shared, problems.0);
     }
     let world = lock(&shared.world);
     let files: &[FirmwareFile] = world
@@ -249,44 +291,72 @@ async fn file_list(
     }))
 }
 
-type Change = fn(&mut crate::world::World, usize, &Value, i64) -> Result<usize, Problems>;
+type Change =
+    fn(&mut crate::world::World, usize, &Value, &changes::ChangeContext) -> Result<usize, Problems>;
 
-fn apply_change(shared: &Shared, claims: &Claims, body: &Bytes, change: Change) -> Response {
+fn apply_change(
+    shared: &Shared,
+    claims: &Claims,
+    headers: &HeaderMap,
+    body: &Bytes,
+    change: Change,
+) -> Response {
     let (body, t) = match parse_scoped(shared, claims, body) {
         Ok(scoped) => scoped,
         Err(refusal) => return *refusal,
     };
-    let now = shared.now_ms();
-    let outcome = change(&mut lock(&shared.world), t, &body, now);
+    let context = changes::ChangeContext {
+        now: shared.now_ms(),
+        modes: shared.modes(),
+        header_offset: headers
+            .get("x-time-zone")
+            .and_then(|v| v.to_str().ok())
+            .and_then(changes::parse_header_zone),
+    };
+    let outcome = change(&mut lock(&shared.world), t, &body, &context);
     match outcome {
         Ok(affected) => {
             bump(&shared.counters.change_requests);
-            ok(json!({"result": "success", "affectedCount": affected}))
+            if shared.modes().documented_fields_only {
+                // The notes show no receipt: only the common block.
+                ok(json!({}))
+            } else {
+                ok(json!({"result": "success", "affectedCount": affected}))
+            }
         }
-        Err(problems) => bad_request(problems.0),
+        Err(problems) => bad_request(shared, problems.0),
     }
 }
 
 async fn set_reservation(
     State(shared): State<Arc<Shared>>,
     Extension(claims): Extension<Claims>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    apply_change(&shared, &claims, &body, changes::set_reservation)
+    apply_change(&shared, &claims, &headers, &body, changes::set_reservation)
 }
 
 async fn remove_reservation(
     State(shared): State<Arc<Shared>>,
     Extension(claims): Extension<Claims>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    apply_change(&shared, &claims, &body, changes::remove_reservation)
+    apply_change(
+        &shared,
+        &claims,
+        &headers,
+        &body,
+        changes::remove_reservation,
+    )
 }
 
 async fn set_ota_mode(
     State(shared): State<Arc<Shared>>,
     Extension(claims): Extension<Claims>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    apply_change(&shared, &claims, &body, changes::set_ota_mode)
+    apply_change(&shared, &claims, &headers, &body, changes::set_ota_mode)
 }

@@ -10,6 +10,7 @@ use crate::SimError;
 use crate::clock::{SimClock, wall_ms};
 use crate::config::{Faults, SimConfig};
 use crate::faults::RateWindow;
+use crate::modes::Modes;
 use crate::sessions::AuthState;
 use crate::tokens::{
     Claims, SigningKey, Subject, TokenSpec, VerifiedTokens, access_claims, foreign_key,
@@ -130,6 +131,7 @@ pub struct Shared {
     pub clock: Mutex<SimClock>,
     pub auth: Mutex<AuthState>,
     pub faults: Mutex<Faults>,
+    pub modes: Mutex<Modes>,
     pub fault_rng: Mutex<ChaCha20Rng>,
     pub rate: Mutex<RateWindow>,
     pub counters: Counters,
@@ -141,6 +143,10 @@ pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Shared {
+    pub fn modes(&self) -> Modes {
+        *lock(&self.modes)
+    }
+
     pub fn now_ms(&self) -> i64 {
         lock(&self.clock).now_ms()
     }

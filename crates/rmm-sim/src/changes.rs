@@ -5,30 +5,52 @@ use time::{Date, Month, PrimitiveDateTime, Time, UtcOffset};
 
 use crate::device::{OtaMode, Reservation, UpdateStatus, is_well_formed_device_id};
 use crate::fleet::Tenant;
+use crate::modes::Modes;
 use crate::problems::Problems;
 use crate::world::World;
 
 /// A transfer time may lie this far behind the simulated now (client clocks drift).
 pub const PAST_GRACE_MS: i64 = 60_000;
 
+/// What a change request is read with besides its body.
+#[derive(Debug, Clone, Copy)]
+pub struct ChangeContext {
+    /// Simulated now, Unix ms.
+    pub now: i64,
+    pub modes: Modes,
+    /// The request's `x-time-zone` as an offset in seconds, when sent and readable.
+    pub header_offset: Option<i32>,
+}
+
 /// Resolves `deviceIds` + `isExclude` to device indices, noting every bad id.
-fn select_devices(tenant: &Tenant, body: &Value, problems: &mut Problems) -> Vec<usize> {
+fn select_devices(
+    tenant: &Tenant,
+    body: &Value,
+    modes: &Modes,
+    problems: &mut Problems,
+) -> Vec<usize> {
     let exclude = problems.flag(body, "isExclude");
     let mut listed = Vec::new();
     match body.get("deviceIds") {
         Some(Value::Array(ids)) => {
             for (i, id) in ids.iter().enumerate() {
                 let field = format!("deviceIds[{i}]");
-                match id.as_str() {
-                    Some(text) if is_well_formed_device_id(text) => match tenant.index.get(text) {
-                        Some(&n) => listed.push(n),
-                        None => problems.add(
-                            "DEVICE_NOT_FOUND",
-                            field,
-                            format!("no device {text} in this group"),
-                        ),
-                    },
-                    _ => problems.add(
+                let Some(text) = id.as_str() else {
+                    problems.add(
+                        "INVALID_DEVICE_ID",
+                        field,
+                        "device id must look like mn=<base64>:sn=<base64>",
+                    );
+                    continue;
+                };
+                match tenant.lookup(text, modes) {
+                    Some(n) => listed.push(n),
+                    None if is_well_formed_device_id(text) => problems.add(
+                        "DEVICE_NOT_FOUND",
+                        field,
+                        format!("no device {text} in this group"),
+                    ),
+                    None => problems.add(
                         "INVALID_DEVICE_ID",
                         field,
                         "device id must look like mn=<base64>:sn=<base64>",
@@ -89,6 +111,16 @@ pub fn parse_time_zone(text: &str) -> Option<i32> {
     (hours <= 14 && minutes < 60).then_some(sign * (hours * 3600 + minutes * 60))
 }
 
+/// An `x-time-zone` header: `+05:30` (as the dashboard sends it) or `UTC+05:30`.
+pub fn parse_header_zone(text: &str) -> Option<i32> {
+    let text = text.trim();
+    if text.starts_with("UTC") {
+        parse_time_zone(text)
+    } else {
+        parse_time_zone(&format!("UTC{text}"))
+    }
+}
+
 /// `YYYYMMDDHHMM` local to `offset_secs` → Unix ms.
 pub fn parse_execute_time(text: &str, offset_secs: i32) -> Option<i64> {
     let local = parse_local_datetime(text)?;
@@ -119,14 +151,15 @@ pub fn set_reservation(
     world: &mut World,
     t: usize,
     body: &Value,
-    now: i64,
+    context: &ChangeContext,
 ) -> Result<usize, Problems> {
+    let now = context.now;
     world.settle(t, now);
     let mut problems = Problems::default();
     let Some(tenant) = world.tenants.get(t) else {
         return Ok(0);
     };
-    let targets = select_devices(tenant, body, &mut problems);
+    let targets = select_devices(tenant, body, &context.modes, &mut problems);
     let file = match problems.text(body, "fileId", "FILE_NOT_FOUND") {
         Some(id) => match tenant.file(id) {
             Some(file) => Some(file.clone()),
@@ -179,7 +212,12 @@ pub fn set_reservation(
             "executeUpdateDateTime must be a valid YYYYMMDDHHMM",
         );
     }
-    let execute_ms = match (execute, offset) {
+    // In `time-zone-header` mode the header, when sent, decides the execute time's zone.
+    let execute_offset = match context.header_offset {
+        Some(header) if context.modes.time_zone_header => Some(header),
+        _ => offset,
+    };
+    let execute_ms = match (execute, execute_offset) {
         (Some(text), Some(offset)) => parse_execute_time(text, offset),
         _ => None,
     };
@@ -231,14 +269,14 @@ pub fn remove_reservation(
     world: &mut World,
     t: usize,
     body: &Value,
-    now: i64,
+    context: &ChangeContext,
 ) -> Result<usize, Problems> {
-    world.settle(t, now);
+    world.settle(t, context.now);
     let mut problems = Problems::default();
     let Some(tenant) = world.tenants.get_mut(t) else {
         return Ok(0);
     };
-    let targets = select_devices(tenant, body, &mut problems);
+    let targets = select_devices(tenant, body, &context.modes, &mut problems);
     if !problems.is_empty() {
         return Err(problems);
     }
@@ -279,14 +317,15 @@ pub fn set_ota_mode(
     world: &mut World,
     t: usize,
     body: &Value,
-    now: i64,
+    context: &ChangeContext,
 ) -> Result<usize, Problems> {
+    let now = context.now;
     world.settle(t, now);
     let mut problems = Problems::default();
     let Some(tenant) = world.tenants.get_mut(t) else {
         return Ok(0);
     };
-    let targets = select_devices(tenant, body, &mut problems);
+    let targets = select_devices(tenant, body, &context.modes, &mut problems);
     let mode = body
         .get("otaMode")
         .and_then(Value::as_str)
@@ -340,6 +379,9 @@ mod tests {
         assert_eq!(parse_time_zone("UTC+5:30"), None);
         assert_eq!(parse_time_zone("+05:30"), None);
         assert_eq!(parse_time_zone("UTC+15:00"), None);
+        assert_eq!(parse_header_zone("+05:30"), Some(19_800));
+        assert_eq!(parse_header_zone("UTC-08:00"), Some(-28_800));
+        assert_eq!(parse_header_zone("05:30"), None);
     }
 
     #[test]

@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::modes::Modes;
+
 /// Everything `start` needs; `Default` gives the demo setup (250 devices, seed 1, ephemeral ports).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SimConfig {
@@ -29,6 +31,8 @@ pub struct SimConfig {
     pub error_share: f64,
     /// Share (0..=1) of API requests whose connection is closed without an answer.
     pub drop_share: f64,
+    /// Behaviour modes (other plausible real-cloud behaviours); `RMM_SIM_MODE` adds to them.
+    pub modes: Modes,
 }
 
 impl Default for SimConfig {
@@ -46,6 +50,7 @@ impl Default for SimConfig {
             rate_limit_per_sec: None,
             error_share: 0.0,
             drop_share: 0.0,
+            modes: Modes::default(),
         }
     }
 }

@@ -1,4 +1,4 @@
-//! The control endpoint `/__sim/*`: stats, faults, clock, sessions and state inspection for tests.
+//! The control endpoint `/__sim/*`: stats, faults, modes, clock, sessions and state inspection for tests.
 
 use std::sync::Arc;
 
@@ -15,6 +15,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/__sim/stats", get(stats))
         .route("/__sim/faults", get(read_faults).post(write_faults))
+        .route("/__sim/modes", get(read_modes).post(write_modes))
         .route("/__sim/clock", get(read_clock).post(write_clock))
         .route("/__sim/sessions/end", post(end_sessions))
         .route("/__sim/devices/{device_id}", get(device))
@@ -41,6 +42,22 @@ async fn write_faults(State(shared): State<Arc<Shared>>, Json(patch): Json<Value
         Ok(next) => {
             *faults = next.clone();
             tracing::info!(?next, "faults changed");
+            Json(next).into_response()
+        }
+        Err(message) => bad(message),
+    }
+}
+
+async fn read_modes(State(shared): State<Arc<Shared>>) -> Response {
+    Json(shared.modes()).into_response()
+}
+
+async fn write_modes(State(shared): State<Arc<Shared>>, Json(patch): Json<Value>) -> Response {
+    let mut modes = lock(&shared.modes);
+    match modes.apply_patch(&patch) {
+        Ok(next) => {
+            *modes = next;
+            tracing::info!(modes = ?next.names_on(), "modes changed");
             Json(next).into_response()
         }
         Err(message) => bad(message),
@@ -84,7 +101,7 @@ async fn end_sessions(State(shared): State<Arc<Shared>>) -> Response {
 
 async fn device(State(shared): State<Arc<Shared>>, Path(device_id): Path<String>) -> Response {
     let now = shared.now_ms();
-    match lock(&shared.world).device_json(&device_id, now) {
+    match lock(&shared.world).device_json(&device_id, now, &shared.modes()) {
         Some(device) => Json(device).into_response(),
         None => (
             StatusCode::NOT_FOUND,
@@ -96,7 +113,7 @@ async fn device(State(shared): State<Arc<Shared>>, Path(device_id): Path<String>
 
 async fn reservations(State(shared): State<Arc<Shared>>) -> Response {
     let now = shared.now_ms();
-    Json(lock(&shared.world).reservations_json(now)).into_response()
+    Json(lock(&shared.world).reservations_json(now, &shared.modes())).into_response()
 }
 
 async fn files(State(shared): State<Arc<Shared>>) -> Response {

@@ -4,8 +4,10 @@ use std::borrow::Cow;
 use std::cmp::Ordering;
 
 use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
 use serde::Serialize;
+
+use crate::modes::Modes;
 
 /// Progress of a reserved firmware update.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -85,6 +87,8 @@ pub const OTA_APPLY_MS: i64 = 60_000;
 #[derive(Debug, Clone)]
 pub struct Device {
     pub device_id: String,
+    /// The id shown instead in `odd-device-ids` mode (about a third of the devices).
+    pub odd_id: Option<String>,
     pub model: &'static str,
     pub serial: String,
     pub friendly_name: String,
@@ -223,9 +227,18 @@ impl Device {
             .cmp(&other.sort_key(field, now_ms))
     }
 
-    pub fn view(&self, now_ms: i64) -> DeviceView<'_> {
+    /// The id the API shows in these modes.
+    pub fn shown_id(&self, modes: &Modes) -> &str {
+        match &self.odd_id {
+            Some(odd) if modes.odd_device_ids => odd,
+            _ => &self.device_id,
+        }
+    }
+
+    pub fn view(&self, now_ms: i64, modes: &Modes) -> DeviceView<'_> {
+        let invented = !modes.documented_fields_only;
         DeviceView {
-            device_id: &self.device_id,
+            device_id: self.shown_id(modes),
             model_name: self.model,
             serial_number: &self.serial,
             friendly_name: &self.friendly_name,
@@ -237,13 +250,15 @@ impl Device {
             ota_setting_status: self.ota_setting_status(now_ms),
             ota_start_hour: self.ota_start,
             ota_end_hour: self.ota_end,
-            connection_status: self.connection_status(),
-            location: &self.location,
-            reservation: self.reservation.as_ref().map(|r| ReservationView {
-                file_id: &r.file_id,
-                file_transfer_timestamp: r.transfer_ms,
-                file_transfer_time_zone: &r.time_zone,
-                execute_update_date_time: &r.execute,
+            connection_status: invented.then(|| self.connection_status()),
+            location: invented.then_some(self.location.as_str()),
+            reservation: invented.then(|| {
+                self.reservation.as_ref().map(|r| ReservationView {
+                    file_id: &r.file_id,
+                    file_transfer_timestamp: r.transfer_ms,
+                    file_transfer_time_zone: &r.time_zone,
+                    execute_update_date_time: &r.execute,
+                })
             }),
         }
     }
@@ -298,9 +313,14 @@ pub struct DeviceView<'a> {
     pub ota_setting_status: &'static str,
     pub ota_start_hour: i8,
     pub ota_end_hour: i8,
-    pub connection_status: &'static str,
-    pub location: &'a str,
-    pub reservation: Option<ReservationView<'a>>,
+    /// The fields below are the simulator's own: absent in `documented-fields-only` mode.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connection_status: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<&'a str>,
+    /// `Some(None)` is shown as `null`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reservation: Option<Option<ReservationView<'a>>>,
 }
 
 #[derive(Debug, Serialize)]
@@ -319,6 +339,28 @@ pub fn device_id_for(maker: &str, serial: &str) -> String {
         STANDARD.encode(maker),
         STANDARD.encode(serial)
     )
+}
+
+/// Shift-JIS bytes of "シャープ": a maker name that is not UTF-8.
+const SJIS_SHARP: &[u8] = &[0x83, 0x56, 0x83, 0x83, 0x81, 0x5B, 0x83, 0x76];
+
+/// The id a device shows in `odd-device-ids` mode, decided by its serial's last digit: base64
+/// without padding, a maker that is not UTF-8, or an opaque id of another shape.
+pub fn odd_device_id(serial: &str) -> Option<String> {
+    match serial.as_bytes().last()? {
+        b'3' => Some(format!(
+            "mn={}:sn={}",
+            STANDARD_NO_PAD.encode("Sharp"),
+            STANDARD_NO_PAD.encode(serial)
+        )),
+        b'6' => Some(format!(
+            "mn={}:sn={}",
+            STANDARD.encode(SJIS_SHARP),
+            STANDARD.encode(serial)
+        )),
+        b'9' => Some(format!("SHARP-{serial}")),
+        _ => None,
+    }
 }
 
 /// Whether `text` has the device-id shape: both parts present and valid base64 of UTF-8 text.
@@ -345,6 +387,7 @@ mod tests {
     fn sample() -> Device {
         Device {
             device_id: device_id_for("Sharp", "12345678"),
+            odd_id: None,
             model: "MX-3071",
             serial: "12345678".into(),
             friendly_name: "Copy Room".into(),
@@ -374,6 +417,57 @@ mod tests {
         assert!(!is_well_formed_device_id("mn=U2hhcnA=:sn="));
         assert!(!is_well_formed_device_id("12345678"));
         assert!(!is_well_formed_device_id("mn=!!:sn=MTIz"));
+    }
+
+    #[test]
+    fn odd_ids_are_not_well_formed_and_differ_by_kind() {
+        assert_eq!(odd_device_id("12345678"), None);
+        let unpadded = odd_device_id("12345673").unwrap();
+        assert_eq!(unpadded, "mn=U2hhcnA:sn=MTIzNDU2NzM");
+        let not_utf8 = odd_device_id("12345676").unwrap();
+        assert!(not_utf8.starts_with("mn=g1aDg4Fbg3Y=:sn="), "{not_utf8}");
+        assert_eq!(odd_device_id("12345679").unwrap(), "SHARP-12345679");
+        for odd in [unpadded, not_utf8] {
+            assert!(!is_well_formed_device_id(&odd), "{odd}");
+        }
+    }
+
+    #[test]
+    fn documented_view_has_only_documented_fields() {
+        let device = sample();
+        let strict = Modes {
+            documented_fields_only: true,
+            ..Modes::default()
+        };
+        let shown = serde_json::to_value(device.view(0, &strict)).unwrap();
+        let mut keys: Vec<&str> = shown
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            [
+                "deviceId",
+                "firmwareVersion",
+                "friendlyName",
+                "ipAddress",
+                "latestFirmwareVersion",
+                "modelName",
+                "otaEndHour",
+                "otaMode",
+                "otaSettingStatus",
+                "otaStartHour",
+                "serialNumber",
+                "updateStatus"
+            ]
+        );
+        let full = serde_json::to_value(device.view(0, &Modes::default())).unwrap();
+        assert_eq!(full["reservation"], serde_json::Value::Null);
+        assert!(full.get("reservation").is_some());
+        assert_eq!(full["connectionStatus"], "online");
     }
 
     #[test]

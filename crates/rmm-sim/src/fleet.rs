@@ -8,7 +8,8 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha20Rng;
 use serde::Serialize;
 
-use crate::device::{Device, OtaMode, UpdateStatus, device_id_for};
+use crate::device::{Device, OtaMode, UpdateStatus, device_id_for, odd_device_id};
+use crate::modes::Modes;
 
 /// A Sharp model and its firmware history (oldest first; the last is the newest).
 pub struct ModelSpec {
@@ -114,10 +115,59 @@ pub struct Tenant {
     pub name: String,
     pub devices: Vec<Device>,
     pub index: HashMap<String, usize>,
+    /// `odd-device-ids` mode: the odd id of a device to its index.
+    pub odd_index: HashMap<String, usize>,
+    /// The default order in `shuffled-order` / `moving-devices` mode: device indices by
+    /// position, and each device's position.
+    pub order: Vec<u32>,
+    pub rank: Vec<u32>,
+    /// List requests seen in `moving-devices` mode (decides which device moves next).
+    pub moves: u64,
     pub files: Vec<FirmwareFile>,
 }
 
 impl Tenant {
+    /// The device an id names in these modes: in `odd-device-ids` mode a device showing an odd
+    /// id is found only by it, as a cloud that knows only that id would.
+    pub fn lookup(&self, id: &str, modes: &Modes) -> Option<usize> {
+        if !modes.odd_device_ids {
+            return self.index.get(id).copied();
+        }
+        if let Some(&n) = self.odd_index.get(id) {
+            return Some(n);
+        }
+        let n = *self.index.get(id)?;
+        self.devices
+            .get(n)
+            .is_some_and(|d| d.odd_id.is_none())
+            .then_some(n)
+    }
+
+    /// Index by either id, for the control endpoint.
+    pub fn lookup_any(&self, id: &str) -> Option<usize> {
+        self.index
+            .get(id)
+            .or_else(|| self.odd_index.get(id))
+            .copied()
+    }
+
+    /// `moving-devices` mode: one device (another each time) moves to the front of the order.
+    pub fn move_one(&mut self) {
+        let n = self.order.len();
+        if n < 2 {
+            return;
+        }
+        self.moves = self.moves.wrapping_add(1);
+        // A fixed odd multiplier walks through positions without repeating soon.
+        let from = usize::try_from(self.moves.wrapping_mul(7919) % n as u64).unwrap_or(0);
+        let device = self.order.remove(from);
+        self.order.insert(0, device);
+        for (position, &i) in self.order.iter().enumerate().take(from + 1) {
+            if let Some(rank) = self.rank.get_mut(i as usize) {
+                *rank = u32::try_from(position).unwrap_or(u32::MAX);
+            }
+        }
+    }
     pub fn file(&self, file_id: &str) -> Option<&FirmwareFile> {
         self.files.iter().find(|f| f.file_id == file_id)
     }
@@ -148,14 +198,46 @@ pub fn generate_tenant(
         .enumerate()
         .map(|(n, d)| (d.device_id.clone(), n))
         .collect();
+    let odd_index = devices
+        .iter()
+        .enumerate()
+        .filter_map(|(n, d)| Some((d.odd_id.clone()?, n)))
+        .collect();
+    // Another fixed order: by a hash of the serial (not by deviceId).
+    let mut order: Vec<u32> = (0..devices.len())
+        .map(|n| u32::try_from(n).unwrap_or(u32::MAX))
+        .collect();
+    order.sort_by_cached_key(|&n| {
+        devices
+            .get(n as usize)
+            .map(|d| shuffle_key(&d.serial))
+            .unwrap_or(0)
+    });
+    let mut rank = vec![0u32; devices.len()];
+    for (position, &n) in order.iter().enumerate() {
+        if let Some(slot) = rank.get_mut(n as usize) {
+            *slot = u32::try_from(position).unwrap_or(u32::MAX);
+        }
+    }
     let files = generate_files(rng);
     Tenant {
         id,
         name: name.to_string(),
         devices,
         index,
+        odd_index,
+        order,
+        rank,
+        moves: 0,
         files,
     }
+}
+
+/// FNV-1a of the serial: a deterministic order unrelated to `deviceId`.
+fn shuffle_key(serial: &str) -> u64 {
+    serial.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 fn generate_device(rng: &mut ChaCha20Rng, n: usize, serials: &mut HashSet<String>) -> Device {
@@ -197,6 +279,7 @@ fn generate_device(rng: &mut ChaCha20Rng, n: usize, serials: &mut HashSet<String
     .to_lowercase();
     Device {
         device_id: device_id_for("Sharp", &serial),
+        odd_id: odd_device_id(&serial),
         model: spec.name,
         serial,
         friendly_name,
@@ -278,6 +361,46 @@ mod tests {
         assert_eq!(ids(&a), ids(&b));
         assert_eq!(a.id, b.id);
         assert_ne!(ids(&a), ids(&c));
+    }
+
+    #[test]
+    fn moves_keep_the_order_a_permutation_with_matching_ranks() {
+        let mut t = tenant(2, 300);
+        let before = t.order.clone();
+        assert_ne!(before, (0..300).collect::<Vec<u32>>(), "shuffled");
+        for _ in 0..50 {
+            t.move_one();
+        }
+        assert_ne!(t.order, before);
+        let mut sorted = t.order.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, (0..300).collect::<Vec<u32>>());
+        for (position, &n) in t.order.iter().enumerate() {
+            assert_eq!(t.rank[n as usize] as usize, position);
+        }
+    }
+
+    #[test]
+    fn odd_ids_are_found_only_in_odd_mode_and_hide_the_canonical_one() {
+        let t = tenant(4, 300);
+        let odd = Modes {
+            odd_device_ids: true,
+            ..Modes::default()
+        };
+        let (n, device) = t
+            .devices
+            .iter()
+            .enumerate()
+            .find(|(_, d)| d.odd_id.is_some())
+            .unwrap();
+        let odd_id = device.odd_id.clone().unwrap();
+        assert_eq!(t.lookup(&odd_id, &odd), Some(n));
+        assert_eq!(t.lookup(&odd_id, &Modes::default()), None);
+        assert_eq!(t.lookup(&device.device_id, &odd), None);
+        assert_eq!(t.lookup(&device.device_id, &Modes::default()), Some(n));
+        assert_eq!(t.lookup_any(&odd_id), Some(n));
+        let share = t.odd_index.len() as f64 / 300.0;
+        assert!((0.2..0.45).contains(&share), "{share}");
     }
 
     #[test]

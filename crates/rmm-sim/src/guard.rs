@@ -62,6 +62,19 @@ pub fn check_caller(shared: &Shared, headers: &HeaderMap) -> Result<Claims, Box<
     }
 }
 
+/// `require-dashboard-origin` mode: a gateway that serves only the dashboard's origin.
+pub fn origin_not_allowed() -> Response {
+    refusal(StatusCode::FORBIDDEN, "Forbidden: origin is not allowed.")
+}
+
+/// `tenants-need-browser` mode: the tenants endpoint belongs to a service for the dashboard.
+pub fn tenants_for_browsers_only() -> Response {
+    refusal(
+        StatusCode::UNAUTHORIZED,
+        "Access denied: this endpoint serves the dashboard only.",
+    )
+}
+
 pub fn forbidden() -> Response {
     refusal(
         StatusCode::FORBIDDEN,

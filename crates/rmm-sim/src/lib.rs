@@ -17,6 +17,7 @@ mod guard;
 mod html;
 mod idp;
 mod login;
+mod modes;
 mod problems;
 mod query;
 mod sessions;
@@ -32,6 +33,7 @@ use tokio::task::JoinHandle;
 
 pub use app::{SimInfo, SimStats};
 pub use config::{DropPhase, Faults, MAX_DEVICES, SimConfig};
+pub use modes::{MODE_ENV, Modes};
 pub use tokens::TokenSpec;
 
 use app::{AUDIENCE, Counters, Origins, Shared, USERNAME, lock};
@@ -116,8 +118,13 @@ pub fn prepare_key(seed: u64) -> Result<(), SimError> {
 }
 
 /// Binds all four origins, starts serving them and returns once they accept connections.
-pub async fn start(config: SimConfig) -> Result<Sim, SimError> {
+pub async fn start(mut config: SimConfig) -> Result<Sim, SimError> {
     check_config(&config)?;
+    let from_env = Modes::from_env().map_err(|rule| SimError::Config {
+        field: MODE_ENV,
+        rule,
+    })?;
+    config.modes = config.modes.union(from_env);
     let ports: [u16; 4] = if config.base_port == 0 {
         [0; 4]
     } else {
@@ -189,6 +196,7 @@ pub async fn start(config: SimConfig) -> Result<Sim, SimError> {
         clock: Mutex::new(SimClock::new(config.clock_speed)),
         auth: Mutex::new(AuthState::default()),
         faults: Mutex::new(Faults::from_config(&config)),
+        modes: Mutex::new(config.modes),
         fault_rng: Mutex::new(seeded(seed, STREAM_FAULTS)),
         rate: Mutex::new(faults::RateWindow::default()),
         counters: Counters::default(),
@@ -284,6 +292,15 @@ impl Sim {
         lock(&self.shared.faults).clone()
     }
 
+    /// Switches behaviour modes at runtime (as `POST /__sim/modes` does).
+    pub fn set_modes(&self, modes: Modes) {
+        *lock(&self.shared.modes) = modes;
+    }
+
+    pub fn modes(&self) -> Modes {
+        *lock(&self.shared.modes)
+    }
+
     /// Moves simulated time forward (negative values are ignored).
     pub fn advance_clock(&self, secs: i64) {
         lock(&self.shared.clock).advance(secs.max(0));
@@ -310,13 +327,13 @@ impl Sim {
     /// A device of any tenant, as the API shows it.
     pub fn device(&self, device_id: &str) -> Option<serde_json::Value> {
         let now = self.now_ms();
-        lock(&self.shared.world).device_json(device_id, now)
+        lock(&self.shared.world).device_json(device_id, now, &self.shared.modes())
     }
 
     /// Every reservation still in progress, with its `groupId` and `updateStatus`.
     pub fn reservations(&self) -> Vec<serde_json::Value> {
         let now = self.now_ms();
-        lock(&self.shared.world).reservations_json(now)
+        lock(&self.shared.world).reservations_json(now, &self.shared.modes())
     }
 
     /// Every staged firmware file of every tenant, with its `groupId`.

@@ -5,6 +5,7 @@ use std::cmp::Ordering;
 use serde_json::Value;
 
 use crate::device::{Device, DeviceField, SortKey};
+use crate::modes::Modes;
 use crate::problems::Problems;
 
 pub const MAX_COUNT: i64 = 100;
@@ -74,11 +75,43 @@ fn filter_value_text(value: Option<&Value>) -> Option<String> {
     }
 }
 
-pub fn parse_device_query(body: &Value, problems: &mut Problems) -> DeviceQuery {
+/// Keys the API notes document as device fields (`deviceId` aside): the only filter keys a
+/// cloud in `unknown-filters-ignored` mode applies.
+const DOCUMENTED_FILTER_KEYS: [&str; 11] = [
+    "modelName",
+    "serialNumber",
+    "ipAddress",
+    "friendlyName",
+    "firmwareVersion",
+    "latestFirmwareVersion",
+    "updateStatus",
+    "otaMode",
+    "otaSettingStatus",
+    "otaStartHour",
+    "otaEndHour",
+];
+
+/// `unknown-filters-ignored` mode: a filter on a documented key compares `equals` (the
+/// `operator` field is ignored); any other entry is dropped without a word.
+fn parse_filter_ignoring_unknown(entry: &Value) -> Option<Filter> {
+    let key = entry.get("key").and_then(Value::as_str)?;
+    if !DOCUMENTED_FILTER_KEYS.contains(&key) {
+        return None;
+    }
+    Some(Filter::Equals {
+        key: DeviceField::parse(key)?,
+        value: filter_value_text(entry.get("value"))?,
+    })
+}
+
+pub fn parse_device_query(body: &Value, modes: &Modes, problems: &mut Problems) -> DeviceQuery {
     let paging = parse_paging(body, problems);
     let mut filters = Vec::new();
     match body.get("simpleFilters") {
         None | Some(Value::Null) => {}
+        Some(Value::Array(entries)) if modes.unknown_filters_ignored => {
+            filters.extend(entries.iter().filter_map(parse_filter_ignoring_unknown));
+        }
         Some(Value::Array(entries)) => {
             for (i, entry) in entries.iter().enumerate() {
                 if let Some(filter) = parse_filter(entry, i, problems) {
@@ -250,23 +283,57 @@ fn sorted_page<T>(
     page
 }
 
+/// Another default order than the stored one: device indices by position, and each device's
+/// position (`shuffled-order` / `moving-devices` modes).
+#[derive(Debug, Clone, Copy)]
+pub struct Permutation<'a> {
+    pub order: &'a [u32],
+    pub rank: &'a [u32],
+}
+
+impl Permutation<'_> {
+    fn rank_of(&self, i: usize) -> u32 {
+        self.rank.get(i).copied().unwrap_or(u32::MAX)
+    }
+}
+
 /// The indices of one page of `devices` and the total that matched. Devices are stored in
-/// `deviceId` order, so an index comparison is the contract's `deviceId` tie-break.
-pub fn select(devices: &[Device], query: &DeviceQuery, now_ms: i64) -> (Vec<usize>, usize) {
+/// `deviceId` order, so without a permutation an index comparison is the contract's
+/// `deviceId` tie-break; with one, its order is the default and breaks ties.
+pub fn select(
+    devices: &[Device],
+    permutation: Option<Permutation<'_>>,
+    query: &DeviceQuery,
+    now_ms: i64,
+) -> (Vec<usize>, usize) {
     let Paging { start, count } = query.paging;
     let end_of = |total: usize| start.saturating_add(count).min(total);
     if query.filters.is_empty() && query.order.is_empty() {
         let end = end_of(devices.len());
-        return ((start.min(end)..end).collect(), devices.len());
-    }
-    let mut chosen: Vec<usize> = (0..devices.len())
-        .filter(|&i| {
-            query
-                .filters
+        let page = match permutation {
+            None => (start.min(end)..end).collect(),
+            Some(p) => p
+                .order
+                .get(start.min(end)..end)
+                .unwrap_or_default()
                 .iter()
-                .all(|f| matches(&devices[i], f, now_ms))
-        })
-        .collect();
+                .map(|&i| i as usize)
+                .collect(),
+        };
+        return (page, devices.len());
+    }
+    let keep = |&i: &usize| {
+        query
+            .filters
+            .iter()
+            .all(|f| matches(&devices[i], f, now_ms))
+    };
+    let mut chosen: Vec<usize> = match permutation {
+        None => (0..devices.len()).filter(keep).collect(),
+        Some(p) => p.order.iter().map(|&i| i as usize).filter(keep).collect(),
+    };
+    // The tie-break: a device's place in the default order.
+    let tie = |i: usize| permutation.map_or(i, |p| p.rank_of(i) as usize);
     let total = chosen.len();
     let page = match query.order.as_slice() {
         [] => {
@@ -289,7 +356,7 @@ pub fn select(devices: &[Device], query: &DeviceQuery, now_ms: i64) -> (Vec<usiz
                 } else {
                     ordering
                 };
-                ordering.then(a.1.cmp(&b.1))
+                ordering.then(tie(a.1).cmp(&tie(b.1)))
             })
             .iter()
             .map(|(_, i)| *i)
@@ -307,7 +374,7 @@ pub fn select(devices: &[Device], query: &DeviceQuery, now_ms: i64) -> (Vec<usiz
                     }
                 })
                 .find(|o| *o != Ordering::Equal)
-                .unwrap_or_else(|| a.cmp(&b))
+                .unwrap_or_else(|| tie(a).cmp(&tie(b)))
         })
         .to_vec(),
     };
@@ -326,6 +393,7 @@ mod tests {
             &json!({"count": 0, "startIndex": -1,
                     "simpleFilters": [{"key": "nope", "value": "x"}, {"key": "modelName", "value": "x", "operator": "like"}],
                     "orderBy": [{"key": "bogus", "order": "up"}]}),
+            &Modes::default(),
             &mut problems,
         );
         let fields: Vec<_> = problems
@@ -343,6 +411,34 @@ mod tests {
                 ("INVALID_ORDER", "orderBy[0].key"),
                 ("INVALID_ORDER", "orderBy[0].order"),
             ]
+        );
+    }
+
+    #[test]
+    fn ignoring_mode_drops_unknown_keys_and_operators_without_problems() {
+        let mut problems = Problems::default();
+        let modes = Modes {
+            unknown_filters_ignored: true,
+            ..Modes::default()
+        };
+        let query = parse_device_query(
+            &json!({"simpleFilters": [
+                {"key": "needsUpdate", "value": "true"},
+                {"key": "keyword", "value": "x"},
+                {"key": "deviceId", "value": "mn=U2hhcnA=:sn=MTIz"},
+                {"key": "bogus", "value": "x"},
+                {"key": "modelName", "value": "MX", "operator": "contains"}
+            ]}),
+            &modes,
+            &mut problems,
+        );
+        assert!(problems.is_empty(), "{:?}", problems.0);
+        assert_eq!(
+            query.filters,
+            vec![Filter::Equals {
+                key: DeviceField::ModelName,
+                value: "MX".into()
+            }]
         );
     }
 

@@ -7,6 +7,7 @@ use rand_chacha::ChaCha20Rng;
 use serde_json::Value;
 
 use crate::fleet::{Tenant, generate_tenant};
+use crate::modes::Modes;
 
 /// Devices in the tenant the user cannot see.
 pub const OTHER_TENANT_DEVICES: usize = 30;
@@ -81,17 +82,18 @@ impl World {
         }
     }
 
-    /// A device of any tenant as the API shows it.
-    pub fn device_json(&mut self, device_id: &str, now: i64) -> Option<Value> {
+    /// A device of any tenant as the API shows it in these modes, found by either of its ids.
+    pub fn device_json(&mut self, device_id: &str, now: i64, modes: &Modes) -> Option<Value> {
         self.settle_all(now);
         self.tenants.iter().find_map(|tenant| {
-            let device = tenant.devices.get(*tenant.index.get(device_id)?)?;
-            serde_json::to_value(device.view(now)).ok()
+            let device = tenant.devices.get(tenant.lookup_any(device_id)?)?;
+            serde_json::to_value(device.view(now, modes)).ok()
         })
     }
 
-    /// Every reservation of every tenant.
-    pub fn reservations_json(&mut self, now: i64) -> Vec<Value> {
+    /// Every reservation of every tenant (device ids as these modes show them; `executeAt` is
+    /// the execute time as the simulator read it, Unix ms).
+    pub fn reservations_json(&mut self, now: i64, modes: &Modes) -> Vec<Value> {
         self.settle_all(now);
         let mut out = Vec::new();
         for (tenant, active) in self.tenants.iter().zip(&self.active) {
@@ -102,11 +104,12 @@ impl World {
                 if let Some(r) = &device.reservation {
                     out.push(serde_json::json!({
                         "groupId": tenant.id,
-                        "deviceId": device.device_id,
+                        "deviceId": device.shown_id(modes),
                         "fileId": r.file_id,
                         "fileTransferTimestamp": r.transfer_ms,
                         "fileTransferTimeZone": r.time_zone,
                         "executeUpdateDateTime": r.execute,
+                        "executeAt": r.execute_ms,
                         "updateStatus": device.update_status,
                     }));
                 }
