@@ -26,6 +26,8 @@ impl DemoSimulator {
     /// free loopback ports. Call it inside the app's async runtime: its servers are spawned on it.
     pub async fn start(devices: Option<usize>) -> Result<Self, String> {
         let mut config = rmm_sim::SimConfig::default();
+        // The login pages show the demo account: a person signs in from what the screen shows.
+        config.show_demo_account = true;
         if let Some(devices) = devices {
             config.devices = devices;
         }

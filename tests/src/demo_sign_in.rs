@@ -20,6 +20,24 @@ pub async fn demo_credentials() -> Result<(String, String), String> {
     Ok((info.username.clone(), info.password.clone()))
 }
 
+/// The demo account as the login page in view shows it to a person ("Demo simulator account:
+/// email X, password Y"), read from the rendered text: what a newcomer reads off the screen.
+pub async fn account_shown(session: &Session) -> Result<(String, String), String> {
+    let text = session
+        .wait_for_text("#sim-demo-account", STEP, |t| t.contains("password"))
+        .await?;
+    let after = |label: &str| {
+        text.split(label)
+            .nth(1)
+            .map(|rest| rest.split(',').next().unwrap_or(rest).trim().to_string())
+            .filter(|value| !value.is_empty())
+    };
+    match (after("email "), after("password ")) {
+        (Some(email), Some(password)) => Ok((email, password)),
+        _ => Err(format!("the page's demo notice names no account: {text:?}")),
+    }
+}
+
 /// Clicks Sign in in the main window and switches to the login window; returns both handles.
 pub async fn open_login_window(session: &Session) -> Result<(String, String), String> {
     open_login_window_with(session, "session-sign-in").await

@@ -1,6 +1,7 @@
 //! End-to-end: `mcp-rmm --demo` signs in through its embedded login window. The test types
 //! into the simulator's pages in that window; the captured token lands in the OS keyring and
-//! the main window's header shows the demo user. The remote pages of the login window cannot
+//! the main window's header shows the demo user. The account is the one the demo's pages show:
+//! nothing but the screen tells the test (or a newcomer) what to type. The remote pages of the login window cannot
 //! call any app command. Screenshots of both windows go to tests/artifacts/.
 #![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -17,12 +18,11 @@ const LIMIT: Duration = Duration::from_secs(60);
 async fn the_demo_signs_in_through_the_embedded_login_window() {
     let app = binaries::desktop_app().unwrap_or_else(|e| panic!("{e}"));
     let desktop = Desktop::start().unwrap_or_else(|e| panic!("{e}"));
-    let (username, password) = demo_sign_in::demo_credentials().await.unwrap();
-
     let session = Session::start_tauri_app(desktop.webdriver_url(), &app, &["--demo"])
         .await
         .unwrap_or_else(|e| panic!("the app did not start: {e}"));
     let (main, login) = demo_sign_in::open_login_window(&session).await.unwrap();
+    let (username, password) = demo_sign_in::account_shown(&session).await.unwrap();
 
     // The Lock page, then Sharp-Start's form.
     demo_sign_in::enter_email(&session, &username)
@@ -74,6 +74,13 @@ async fn the_demo_signs_in_through_the_embedded_login_window() {
     assert!(time_left.contains("min"), "{time_left}");
     let handles = session.window_handles().await.unwrap();
     assert!(!handles.contains(&login), "the login window is still open");
+    // The whole fleet is in the grid.
+    session
+        .wait_for_text("[data-testid=\"fleet-count\"]", LIMIT, |t| {
+            t.contains("250 devices")
+        })
+        .await
+        .unwrap();
 
     // The token is in the keyring under the demo profile.
     let found = desktop.keyring_items("mcp-rmm:demo").unwrap();

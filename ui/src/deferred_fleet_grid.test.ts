@@ -12,6 +12,7 @@ function fakeGrid() {
   let rows: DeviceView[] = [];
   let search = "";
   let filter: FleetFilter | null = null;
+  let columns: readonly string[] | null = null;
   const grid: FleetGrid = {
     setDevices: (d) => {
       calls.push("setDevices");
@@ -29,6 +30,10 @@ function fakeGrid() {
       calls.push("setFilter");
       filter = f;
     },
+    showColumns: (ids) => {
+      calls.push("showColumns");
+      columns = ids;
+    },
     selectAllMatching: () => calls.push("selectAllMatching"),
     clearSelection: () => calls.push("clearSelection"),
     selected: () => rows.slice(0, 1),
@@ -36,7 +41,7 @@ function fakeGrid() {
     csv: () => rows.map((r) => r.device_id).join("\n"),
     destroy: () => calls.push("destroy"),
   };
-  return { grid, calls, rows: () => rows, search: () => search, filter: () => filter };
+  return { grid, calls, rows: () => rows, search: () => search, filter: () => filter, columns: () => columns };
 }
 
 describe("the fleet grid loaded after the first paint", () => {
@@ -49,6 +54,7 @@ describe("the fleet grid loaded after the first paint", () => {
     deferred.setQuickSearch("brav");
     const filter: FleetFilter = { needsUpdateOnly: true, bar: null };
     deferred.setFilter(filter);
+    deferred.showColumns(["name", "serial"]);
     // Before loading nothing can be selected or exported.
     expect(deferred.selected()).toEqual([]);
     expect(deferred.matching()).toEqual([]);
@@ -59,6 +65,7 @@ describe("the fleet grid loaded after the first paint", () => {
     expect(fake.rows().map((d) => d.name)).toEqual(["Alpha", "Bravo 2"]);
     expect(fake.search()).toBe("brav");
     expect(fake.filter()).toEqual(filter);
+    expect(fake.columns()).toEqual(["name", "serial"]);
 
     // Once loaded, calls go straight to the grid.
     deferred.updateDevices([device("d1", { name: "Alpha 2" })]);

@@ -18,12 +18,14 @@ export function createDeferredFleetGrid(load: GridFactory): DeferredFleetGrid {
   let devices: DeviceView[] = [];
   let quickSearch = "";
   let filter: FleetFilter = NO_FILTER;
+  let columns: readonly string[] | null = null;
 
   const ready = load().then((grid) => {
     real = grid;
     grid.setDevices(devices);
     grid.setQuickSearch(quickSearch);
     grid.setFilter(filter);
+    if (columns) grid.showColumns(columns);
     devices = [];
   });
 
@@ -37,6 +39,7 @@ export function createDeferredFleetGrid(load: GridFactory): DeferredFleetGrid {
     },
     setQuickSearch: (text) => (real ? real.setQuickSearch(text) : void (quickSearch = text)),
     setFilter: (next) => (real ? real.setFilter(next) : void (filter = next)),
+    showColumns: (ids) => (real ? real.showColumns(ids) : void (columns = ids)),
     selectAllMatching: () => real?.selectAllMatching(),
     clearSelection: () => real?.clearSelection(),
     // Nothing can be selected before the grid shows rows.

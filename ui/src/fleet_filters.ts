@@ -64,20 +64,26 @@ export interface FleetColumn {
   text: (d: DeviceView) => string;
   /** Starting width in pixels (the user can resize). */
   width: number;
+  /**
+   * Shown until the user chooses otherwise: the columns an admin decides on, sized so that
+   * they fit the default window (1100 px) beside nothing else; the rest are one click away.
+   */
+  shownByDefault: boolean;
 }
 
 export const FLEET_COLUMNS: readonly FleetColumn[] = [
-  { id: "name", header: "Name", text: (d) => d.name ?? "", width: 180 },
-  { id: "model", header: "Model", text: (d) => d.model, width: 120 },
-  { id: "serial", header: "Serial", text: (d) => d.serial, width: 130 },
-  { id: "ip", header: "IP", text: (d) => d.ip ?? "", width: 125 },
-  { id: "firmware", header: "Firmware", text: (d) => d.firmware, width: 115 },
-  { id: "latest", header: "Latest", text: (d) => d.latest ?? "", width: 105 },
-  { id: "needs_update", header: "Needs update", text: (d) => (d.needs_update ? "yes" : "no"), width: 125 },
-  { id: "update_status", header: "Update status", text: (d) => d.update_status, width: 140 },
-  { id: "ota_mode", header: "OTA mode", text: (d) => d.ota_mode, width: 130 },
-  { id: "ota_window", header: "OTA window", text: (d) => otaWindowText(d.ota_window), width: 125 },
-  { id: "connection", header: "Connection", text: (d) => d.connection, width: 125 },
+  { id: "name", header: "Name", text: (d) => d.name ?? "", width: 150, shownByDefault: true },
+  { id: "model", header: "Model", text: (d) => d.model, width: 100, shownByDefault: true },
+  { id: "firmware", header: "Firmware", text: (d) => d.firmware, width: 100, shownByDefault: true },
+  { id: "latest", header: "Latest", text: (d) => d.latest ?? "", width: 95, shownByDefault: true },
+  { id: "update_status", header: "Update status", text: (d) => d.update_status, width: 120, shownByDefault: true },
+  { id: "ota_mode", header: "OTA mode", text: (d) => d.ota_mode, width: 105, shownByDefault: true },
+  { id: "ota_window", header: "OTA window", text: (d) => otaWindowText(d.ota_window), width: 110, shownByDefault: true },
+  { id: "connection", header: "Connection", text: (d) => d.connection, width: 110, shownByDefault: true },
+  { id: "needs_update", header: "Needs update", text: (d) => (d.needs_update ? "yes" : "no"), width: 120, shownByDefault: false },
+  { id: "serial", header: "Serial", text: (d) => d.serial, width: 130, shownByDefault: false },
+  { id: "ip", header: "IP", text: (d) => d.ip ?? "", width: 125, shownByDefault: false },
+  { id: "device_id", header: "Device ID", text: (d) => d.device_id, width: 260, shownByDefault: false },
 ];
 
 /** "250 devices, 80 need an update" (singulars where they apply). */

@@ -9,6 +9,7 @@
 import {
   ClientSideRowModelApiModule,
   ClientSideRowModelModule,
+  ColumnApiModule,
   CsvExportModule,
   ExternalFilterModule,
   ModuleRegistry,
@@ -16,6 +17,7 @@ import {
   RowSelectionModule,
   RowStyleModule,
   TextFilterModule,
+  ValueCacheModule,
   createGrid,
   type ColDef,
   type GridApi,
@@ -38,12 +40,15 @@ import {
 ModuleRegistry.registerModules([
   ClientSideRowModelModule,
   ClientSideRowModelApiModule,
+  ColumnApiModule,
   RowSelectionModule,
   RowStyleModule,
   TextFilterModule,
   QuickFilterModule,
   ExternalFilterModule,
   CsvExportModule,
+  // `valueCache: true` below is ignored without it.
+  ValueCacheModule,
 ]);
 
 export interface FleetGrid {
@@ -52,6 +57,8 @@ export interface FleetGrid {
   updateDevices(devices: DeviceView[]): void;
   setQuickSearch(text: string): void;
   setFilter(filter: FleetFilter): void;
+  /** Shows exactly these columns (ids of FLEET_COLUMNS), hiding the others. */
+  showColumns(ids: readonly string[]): void;
   /** Selects every row passing the current filters, scrolled into view or not. */
   selectAllMatching(): void;
   clearSelection(): void;
@@ -66,6 +73,7 @@ export interface FleetGrid {
 export function createFleetGrid(
   container: HTMLElement,
   onSelectionChanged: (selected: DeviceView[]) => void,
+  shownColumns: readonly string[],
 ): FleetGrid {
   container.classList.add("ag-theme-quartz-auto-dark", "fleet-grid");
   let filter: FleetFilter = NO_FILTER;
@@ -74,6 +82,7 @@ export function createFleetGrid(
     colId: c.id,
     headerName: c.header,
     width: c.width,
+    hide: !shownColumns.includes(c.id),
     // The shown text is the value, so sort, filters, quick search and CSV all agree with it.
     valueGetter: (p) => (p.data ? c.text(p.data) : ""),
   }));
@@ -135,11 +144,23 @@ export function createFleetGrid(
       filter = next;
       api.onFilterChanged();
     },
+    showColumns: (ids) => {
+      const shown = new Set(ids);
+      api.setColumnsVisible(
+        FLEET_COLUMNS.filter((c) => shown.has(c.id)).map((c) => c.id),
+        true,
+      );
+      api.setColumnsVisible(
+        FLEET_COLUMNS.filter((c) => !shown.has(c.id)).map((c) => c.id),
+        false,
+      );
+    },
     selectAllMatching: () => api.selectAll("filtered"),
     clearSelection: () => api.deselectAll(),
     selected: () => api.getSelectedRows(),
     matching: () => collect((cb) => api.forEachNodeAfterFilterAndSort(cb)),
-    csv: () => api.getDataAsCsv() ?? "",
+    // Every column, shown or not: the file is the data, not the view.
+    csv: () => api.getDataAsCsv({ allColumns: true }) ?? "",
     destroy: () => api.destroy(),
   };
 }

@@ -125,6 +125,37 @@ describe("CSV export", () => {
   });
 });
 
+describe("column chooser", () => {
+  const headers = () =>
+    // The header row's cells (the floating filters' row repeats the ids).
+    [...new Set(Array.from(document.querySelectorAll<HTMLElement>(".ag-header-cell[col-id]")).map((h) => h.getAttribute("col-id")))]
+      .filter((id) => id !== "ag-Grid-SelectionColumn");
+
+  it("shows the deciding columns, adds one from the menu, and remembers the choice", async () => {
+    localStorage.clear();
+    vi.mocked(loadFleet).mockResolvedValue(snapshot);
+    const { view } = await setup();
+    view.setSignedIn(true);
+    await settle();
+    expect(headers()).toEqual(["name", "model", "firmware", "latest", "update_status", "ota_mode", "ota_window", "connection"]);
+    const serial = byTestId<HTMLInputElement>(document, "column-serial");
+    expect(serial?.checked).toBe(false);
+    if (serial) serial.checked = true;
+    serial?.dispatchEvent(new Event("change", { bubbles: true }));
+    await settle();
+    expect(headers()).toContain("serial");
+
+    // A new window starts with the remembered choice.
+    document.body.innerHTML = "";
+    const again = await setup();
+    again.view.setSignedIn(true);
+    await settle();
+    expect(headers()).toContain("serial");
+    expect(byTestId<HTMLInputElement>(document, "column-serial")?.checked).toBe(true);
+    localStorage.clear();
+  });
+});
+
 describe("fleet view", () => {
   it("asks to sign in first, then loads with a progress bar", async () => {
     let answer: (s: FleetSnapshot) => void = () => undefined;

@@ -2,9 +2,11 @@
 // bars and the device grid, and offers the actions on the selected devices.
 import { loadFleet, onFleetProgress, refreshDevices, saveCsv, type ChangeResult, type DeviceView } from "./backend";
 import { createCancelForm } from "./cancel_form";
+import { createColumnChooser } from "./column_chooser";
+import { loadShownColumns, saveShownColumns } from "./column_choice";
 import { openChangeDialog, type ChangeDialog } from "./change_dialog";
 import type { ChangeForm } from "./change_form";
-import { button, el, errorText, labelled } from "./dom";
+import { button, el, errorText } from "./dom";
 import type { ErrorBanner } from "./error_banner";
 import { fleetCountText, selectionCountText, type BarFilter, type FleetFilter } from "./fleet_filters";
 import { createDeferredFleetGrid, type DeferredFleetGrid } from "./deferred_fleet_grid";
@@ -71,17 +73,20 @@ export function createFleetView(deps: FleetViewDeps): FleetView {
   needsUpdateLabel.append(needsUpdate, el("span", undefined, "Needs update only"));
   const chips = el("span", undefined, undefined, "chips");
   const selectAll = button("select-all-matching", "Select all matching", () => grid.selectAllMatching());
-  const clear = button("clear-selection", "Clear selection", () => grid.clearSelection());
+  const clear = button("clear-selection", "Clear", () => grid.clearSelection());
+  clear.setAttribute("aria-label", "Clear the selection");
   const selectionCount = el("span", "selection-count", selectionCountText(0), "selection-count");
   selectionCount.setAttribute("aria-live", "polite");
   // Saved by the app into Downloads: web views drop a grid library's blob downloads.
-  const exportCsv = button("export-csv", "Export CSV", () => {
+  const exportCsv = button("export-csv", "Save as CSV file", () => {
+    exportMenu.open = false;
     const rows = grid.matching().length;
     saveCsv(csvFileName(new Date()), grid.csv())
       .then((path) => deps.toasts.toast(`${rows} rows saved to ${path}`, "ok"))
       .catch((err: unknown) => deps.toasts.toast(`Could not save the CSV: ${errorText(err)}`, "error"));
   });
-  const copyCsv = button("copy-csv", "Copy CSV", () => {
+  const copyCsv = button("copy-csv", "Copy as CSV", () => {
+    exportMenu.open = false;
     const rows = grid.matching().length;
     navigator.clipboard
       .writeText(grid.csv())
@@ -89,30 +94,35 @@ export function createFleetView(deps: FleetViewDeps): FleetView {
       .catch((err: unknown) => deps.toasts.toast(`Could not copy: ${errorText(err)}`, "error"));
   });
   const refreshButton = button("fleet-refresh", "Refresh", () => void load());
-  const toolbar = el("div", "fleet-toolbar", undefined, "toolbar");
-  toolbar.append(
-    labelled("Search", search),
-    needsUpdateLabel,
-    chips,
-    selectAll,
-    clear,
-    selectionCount,
-    exportCsv,
-    copyCsv,
-    refreshButton,
-  );
+  const exportMenu = el("details", "export-menu", undefined, "menu");
+  const exportItems = el("div", undefined, undefined, "menu-items");
+  exportItems.append(exportCsv, copyCsv);
+  exportMenu.append(el("summary", "export-menu-toggle", "Export"), exportItems);
+  let shownColumns = loadShownColumns();
+  const columns = createColumnChooser(shownColumns, (ids) => {
+    shownColumns = ids;
+    saveShownColumns(ids);
+    grid.showColumns(ids);
+  });
 
   const schedule = button("action-schedule", "Schedule update…", () => openAction(createScheduleForm(selected)));
   const ota = button("action-ota", "Configure OTA…", () => openAction(createOtaForm(selected)));
   const cancel = button("action-cancel", "Cancel reservations…", () => openAction(createCancelForm(selected)));
-  const actions = el("div", "fleet-actions", undefined, "toolbar actions");
+  const actions = el("span", "fleet-actions", undefined, "actions");
   actions.append(schedule, ota, cancel);
+
+  // One row at the default window size: finding and acting on devices here; the counts and
+  // the selection's tools on the line above, beside the fleet's count.
+  const toolbar = el("div", "fleet-toolbar", undefined, "toolbar");
+  toolbar.append(search, needsUpdateLabel, chips, actions, el("span", undefined, undefined, "spacer"), columns, exportMenu);
+  const countLine = el("div", undefined, undefined, "fleet-count-line");
+  countLine.append(count, selectionCount, selectAll, clear, el("span", undefined, undefined, "spacer"), refreshButton);
 
   const summaryBox = el("aside", undefined, undefined, "summary-box");
   const gridBox = el("div", "device-grid", undefined, "device-grid");
   const body = el("div", undefined, undefined, "fleet-body");
   body.append(summaryBox, gridBox);
-  content.append(progressBox, count, toolbar, actions, body);
+  content.append(progressBox, countLine, toolbar, body);
   root.append(signedOut, content);
 
   // A chunk of its own (AG Grid), loaded once the window has drawn (not before: WebKit holds
@@ -122,10 +132,14 @@ export function createFleetView(deps: FleetViewDeps): FleetView {
     afterFirstPaint()
       .then(() => import("./fleet_grid"))
       .then(({ createFleetGrid }) =>
-        createFleetGrid(gridBox, (rows) => {
-          selected = rows;
-          syncSelection();
-        }),
+        createFleetGrid(
+          gridBox,
+          (rows) => {
+            selected = rows;
+            syncSelection();
+          },
+          shownColumns,
+        ),
       ),
   );
   grid.ready.catch((err: unknown) => banner.report(err));

@@ -33,6 +33,10 @@ pub struct SimConfig {
     pub drop_share: f64,
     /// Behaviour modes (other plausible real-cloud behaviours); `RMM_SIM_MODE` adds to them.
     pub modes: Modes,
+    /// Shows the account's email and password on the login pages, so that a person trying the
+    /// demo can sign in from what the screen shows. Off by default: the tests' pages stay
+    /// like the real ones.
+    pub show_demo_account: bool,
 }
 
 impl Default for SimConfig {
@@ -51,6 +55,7 @@ impl Default for SimConfig {
             error_share: 0.0,
             drop_share: 0.0,
             modes: Modes::default(),
+            show_demo_account: false,
         }
     }
 }

@@ -79,6 +79,24 @@ pub fn with_query(base: &str, pairs: &[(&str, &str)]) -> String {
     format!("{base}{separator}{}", serializer.finish())
 }
 
+/// The demo account's notice for the login pages (empty unless `show_demo_account` is on): what
+/// a person trying the demo types, since nothing else tells them the simulator's password.
+pub fn demo_account_notice(
+    config: &crate::config::SimConfig,
+    username: &str,
+    password: &str,
+) -> String {
+    if !config.show_demo_account {
+        return String::new();
+    }
+    format!(
+        "<p id=\"sim-demo-account\" role=\"note\" style=\"background:#fff8d6;border:1px solid #e0c200;padding:8px;font-size:14px\">\
+Demo simulator account: email <b id=\"sim-demo-email\">{}</b>, password <b id=\"sim-demo-password\" style=\"white-space:nowrap\">{}</b></p>",
+        escape(username),
+        escape(password)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -88,10 +88,13 @@ fn safe_return_url(candidate: Option<&String>) -> String {
         .unwrap_or_else(|| "/".to_string())
 }
 
-async fn login_form(Query(p): Params) -> Response {
+async fn login_form(State(shared): State<Arc<Shared>>, Query(p): Params) -> Response {
     let return_url = safe_return_url(p.get("ReturnUrl"));
     let username = p.get("login_hint").cloned().unwrap_or_default();
-    html::page(StatusCode::OK, form_html(&return_url, &username, None))
+    html::page(
+        StatusCode::OK,
+        form_html(&shared, &return_url, &username, None),
+    )
 }
 
 async fn login_post(
@@ -131,20 +134,22 @@ async fn login_post(
             bump(&shared.counters.failed_logins);
             html::page(
                 StatusCode::OK,
-                form_html(&return_url, &username, Some(FAILED_TEXT)),
+                form_html(&shared, &return_url, &username, Some(FAILED_TEXT)),
             )
         }
         PasswordCheck::LockedOut => {
             bump(&shared.counters.failed_logins);
             html::page(
                 StatusCode::OK,
-                form_html(&return_url, &username, Some(LOCKED_TEXT)),
+                form_html(&shared, &return_url, &username, Some(LOCKED_TEXT)),
             )
         }
     }
 }
 
-fn form_html(return_url: &str, username: &str, message: Option<&str>) -> String {
+fn form_html(shared: &Shared, return_url: &str, username: &str, message: Option<&str>) -> String {
+    let notice =
+        html::demo_account_notice(&shared.config, &shared.info.username, &shared.info.password);
     let action = escape(&with_query("/Login", &[("ReturnUrl", return_url)]));
     let message = message
         .map(|m| {
@@ -164,6 +169,7 @@ fn form_html(return_url: &str, username: &str, message: Option<&str>) -> String 
 <input type="hidden" name="ReturnUrl" value="{return_url}">
 <div class="dnnForm dnnLoginService dnnClear" id="dnn_ctr752_CustomLogin_View_pnlLogin">
 <h2>Sharp-Start</h2>
+{notice}
 {message}
 <div class="dnnFormItem"><label for="dnn_ctr752_CustomLogin_View_txtUsername">Email</label>
 <input name="{USERNAME_FIELD}" type="text" id="dnn_ctr752_CustomLogin_View_txtUsername" value="{username}" autocomplete="username"></div>

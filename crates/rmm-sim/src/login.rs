@@ -162,10 +162,12 @@ async fn lock_page(State(shared): State<Arc<Shared>>, Query(p): Params) -> Respo
             "the login transaction is unknown or finished; start again",
         );
     }
-    html::page(StatusCode::OK, lock_html(state))
+    let notice =
+        html::demo_account_notice(&shared.config, &shared.info.username, &shared.info.password);
+    html::page(StatusCode::OK, lock_html(state, &notice))
 }
 
-fn lock_html(state: &str) -> String {
+fn lock_html(state: &str, notice: &str) -> String {
     let connect = escape(&with_query("/connect/sharp-start", &[("state", state)]));
     format!(
         r##"<!doctype html>
@@ -176,6 +178,7 @@ input,button,a.auth0-lock-social-button{{display:block;width:100%;box-sizing:bor
 a.auth0-lock-social-button{{background:#0b4ea2;color:#fff;text-align:center;text-decoration:none}}</style></head>
 <body><div class="auth0-lock auth0-lock-opened"><div class="auth0-lock-widget">
 <h2 class="auth0-lock-name">Synappx Admin Portal</h2>
+{notice}
 <form class="auth0-lock-form" id="lock-email-form" novalidate>
 <div class="auth0-lock-input-block auth0-lock-input-email">
 <input type="email" id="1-email" inputmode="email" name="email" class="auth0-lock-input" placeholder="yours@example.com" autocomplete="off" autocapitalize="off" value="">

@@ -102,6 +102,51 @@ async fn idp_form_has_the_dnn_field_names() {
 }
 
 #[tokio::test]
+async fn the_demo_account_is_shown_only_when_asked_for() {
+    let form_of = |sim: &rmm_sim::Sim| {
+        format!(
+            "{}Login?ReturnUrl=%2Foauth%2Fauthorize%3Fx%3D1",
+            sim.info().idp_url
+        )
+    };
+    let client = browser();
+    let plain = sim().await;
+    let html = client
+        .get(form_of(&plain))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !html.contains("sim-demo-account"),
+        "a plain simulator shows the account"
+    );
+    assert!(!html.contains(&plain.info().password));
+
+    let demo = sim_with(SimConfig {
+        show_demo_account: true,
+        ..SimConfig::default()
+    })
+    .await;
+    let html = client
+        .get(form_of(&demo))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let info = demo.info();
+    assert!(html.contains("id=\"sim-demo-account\""), "{html}");
+    assert!(
+        html.contains(&info.username) && html.contains(&info.password),
+        "{html}"
+    );
+}
+
+#[tokio::test]
 async fn wrong_password_shows_dnn_error_and_gives_no_session() {
     let sim = sim().await;
     let client = browser();
