@@ -81,6 +81,37 @@ async fn the_demo_signs_in_through_the_embedded_login_window() {
         })
         .await
         .unwrap();
+    // At the default window size the columns an admin decides on are all in view, whole,
+    // without scrolling sideways.
+    let in_view = session
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             const ids = [...document.querySelectorAll('.ag-header-row-column .ag-header-cell[col-id]')]
+               .filter((h) => { const r = h.getBoundingClientRect(); return r.width > 0 && r.right <= window.innerWidth; })
+               .map((h) => h.getAttribute('col-id'));
+             done({ ids, width: window.innerWidth, height: window.innerHeight });",
+        )
+        .await
+        .unwrap();
+    let ids: Vec<&str> = in_view["ids"]
+        .as_array()
+        .map(|ids| ids.iter().filter_map(|id| id.as_str()).collect())
+        .unwrap_or_default();
+    for column in [
+        "name",
+        "model",
+        "firmware",
+        "latest",
+        "update_status",
+        "ota_mode",
+        "ota_window",
+        "connection",
+    ] {
+        assert!(
+            ids.contains(&column),
+            "column {column} is not in view at the default size: {in_view}"
+        );
+    }
 
     // The token is in the keyring under the demo profile.
     let found = desktop.keyring_items("mcp-rmm:demo").unwrap();

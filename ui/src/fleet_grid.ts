@@ -81,7 +81,9 @@ export function createFleetGrid(
   const columnDefs: ColDef<DeviceView>[] = FLEET_COLUMNS.map((c) => ({
     colId: c.id,
     headerName: c.header,
-    width: c.width,
+    // Shares of the grid's width (at least `width`): the shown columns fill the window.
+    flex: c.width,
+    minWidth: c.width,
     hide: !shownColumns.includes(c.id),
     // The shown text is the value, so sort, filters, quick search and CSV all agree with it.
     valueGetter: (p) => (p.data ? c.text(p.data) : ""),

@@ -70,7 +70,7 @@ export function createFleetView(deps: FleetViewDeps): FleetView {
   needsUpdate.type = "checkbox";
   needsUpdate.addEventListener("change", () => setFilter({ ...filter, needsUpdateOnly: needsUpdate.checked }));
   const needsUpdateLabel = el("label", undefined, undefined, "checkbox-field");
-  needsUpdateLabel.append(needsUpdate, el("span", undefined, "Needs update only"));
+  needsUpdateLabel.append(needsUpdate, el("span", undefined, "Needs update"));
   const chips = el("span", undefined, undefined, "chips");
   const selectAll = button("select-all-matching", "Select all matching", () => grid.selectAllMatching());
   const clear = button("clear-selection", "Clear", () => grid.clearSelection());
@@ -111,12 +111,12 @@ export function createFleetView(deps: FleetViewDeps): FleetView {
   const actions = el("span", "fleet-actions", undefined, "actions");
   actions.append(schedule, ota, cancel);
 
-  // One row at the default window size: finding and acting on devices here; the counts and
-  // the selection's tools on the line above, beside the fleet's count.
+  // One row at the default window size: finding and acting on devices here; the counts, the
+  // selection's tools, export and refresh on the line above, beside the fleet's count.
   const toolbar = el("div", "fleet-toolbar", undefined, "toolbar");
-  toolbar.append(search, needsUpdateLabel, chips, actions, el("span", undefined, undefined, "spacer"), columns, exportMenu);
+  toolbar.append(search, needsUpdateLabel, chips, actions, el("span", undefined, undefined, "spacer"), columns);
   const countLine = el("div", undefined, undefined, "fleet-count-line");
-  countLine.append(count, selectionCount, selectAll, clear, el("span", undefined, undefined, "spacer"), refreshButton);
+  countLine.append(count, selectionCount, selectAll, clear, el("span", undefined, undefined, "spacer"), exportMenu, refreshButton);
 
   const summaryBox = el("aside", undefined, undefined, "summary-box");
   const gridBox = el("div", "device-grid", undefined, "device-grid");
