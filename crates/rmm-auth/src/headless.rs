@@ -461,10 +461,7 @@ impl HeadlessLogin {
 
     async fn try_on_api(&self, token: &AccessToken) -> Result<(), LoginError> {
         let c = &self.config;
-        let url = c
-            .api_base_url
-            .join(c.tenants_path.trim_start_matches('/'))
-            .map_err(|e| LoginError::NotConfigured(format!("tenants endpoint: {e}")))?;
+        let url = tenants_url(&c.api_base_url, &c.tenants_path)?;
         let mut req = self
             .http
             .get(url.clone())
@@ -498,6 +495,32 @@ impl Login for HeadlessLogin {
     fn login(&self) -> BoxFuture<'_, Result<AccessToken, LoginError>> {
         Box::pin(self.run())
     }
+}
+
+/// The tenants endpoint under the API base: a path checked like every API path, so that no
+/// setting (`TENANT_LIST_ENDPOINT=http://elsewhere/`) can send the fresh token and the key to
+/// another origin.
+fn tenants_url(api_base_url: &Url, tenants_path: &str) -> Result<Url, LoginError> {
+    let trimmed = tenants_path.trim();
+    let path = if trimmed.starts_with('/') {
+        trimmed.to_owned()
+    } else {
+        format!("/{trimmed}")
+    };
+    let path = rmm_api::ApiPath::new(&path)
+        .map_err(|e| LoginError::NotConfigured(format!("tenants endpoint: {e}")))?;
+    let url = Url::parse(&format!(
+        "{}{}",
+        api_base_url.as_str().trim_end_matches('/'),
+        path.as_str()
+    ))
+    .map_err(|e| LoginError::NotConfigured(format!("tenants endpoint: {e}")))?;
+    if url.origin() != api_base_url.origin() {
+        return Err(LoginError::NotConfigured(format!(
+            "tenants endpoint {url} is not on the API origin"
+        )));
+    }
+    Ok(url)
 }
 
 /// How often the page is looked at while waiting for the next element or the header.
@@ -588,6 +611,29 @@ mod tests {
         assert!(bearer_of(&serde_json::json!({"authorization": "Basic dXNlcg=="})).is_none());
         assert!(bearer_of(&serde_json::json!({"authorization": "Bearer "})).is_none());
         assert!(bearer_of(&serde_json::json!({})).is_none());
+    }
+
+    #[test]
+    fn the_tenants_endpoint_stays_under_the_api_base() {
+        let base = Url::parse("http://127.0.0.1:9000/rmm/").unwrap();
+        for good in ["api/v1/tenants", "/api/v1/tenants"] {
+            assert_eq!(
+                tenants_url(&base, good).unwrap().as_str(),
+                "http://127.0.0.1:9000/rmm/api/v1/tenants"
+            );
+        }
+        for evil in [
+            "http://127.0.0.1:9999/x",
+            "//127.0.0.1:9999/x",
+            "/../../x",
+            "@evil.example/x",
+            "\\\\evil.example",
+        ] {
+            assert!(
+                matches!(tenants_url(&base, evil), Err(LoginError::NotConfigured(_))),
+                "{evil}"
+            );
+        }
     }
 
     #[test]

@@ -100,7 +100,7 @@ pub async fn run(cmd: AuthCommand, global: &GlobalArgs) -> Result<(), Failure> {
 fn resolve(global: &GlobalArgs, flags: ProfileFlags) -> Result<ResolvedProfile, Failure> {
     let path = SettingsFile::default_path().map_err(|e| Failure::Local(e.to_string()))?;
     let file = SettingsFile::load(&path).map_err(|e| Failure::BadInput(e.to_string()))?;
-    let env = EnvVars::from_process_and_dotenv(None);
+    let env = crate::fleet_connection::env_vars(global, &file)?;
     let flags = ProfileFlags {
         profile: global.profile.clone(),
         ..flags

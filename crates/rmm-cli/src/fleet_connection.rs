@@ -18,13 +18,20 @@ use crate::{Failure, GlobalArgs};
 pub fn resolve(global: &GlobalArgs, store: &StoreArgs) -> Result<ResolvedProfile, Failure> {
     let path = SettingsFile::default_path().map_err(|e| Failure::Local(e.to_string()))?;
     let file = SettingsFile::load(&path).map_err(|e| Failure::BadInput(e.to_string()))?;
-    let env = EnvVars::from_process_and_dotenv(None);
+    let env = env_vars(global, &file)?;
     let flags = ProfileFlags {
         profile: global.profile.clone(),
         token_file: store.token_file.clone(),
         ..ProfileFlags::default()
     };
     resolve_profile(&flags, &env, &file).map_err(|e| Failure::BadInput(e.to_string()))
+}
+
+/// The old tool's variables: the process's, and those of the `.env` file named by
+/// `--env-file` or the settings file's `env_file` (none otherwise).
+pub fn env_vars(global: &GlobalArgs, file: &SettingsFile) -> Result<EnvVars, Failure> {
+    let env_file = global.env_file.as_deref().or(file.env_file.as_deref());
+    EnvVars::from_process_and_env_file(env_file).map_err(|e| Failure::BadInput(e.to_string()))
 }
 
 /// The operations of the profile, with the audit log in the data folder.

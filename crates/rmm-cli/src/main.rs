@@ -37,6 +37,10 @@ pub struct GlobalArgs {
     /// The named profile to use (see `rmm sim --profile`).
     #[arg(long, global = true, env = "RMM_PROFILE")]
     pub profile: Option<String>,
+    /// Read the old tool's variables from this `.env` file (no `.env` is read unless named here
+    /// or by `env_file` in the settings file).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub env_file: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,6 +1,7 @@
 //! Profiles and settings: named profiles in a TOML settings file in the OS config folder,
-//! the old tool's environment variables and a `.env` file, and command-line flags, merged
-//! with flags over the environment over the file. Secrets (password, subscription key)
+//! the old tool's environment variables and a `.env` file the user names, and command-line
+//! flags, merged with flags over the environment over the file (the environment never changes
+//! a saved profile's addresses). Secrets (password, subscription key)
 //! live in the token store (the OS keyring), never in the settings file.
 
 mod edit;
@@ -19,7 +20,7 @@ pub use edit::{
     normalize_time_zone, profile_token_store, save_profile_edit_to,
 };
 pub use env::EnvVars;
-pub use resolve::{ProfileFlags, ResolvedProfile, resolve_profile};
+pub use resolve::{ProfileFlags, ResolvedProfile, resolve_profile, tenants_api_path};
 
 /// The settings file's name inside the config folder.
 pub const SETTINGS_FILE: &str = "settings.toml";
@@ -66,6 +67,20 @@ pub enum SettingsError {
         path: String,
         /// What went wrong.
         detail: String,
+    },
+    /// The environment tries to change a saved profile's addresses.
+    #[error(
+        "the environment would change the saved profile {profile:?}, which it may not (a saved \
+         profile's token, key and password go only where they were saved for): {variables}. \
+         Unset the variable, or change the profile on purpose; the old variables alone \
+         configure a profile only when no saved profile is used (no --profile, and no saved \
+         `default` profile)"
+    )]
+    EnvOverride {
+        /// The profile.
+        profile: String,
+        /// Each refused variable, with the saved value and how to change it on purpose.
+        variables: String,
     },
     /// The token store refused to keep a secret.
     #[error(transparent)]
@@ -159,6 +174,10 @@ pub struct SettingsFile {
     /// The profile used when none is named.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_profile: Option<String>,
+    /// A `.env` file of the old tool's variables to read (`--env-file` wins); none is read
+    /// unless named, and never from the current folder on its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env_file: Option<PathBuf>,
     /// The profiles by name.
     #[serde(default)]
     pub profiles: BTreeMap<String, Profile>,
@@ -307,6 +326,16 @@ pub fn save_profile_to(
     new: &NewProfile,
     store: &dyn TokenStore,
 ) -> Result<Profile, SettingsError> {
+    save_profile_with_store(path, new, store, None)
+}
+
+/// [`save_profile_to`], recording `token_file` as the profile's store when one is named.
+fn save_profile_with_store(
+    path: &Path,
+    new: &NewProfile,
+    store: &dyn TokenStore,
+    token_file: Option<&Path>,
+) -> Result<Profile, SettingsError> {
     check_profile_name(&new.name)?;
     for (field, value) in [
         ("login_url", &new.login_url),
@@ -329,6 +358,9 @@ pub fn save_profile_to(
     if new.group_id.is_some() {
         profile.group_id = new.group_id.clone();
     }
+    if let Some(f) = token_file {
+        profile.token_file = Some(f.to_path_buf());
+    }
     // Secrets first: a profile on disk whose secrets are missing would fail later and less
     // clearly.
     if let Some(pw) = &new.password {
@@ -343,11 +375,12 @@ pub fn save_profile_to(
 }
 
 /// [`save_profile_to`] the usual settings file, with the profile's usual store (the OS
-/// keyring, or the file named by `TOKEN_FILE`).
+/// keyring, or the file named by `TOKEN_FILE`, which the profile then names).
 pub fn save_profile(new: &NewProfile) -> Result<Profile, SettingsError> {
     let path = SettingsFile::default_path()?;
-    let env = EnvVars::from_process_and_dotenv(None);
-    let store =
-        resolve::token_store_for(&new.name, None, env.get("TOKEN_FILE").map(Path::new), None)?;
-    save_profile_to(&path, new, store.as_ref())
+    let env = EnvVars::from_process();
+    let token_file = env.get("TOKEN_FILE").map(Path::new);
+    let store = resolve::token_store_for(&new.name, None, token_file, None)?;
+    // The profile names its file store, so that later commands find its secrets there.
+    save_profile_with_store(&path, new, store.as_ref(), token_file)
 }

@@ -1,4 +1,5 @@
-//! Profiles and settings: flags over environment over file, the old variables and `.env`,
+//! Profiles and settings: flags over environment over file, the old variables and a named
+//! `.env` (the environment never moving a saved profile),
 //! clear errors naming the field, and secrets kept out of the settings file.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -38,26 +39,22 @@ fn flags_win_over_environment_which_wins_over_the_file() {
         Some("https://file-api.example")
     );
 
+    // What changes no address may come from the environment; an address repeated as saved
+    // (even written another way) is no change.
     let env = EnvVars::from_pairs([
-        ("API_BASE_URL", "https://env-api.example"),
-        ("USERNAME_1", "env.user@example.com"),
+        ("API_BASE_URL", "https://file-api.example/"),
+        ("USERNAME_1", " file.user@example.com"),
         ("ELEMENT_TIMEOUT", "7000"),
         ("HEADLESS", "false"),
         ("PASSWORD_1", "env-password"),
     ]);
     let r = resolve_profile(&ProfileFlags::default(), &env, &f).unwrap();
-    assert_eq!(
-        r.profile.api_base_url.as_deref(),
-        Some("https://env-api.example")
-    );
-    assert_eq!(r.profile.username.as_deref(), Some("env.user@example.com"));
     assert_eq!(r.profile.element_timeout_ms, Some(7000));
     assert_eq!(r.profile.headless, Some(false));
     assert_eq!(
         r.env_password.as_ref().unwrap().expose_secret(),
         "env-password"
     );
-    // Untouched file values stay.
     assert_eq!(
         r.profile.login_url.as_deref(),
         Some("https://tenant.auth0.example/login")
@@ -74,7 +71,85 @@ fn flags_win_over_environment_which_wins_over_the_file() {
         Some("https://flag-api.example")
     );
     assert_eq!(r.profile.headless, Some(true));
-    assert_eq!(r.profile.username.as_deref(), Some("env.user@example.com"));
+}
+
+#[test]
+fn the_environment_cannot_move_a_saved_profile() {
+    // Finding 1 of issue 13: an exported API_BASE_URL (or one in a project's `.env`) sent a
+    // saved profile's token and key to another host. Every such variable is refused, named,
+    // with how to change the profile on purpose.
+    let env = EnvVars::from_pairs([
+        ("API_BASE_URL", "http://127.0.0.1:9/evil"),
+        ("AUTH0_LOGIN_URL", "http://127.0.0.1:9/login"),
+        ("TENANT_LIST_ENDPOINT", "http://127.0.0.1:9/x"),
+        ("USERNAME_1", "someone.else@example.com"),
+        ("TOKEN_FILE", "/tmp/elsewhere.json"),
+    ]);
+    let e = resolve_profile(&ProfileFlags::default(), &env, &file()).unwrap_err();
+    assert!(matches!(e, SettingsError::EnvOverride { .. }), "{e}");
+    let text = e.to_string();
+    for var in [
+        "API_BASE_URL",
+        "AUTH0_LOGIN_URL",
+        "TENANT_LIST_ENDPOINT",
+        "USERNAME_1",
+        "TOKEN_FILE",
+    ] {
+        assert!(text.contains(var), "{var} not named: {text}");
+    }
+    assert!(text.contains("\"work\""), "{text}");
+    assert!(text.contains("--api-base-url"), "{text}");
+    assert!(text.contains("on purpose"), "{text}");
+
+    // A named profile too.
+    let e = resolve_profile(
+        &ProfileFlags {
+            profile: Some("work".into()),
+            ..Default::default()
+        },
+        &EnvVars::from_pairs([("API_BASE_URL", "http://127.0.0.1:9/evil")]),
+        &file(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("API_BASE_URL"), "{e}");
+}
+
+#[test]
+fn the_tenants_endpoint_is_a_path_under_the_api_base() {
+    let base = [
+        ("AUTH0_LOGIN_URL", "https://t.auth0.example/login"),
+        ("API_BASE_URL", "https://alt-rmm-api.example"),
+    ];
+    for evil in [
+        "http://127.0.0.1:9/x",
+        "//127.0.0.1:9/x",
+        "api/../../x",
+        "@127.0.0.1:9/x",
+    ] {
+        let mut vars = base.to_vec();
+        vars.push(("TENANT_LIST_ENDPOINT", evil));
+        let e = resolve_profile(
+            &ProfileFlags::default(),
+            &EnvVars::from_pairs(vars),
+            &SettingsFile::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("tenants_path") && e.contains("under the API base"),
+            "{evil}: {e}"
+        );
+    }
+    let mut vars = base.to_vec();
+    vars.push(("TENANT_LIST_ENDPOINT", "/api/v2/tenants"));
+    let r = resolve_profile(
+        &ProfileFlags::default(),
+        &EnvVars::from_pairs(vars),
+        &SettingsFile::default(),
+    )
+    .unwrap();
+    assert_eq!(r.profile.tenants_path.as_deref(), Some("/api/v2/tenants"));
 }
 
 #[test]
@@ -100,13 +175,58 @@ fn the_old_variables_alone_make_a_working_profile() {
 }
 
 #[test]
-fn a_dotenv_file_is_read_for_known_variables() {
+fn a_named_env_file_is_read_for_known_variables() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join(".env");
+    let path = dir.path().join("fleet.env");
     std::fs::write(&path, "API_TRIGGER_TIMEOUT=12345\nSOMETHING_ELSE=x\n").unwrap();
-    let env = EnvVars::from_process_and_dotenv(Some(&path));
+    let env = EnvVars::from_process_and_env_file(Some(&path)).unwrap();
     assert_eq!(env.get("API_TRIGGER_TIMEOUT"), Some("12345"));
     assert_eq!(env.get("SOMETHING_ELSE"), None);
+
+    // A named file that is missing or broken is an error naming it, without its lines.
+    let e = EnvVars::from_process_and_env_file(Some(&dir.path().join("missing.env")))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("env_file") && e.contains("missing.env"), "{e}");
+    std::fs::write(&path, "PASSWORD_1='Secret-Pass-1\n").unwrap();
+    let e = EnvVars::from_process_and_env_file(Some(&path))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("fleet.env") && !e.contains("Secret-Pass-1"), "{e}");
+}
+
+#[test]
+fn no_env_file_is_read_unless_named() {
+    // Finding 1 of issue 13: `./.env` was read on every run. The process's own variables are
+    // the only source when no file is named; run in a child so the folder is ours.
+    const CHILD: &str = "RMM_SETTINGS_TEST_CHILD";
+    if std::env::var_os(CHILD).is_some() {
+        let env = EnvVars::from_process_and_env_file(None).unwrap();
+        assert_eq!(env.get("API_BASE_URL"), None, "./.env was read");
+        assert_eq!(env.get("API_TRIGGER_TIMEOUT"), None, "./.env was read");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join(".env"),
+        "API_BASE_URL=http://127.0.0.1:9/evil\nAPI_TRIGGER_TIMEOUT=5000\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "no_env_file_is_read_unless_named", "--nocapture"])
+        .env(CHILD, "1")
+        .env_remove("API_BASE_URL")
+        .env_remove("API_TRIGGER_TIMEOUT")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1 passed"));
 }
 
 #[test]
@@ -118,11 +238,18 @@ fn selectors_and_timeouts_from_the_file_reach_the_login() {
     assert_eq!(cfg.timeouts.element.as_millis(), 5000);
 }
 
+/// The error of an environment-only profile with `env` laid over a working one.
 fn err_of(env: &[(&str, &str)]) -> String {
+    let mut vars = vec![
+        ("AUTH0_LOGIN_URL", "https://t.auth0.example/login"),
+        ("API_BASE_URL", "https://alt-rmm-api.example"),
+    ];
+    vars.retain(|(k, _)| !env.iter().any(|(e, _)| e == k));
+    vars.extend(env.iter().copied());
     resolve_profile(
         &ProfileFlags::default(),
-        &EnvVars::from_pairs(env.iter().copied()),
-        &file(),
+        &EnvVars::from_pairs(vars),
+        &SettingsFile::default(),
     )
     .unwrap_err()
     .to_string()

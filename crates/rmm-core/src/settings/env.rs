@@ -1,8 +1,13 @@
-//! The old tool's environment variables, read from the process and from a `.env` file (the
-//! process wins, as with dotenv). Only the known names are kept.
+//! The old tool's environment variables, read from the process and from a `.env` file that
+//! the user names (`--env-file`, or `env_file` in the settings file); the process wins, as
+//! with dotenv. A `.env` in the current folder is never read on its own: a folder the tool
+//! happens to run in (a project an agent host starts `rmm mcp` in) must not configure where
+//! secrets go. Only the known names are kept.
 
 use std::collections::HashMap;
 use std::path::Path;
+
+use super::{SettingsError, invalid};
 
 /// The variables the old tool read; they keep working.
 pub const KNOWN_VARS: &[&str] = &[
@@ -38,18 +43,42 @@ impl std::fmt::Debug for EnvVars {
 }
 
 impl EnvVars {
-    /// The known variables of this process, completed by `dotenv` (default `./.env`) for
-    /// those the process does not set.
-    pub fn from_process_and_dotenv(dotenv: Option<&Path>) -> Self {
+    /// The known variables of this process, completed by the `.env` file `env_file` (when
+    /// one is named) for those the process does not set. A named file that cannot be read
+    /// or parsed is an error naming it; no file is read when none is named.
+    pub fn from_process_and_env_file(env_file: Option<&Path>) -> Result<Self, SettingsError> {
         let mut vars = HashMap::new();
-        let path = dotenv.unwrap_or_else(|| Path::new(".env"));
-        if let Ok(iter) = dotenvy::from_path_iter(path) {
-            for (k, v) in iter.flatten() {
+        if let Some(path) = env_file {
+            let iter = dotenvy::from_path_iter(path).map_err(|e| {
+                invalid(
+                    "env_file",
+                    format!("{} cannot be read: {}", path.display(), describe(&e)),
+                )
+            })?;
+            for item in iter {
+                // A bad line is never shown: it may hold a secret.
+                let (k, v) = item.map_err(|e| {
+                    invalid(
+                        "env_file",
+                        format!("{} cannot be parsed: {}", path.display(), describe(&e)),
+                    )
+                })?;
                 if KNOWN_VARS.contains(&k.as_str()) {
                     vars.insert(k, v);
                 }
             }
         }
+        for name in KNOWN_VARS {
+            if let Ok(v) = std::env::var(name) {
+                vars.insert((*name).to_owned(), v);
+            }
+        }
+        Ok(Self { vars })
+    }
+
+    /// The known variables of this process only (no file).
+    pub fn from_process() -> Self {
+        let mut vars = HashMap::new();
         for name in KNOWN_VARS {
             if let Ok(v) = std::env::var(name) {
                 vars.insert((*name).to_owned(), v);
@@ -74,5 +103,17 @@ impl EnvVars {
             .get(name)
             .map(String::as_str)
             .filter(|v| !v.trim().is_empty())
+    }
+}
+
+/// A dotenv error without the text of the line (it may hold a secret).
+fn describe(e: &dotenvy::Error) -> String {
+    match e {
+        dotenvy::Error::LineParse(_, index) => {
+            format!("a line is not NAME=value (at character {index})")
+        }
+        dotenvy::Error::Io(io) => io.to_string(),
+        dotenvy::Error::EnvVar(_) => "a value is not valid text".to_owned(),
+        _ => "unreadable".to_owned(),
     }
 }

@@ -82,8 +82,11 @@ pub fn resolve_profile(
         None => Profile::default(),
     };
     p.name = name;
+    if file.profile(&p.name).is_some() {
+        refuse_env_overrides(&p, env)?;
+    }
 
-    // The environment over the file.
+    // The environment over the file (for a saved profile, only what changes no address).
     let set = |slot: &mut Option<String>, var: &str| {
         if let Some(v) = env.get(var) {
             *slot = Some(v.to_owned());
@@ -154,8 +157,90 @@ pub fn resolve_profile(
     })
 }
 
+/// The variables that say where a profile's secrets go, or whose they are: for a saved
+/// profile the environment may repeat them but not change them.
+const ADDRESS_VARS: &[(&str, &str, &str)] = &[
+    ("AUTH0_LOGIN_URL", "login_url", "--login-url"),
+    ("API_BASE_URL", "api_base_url", "--api-base-url"),
+    ("TENANT_LIST_ENDPOINT", "tenants_path", ""),
+    ("USERNAME_1", "username", "--username"),
+    ("TOKEN_FILE", "token_file", "--token-file"),
+];
+
+/// Refuses environment variables that would change a saved profile's addresses: the
+/// environment (an exported variable, a project's `.env`) is no way to send a profile's saved
+/// token, key or password somewhere else. Every such variable is named at once.
+fn refuse_env_overrides(p: &Profile, env: &EnvVars) -> Result<(), SettingsError> {
+    let mut refused = Vec::new();
+    for &(var, field, flag) in ADDRESS_VARS {
+        let Some(value) = env.get(var) else { continue };
+        let saved = match field {
+            "login_url" => p.login_url.clone(),
+            "api_base_url" => p.api_base_url.clone(),
+            "tenants_path" => p.tenants_path.clone(),
+            "username" => p.username.clone(),
+            _ => p.token_file.as_ref().map(|f| f.display().to_string()),
+        };
+        if saved.as_deref().is_some_and(|s| same_value(s, value)) {
+            continue;
+        }
+        let how = if flag.is_empty() {
+            format!("set `{field}` in the settings file")
+        } else {
+            format!("pass {flag} to the command")
+        };
+        refused.push(format!(
+            "{var} (the profile's {field} is {}; to change it on purpose, {how})",
+            saved.map_or_else(|| "not set".to_owned(), |s| format!("{s:?}"))
+        ));
+    }
+    if refused.is_empty() {
+        return Ok(());
+    }
+    Err(SettingsError::EnvOverride {
+        profile: p.name.clone(),
+        variables: refused.join("; "),
+    })
+}
+
+/// The same setting written two ways (spaces around it, a URL's trailing slash).
+fn same_value(saved: &str, given: &str) -> bool {
+    let (saved, given) = (saved.trim(), given.trim());
+    if saved == given {
+        return true;
+    }
+    match (Url::parse(saved), Url::parse(given)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => saved.trim_matches('/') == given.trim_matches('/'),
+    }
+}
+
+/// The tenants endpoint as a path under the API base, checked like every API path (no host,
+/// scheme, `..` or other trick can take the token elsewhere).
+pub fn tenants_api_path(tenants_path: &str) -> Result<rmm_api::ApiPath, SettingsError> {
+    let trimmed = tenants_path.trim();
+    let path = if trimmed.starts_with('/') {
+        trimmed.to_owned()
+    } else {
+        format!("/{trimmed}")
+    };
+    // A URL (`http://...`) becomes `/http://...` above and is refused for its `:`.
+    rmm_api::ApiPath::new(&path).map_err(|e| {
+        invalid(
+            "tenants_path",
+            format!(
+                "{tenants_path:?} must be a path under the API base such as api/v1/tenants: {}",
+                e.rule
+            ),
+        )
+    })
+}
+
 /// Checks every set value of a profile.
 fn check_profile(p: &Profile) -> Result<(), SettingsError> {
+    if let Some(t) = &p.tenants_path {
+        tenants_api_path(t)?;
+    }
     for (field, value) in [
         ("login_url", &p.login_url),
         ("api_base_url", &p.api_base_url),
