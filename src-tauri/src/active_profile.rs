@@ -226,6 +226,8 @@ impl ActiveProfile {
                 Some(password) => (Some(password), resolved.env_subscription_key.clone()),
                 None => {
                     let store = resolved.token_store()?;
+                    // The saved password and key go only where they were saved for.
+                    resolved.check_secret_origins(store.as_ref())?;
                     (
                         resolved.password(store.as_ref())?,
                         resolved.subscription_key(store.as_ref())?,

@@ -29,6 +29,7 @@ fn config(sim: &rmm_sim::Sim, dir: &std::path::Path) -> LoginConfig {
         chromium_path: std::path::Path::new(CHROMIUM)
             .is_file()
             .then(|| CHROMIUM.into()),
+        idp_origin: Some(i.idp_url.trim_end_matches('/').to_owned()),
         user_data_dir: dir.join("chromium"),
         selectors: Default::default(),
         timeouts: Default::default(),

@@ -29,6 +29,8 @@ struct FileContents {
     subscription_key: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     mcp_endpoint_secret: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    origins: Option<String>,
 }
 
 impl FileContents {
@@ -37,6 +39,7 @@ impl FileContents {
             SecretKind::Password => &mut self.password,
             SecretKind::SubscriptionKey => &mut self.subscription_key,
             SecretKind::McpEndpointSecret => &mut self.mcp_endpoint_secret,
+            SecretKind::Origins => &mut self.origins,
         }
     }
 }

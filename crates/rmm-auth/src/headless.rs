@@ -103,6 +103,9 @@ pub struct LoginConfig {
     pub mode: BrowserMode,
     /// Chromium to use; found on the system when `None`.
     pub chromium_path: Option<PathBuf>,
+    /// The identity provider's origin (`scheme://host[:port]`): the password is typed only
+    /// into a page of this origin, when set.
+    pub idp_origin: Option<String>,
     /// The profile's own Chromium profile folder.
     pub user_data_dir: PathBuf,
     /// The login pages' selectors.
@@ -352,6 +355,18 @@ impl HeadlessLogin {
                     ));
                 };
                 step = "Sharp-Start sign-in (DNN form)";
+                if let Some(idp) = &c.idp_origin
+                    && &last.origin != idp
+                {
+                    return Err(LoginError::Refused {
+                        step,
+                        message: format!(
+                            "the password form is shown by {}, not by the profile's identity \
+                             provider {idp}: the password was not typed",
+                            last.origin
+                        ),
+                    });
+                }
                 self.fill(page, &s.dnn_username, &c.username, step).await?;
                 self.fill(page, &s.dnn_password, password.expose_secret(), step)
                     .await?;
@@ -539,6 +554,8 @@ struct PageState {
     #[serde(default)]
     url: String,
     #[serde(default)]
+    origin: String,
+    #[serde(default)]
     text: String,
 }
 
@@ -550,7 +567,7 @@ fn probe_script(s: &Selectors) -> String {
         "(() => {{ const shown = s => {{ const e = document.querySelector(s); return !!e && e.getClientRects().length > 0; }}; \
          const err = document.querySelector({err}); \
          return {{ email: shown({email}), sharp: shown({sharp}), dnn: shown({dnn}), \
-         error: err ? (err.innerText || '').trim() : null, url: location.origin + location.pathname, \
+         error: err ? (err.innerText || '').trim() : null, url: location.origin + location.pathname, origin: location.origin, \
          text: document.body ? document.body.innerText.slice(0, 400) : '' }}; }})()",
         err = lit(&s.dnn_error),
         email = lit(&s.email),

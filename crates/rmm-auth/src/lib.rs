@@ -9,6 +9,7 @@ mod headless;
 mod keyring_store;
 mod login;
 mod manager;
+mod origins;
 mod store;
 mod token;
 mod validate;
@@ -19,6 +20,9 @@ pub use headless::{HeadlessLogin, LoginConfig, LoginFigures, Selectors, Timeouts
 pub use keyring_store::KeyringStore;
 pub use login::{Login, LoginError};
 pub use manager::TokenManager;
+pub use origins::{
+    OriginError, SecretOrigins, check_origins, load_origins, origin_of, rebind_origins, save_origins,
+};
 pub use store::{SecretKind, StoreError, TokenStore};
 pub use token::{AccessToken, TokenClaims, TokenOrigin};
 pub use validate::{TokenRejected, TokenValidator, ValidationRules};

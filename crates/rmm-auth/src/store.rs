@@ -18,6 +18,10 @@ pub enum SecretKind {
     SubscriptionKey,
     /// The bearer secret of the local MCP HTTP endpoint (`rmm mcp --http`).
     McpEndpointSecret,
+    /// The origins the other secrets were saved for (JSON of [`crate::SecretOrigins`]). Not a
+    /// secret itself, but kept with them, where the settings and the environment cannot
+    /// change it.
+    Origins,
 }
 
 impl SecretKind {
@@ -27,6 +31,7 @@ impl SecretKind {
             Self::Password => "password",
             Self::SubscriptionKey => "subscription-key",
             Self::McpEndpointSecret => "mcp-endpoint-secret",
+            Self::Origins => "origins",
         }
     }
 }

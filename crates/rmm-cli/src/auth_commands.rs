@@ -147,6 +147,24 @@ async fn login(args: &LoginArgs, global: &GlobalArgs) -> Result<(), Failure> {
         },
     )?;
     let store = store_of(&resolved)?;
+    // The saved secrets go only where they were saved for; --login-url/--api-base-url move
+    // the profile on purpose (and forget its token).
+    let moved = args.login_url.is_some() || args.api_base_url.is_some();
+    let (s, r) = (store.clone(), resolved.clone());
+    tokio::task::spawn_blocking(move || {
+        if moved {
+            let path = SettingsFile::default_path()?;
+            rmm_core::settings::move_profile_to(&path, &r, s.as_ref())
+        } else {
+            r.check_secret_origins(s.as_ref())
+        }
+    })
+    .await
+    .map_err(|_| Failure::Local("the token store task failed".to_owned()))?
+    .map_err(|e| match e {
+        rmm_core::settings::SettingsError::Store(s) => Failure::Local(s.to_string()),
+        other => Failure::BadInput(other.to_string()),
+    })?;
     let s = store.clone();
     let r = resolved.clone();
     let (mut password, subscription_key) = blocking(move || {
@@ -418,6 +436,7 @@ async fn logout(args: &LogoutArgs, global: &GlobalArgs) -> Result<(), Failure> {
         if all {
             s.delete_secret(SecretKind::Password)?;
             s.delete_secret(SecretKind::SubscriptionKey)?;
+            s.delete_secret(SecretKind::Origins)?;
         }
         Ok(())
     })

@@ -110,6 +110,7 @@ fn profile_of(name: &str, info: &rmm_sim::SimInfo) -> rmm_core::settings::NewPro
         jwks_url: info.jwks_url.clone(),
         issuer: info.issuer.clone(),
         audience: info.audience.clone(),
+        idp_url: Some(info.idp_url.clone()),
         username: info.username.clone(),
         password: Some(info.password.clone().into()),
         subscription_key: Some(info.subscription_key.clone().into()),

@@ -56,6 +56,10 @@ pub fn connect_profile(
     settings: OperationSettings,
 ) -> Result<ProfileConnection, OperationError> {
     let store = resolved.token_store().map_err(settings_error)?;
+    // Nothing of the store leaves the process before its origins are checked.
+    resolved
+        .check_secret_origins(store.as_ref())
+        .map_err(settings_error)?;
     let password = resolved.password(store.as_ref()).map_err(settings_error)?;
     let subscription_key = resolved
         .subscription_key(store.as_ref())
@@ -73,6 +77,9 @@ pub fn connect_profile_with_login(
     settings: OperationSettings,
 ) -> Result<ProfileConnection, OperationError> {
     let store = resolved.token_store().map_err(settings_error)?;
+    resolved
+        .check_secret_origins(store.as_ref())
+        .map_err(settings_error)?;
     let subscription_key = resolved
         .subscription_key(store.as_ref())
         .map_err(settings_error)?;

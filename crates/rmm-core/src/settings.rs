@@ -110,6 +110,10 @@ pub struct Profile {
     /// The admin dashboard whose API calls carry the token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dashboard_url: Option<String>,
+    /// The identity provider (Sharp-Start) page: the only origin the saved password is typed
+    /// on, when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idp_url: Option<String>,
     /// The token issuer (`iss`); the login URL's origin when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub issuer: Option<String>,
@@ -299,6 +303,8 @@ pub struct NewProfile {
     pub issuer: String,
     /// The token audience.
     pub audience: String,
+    /// The identity provider's page (where the password is typed), when known.
+    pub idp_url: Option<String>,
     /// The Sharp-Start username.
     pub username: String,
     /// The Sharp-Start password (kept in the token store).
@@ -345,6 +351,9 @@ fn save_profile_with_store(
     ] {
         resolve::check_url(field, value)?;
     }
+    if let Some(idp) = &new.idp_url {
+        resolve::check_url("idp_url", idp)?;
+    }
     let mut file = SettingsFile::load(path)?;
     let mut profile = file.profiles.get(&new.name).cloned().unwrap_or_default();
     profile.name = new.name.clone();
@@ -352,6 +361,7 @@ fn save_profile_with_store(
     profile.dashboard_url = Some(new.dashboard_url.clone());
     profile.api_base_url = Some(new.api_base_url.clone());
     profile.jwks_url = Some(new.jwks_url.clone());
+    profile.idp_url = new.idp_url.clone();
     profile.issuer = Some(new.issuer.clone());
     profile.audience = Some(new.audience.clone());
     profile.username = Some(new.username.clone());
@@ -369,6 +379,10 @@ fn save_profile_with_store(
     if let Some(key) = &new.subscription_key {
         store.save_secret(SecretKind::SubscriptionKey, key)?;
     }
+    // The secrets belong to these addresses from now on; a token of other ones is forgotten.
+    if let Some(origins) = resolve::origins_of(&profile)? {
+        rmm_auth::rebind_origins(store, &origins)?;
+    }
     file.profiles.insert(new.name.clone(), profile.clone());
     file.save(path)?;
     Ok(profile)
@@ -383,4 +397,30 @@ pub fn save_profile(new: &NewProfile) -> Result<Profile, SettingsError> {
     let store = resolve::token_store_for(&new.name, None, token_file, None)?;
     // The profile names its file store, so that later commands find its secrets there.
     save_profile_with_store(&path, new, store.as_ref(), token_file)
+}
+
+/// Moves `resolved`'s profile to the addresses it now has, on purpose (`rmm login
+/// --login-url/--api-base-url`): a saved profile records them in the settings file at `path`,
+/// the token captured for the old ones is forgotten, and the secrets in `store` belong to the
+/// new ones from now on.
+pub fn move_profile_to(
+    path: &Path,
+    resolved: &ResolvedProfile,
+    store: &dyn TokenStore,
+) -> Result<(), SettingsError> {
+    let origins = resolved.secret_origins()?;
+    let mut file = SettingsFile::load(path)?;
+    if let Some(saved) = file.profiles.get_mut(&resolved.profile.name) {
+        let p = &resolved.profile;
+        if saved.login_url != p.login_url || saved.api_base_url != p.api_base_url {
+            saved.login_url.clone_from(&p.login_url);
+            saved.api_base_url.clone_from(&p.api_base_url);
+            file.save(path)?;
+        }
+    }
+    if rmm_auth::load_origins(store)?.as_ref() != Some(&origins) {
+        store.delete_token()?;
+    }
+    rmm_auth::rebind_origins(store, &origins)?;
+    Ok(())
 }

@@ -335,6 +335,7 @@ fn saving_a_profile_keeps_secrets_out_of_the_settings_file() {
         jwks_url: "http://127.0.0.1:4000/.well-known/jwks.json".into(),
         issuer: "http://127.0.0.1:4000/".into(),
         audience: "https://rmm-api.sharp-sim.invalid".into(),
+        idp_url: Some("http://127.0.0.1:4001/".into()),
         username: "fleet.admin@example.com".into(),
         password: Some(SecretString::from("Sim-Known-Pass!42".to_owned())),
         subscription_key: Some(SecretString::from("feedfacefeedface".to_owned())),

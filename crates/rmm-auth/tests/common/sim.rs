@@ -45,6 +45,7 @@ pub fn login_config(sim: &rmm_sim::Sim, profile_dir: &Path, password: Option<&st
         subscription_key: Some(SecretString::from(i.subscription_key.clone())),
         mode: BrowserMode::Headless,
         chromium_path: Some(CHROMIUM.into()),
+        idp_origin: Some(i.idp_url.trim_end_matches('/').to_owned()),
         user_data_dir: profile_dir.join("chromium"),
         selectors: Default::default(),
         timeouts: rmm_auth::Timeouts {

@@ -183,7 +183,8 @@ pub fn profile_token_store(profile: &Profile) -> Result<Arc<dyn TokenStore>, Set
 pub fn save_profile_edit_to(path: &Path, edit: &ProfileEdit) -> Result<Profile, ProfileEditError> {
     let checked = check(edit).map_err(ProfileEditError::Invalid)?;
     let mut file = SettingsFile::load(path)?;
-    let mut profile = file.profiles.get(&edit.name).cloned().unwrap_or_default();
+    let before = file.profiles.get(&edit.name).cloned();
+    let mut profile = before.clone().unwrap_or_default();
     profile.name = edit.name.clone();
     profile.login_url = Some(checked.login_url);
     profile.api_base_url = Some(checked.api_base_url);
@@ -192,15 +193,29 @@ pub fn save_profile_edit_to(path: &Path, edit: &ProfileEdit) -> Result<Profile, 
     profile.username = checked.username;
     // The secrets first: a profile on disk whose secrets are missing would fail later and less
     // clearly.
-    for (kind, secret) in [
-        (SecretKind::SubscriptionKey, &edit.subscription_key),
-        (SecretKind::Password, &edit.password),
-    ] {
-        if let Some(secret) = secret {
-            let store = profile_token_store(&profile)?;
-            store
-                .save_secret(kind, secret)
-                .map_err(SettingsError::from)?;
+    let secrets_given = edit.subscription_key.is_some() || edit.password.is_some();
+    let moved = before.as_ref().is_some_and(|b| {
+        b.login_url != profile.login_url || b.api_base_url != profile.api_base_url
+    });
+    if secrets_given || moved {
+        let store = profile_token_store(&profile)?;
+        for (kind, secret) in [
+            (SecretKind::SubscriptionKey, &edit.subscription_key),
+            (SecretKind::Password, &edit.password),
+        ] {
+            if let Some(secret) = secret {
+                store
+                    .save_secret(kind, secret)
+                    .map_err(SettingsError::from)?;
+            }
+        }
+        // Saving the form is the explicit act that moves a profile: its secrets belong to
+        // the new addresses, and a token of the old ones is forgotten.
+        if moved {
+            store.delete_token().map_err(SettingsError::from)?;
+        }
+        if let Some(origins) = resolve::origins_of(&profile)? {
+            rmm_auth::rebind_origins(store.as_ref(), &origins).map_err(SettingsError::from)?;
         }
     }
     file.profiles.insert(edit.name.clone(), profile.clone());

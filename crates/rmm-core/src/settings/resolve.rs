@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rmm_auth::{
-    BrowserMode, FileStore, KeyringStore, LoginConfig, SecretKind, Selectors, Timeouts, TokenStore,
-    ValidationRules,
+    BrowserMode, FileStore, KeyringStore, LoginConfig, SecretKind, SecretOrigins, Selectors,
+    Timeouts, TokenStore, ValidationRules,
 };
 use secrecy::SecretString;
 use url::Url;
@@ -236,6 +236,45 @@ pub fn tenants_api_path(tenants_path: &str) -> Result<rmm_api::ApiPath, Settings
     })
 }
 
+/// The origins a profile's secrets go to, when it names an API base.
+pub(super) fn origins_of(p: &Profile) -> Result<Option<SecretOrigins>, SettingsError> {
+    let Some(api) = p.api_base_url.as_deref() else {
+        return Ok(None);
+    };
+    let api = check_url("api_base_url", api)?;
+    let login = p
+        .login_url
+        .as_deref()
+        .map(|u| check_url("login_url", u))
+        .transpose()?;
+    let idp = p
+        .idp_url
+        .as_deref()
+        .map(|u| check_url("idp_url", u))
+        .transpose()?;
+    let issuer = issuer_of(p)?;
+    Ok(Some(SecretOrigins::new(
+        &api,
+        login.as_ref(),
+        idp.as_ref(),
+        issuer.as_deref(),
+    )))
+}
+
+/// The issuer a token must name: the profile's, else the login page's origin (Auth0 issues
+/// tokens from there).
+fn issuer_of(p: &Profile) -> Result<Option<String>, SettingsError> {
+    Ok(match &p.issuer {
+        Some(i) => Some(i.clone()),
+        None => p
+            .login_url
+            .as_deref()
+            .map(|u| check_url("login_url", u))
+            .transpose()?
+            .map(|u| format!("{}/", u.origin().ascii_serialization())),
+    })
+}
+
 /// Checks every set value of a profile.
 fn check_profile(p: &Profile) -> Result<(), SettingsError> {
     if let Some(t) = &p.tenants_path {
@@ -246,6 +285,7 @@ fn check_profile(p: &Profile) -> Result<(), SettingsError> {
         ("api_base_url", &p.api_base_url),
         ("dashboard_url", &p.dashboard_url),
         ("jwks_url", &p.jwks_url),
+        ("idp_url", &p.idp_url),
         ("issuer", &p.issuer),
     ] {
         if let Some(v) = value {
@@ -388,6 +428,30 @@ impl ResolvedProfile {
         )
     }
 
+    /// The origins this profile sends its secrets to (API, login page, identity provider,
+    /// issuer), to be checked against those the secrets were saved for.
+    pub fn secret_origins(&self) -> Result<SecretOrigins, SettingsError> {
+        self.api_base_url()?;
+        origins_of(&self.profile)?.ok_or(SettingsError::Missing {
+            field: "api_base_url",
+            hint: "set it in the profile, with API_BASE_URL or --api-base-url",
+        })
+    }
+
+    /// Checks that the secrets in `store` were saved for this profile's addresses (secrets
+    /// saved before origins were kept are bound to them now). Nothing of the store may be
+    /// sent anywhere before this passed.
+    pub fn check_secret_origins(&self, store: &dyn TokenStore) -> Result<(), SettingsError> {
+        let origins = self.secret_origins()?;
+        rmm_auth::check_origins(store, &origins).map_err(|e| match e {
+            rmm_auth::OriginError::Store(s) => SettingsError::Store(s),
+            mismatch => SettingsError::Invalid {
+                field: "profile".to_owned(),
+                rule: mismatch.to_string(),
+            },
+        })
+    }
+
     /// The API base URL, required.
     pub fn api_base_url(&self) -> Result<Url, SettingsError> {
         let v = self
@@ -404,16 +468,7 @@ impl ResolvedProfile {
     /// What a token of this profile must satisfy.
     pub fn validation_rules(&self) -> Result<ValidationRules, SettingsError> {
         let p = &self.profile;
-        let issuer = match &p.issuer {
-            Some(i) => Some(i.clone()),
-            // Auth0 issues tokens from the login page's own origin.
-            None => p
-                .login_url
-                .as_deref()
-                .map(|u| check_url("login_url", u))
-                .transpose()?
-                .map(|u| format!("{}/", u.origin().ascii_serialization())),
-        };
+        let issuer = issuer_of(p)?;
         Ok(ValidationRules {
             issuer,
             audience: p.audience.clone(),
@@ -503,6 +558,12 @@ impl ResolvedProfile {
                 BrowserMode::Visible
             },
             chromium_path: p.chromium_path.clone(),
+            idp_origin: p
+                .idp_url
+                .as_deref()
+                .map(|u| check_url("idp_url", u))
+                .transpose()?
+                .map(|u| rmm_auth::origin_of(&u)),
             user_data_dir: self.browser_profile_dir()?,
             selectors,
             timeouts: Timeouts {
