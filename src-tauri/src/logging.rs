@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use tracing_appender::rolling::{RollingFileAppender, Rotation};
-use tracing_subscriber::{EnvFilter, Layer, fmt, layer::SubscriberExt, util::SubscriberInitExt};
+use tracing_subscriber::{Layer, fmt, layer::SubscriberExt, util::SubscriberInitExt};
 
 /// Log files older than this many days are deleted by the appender.
 const KEEP_LOG_FILES: usize = 14;
@@ -12,7 +12,10 @@ const KEEP_LOG_FILES: usize = 14;
 /// Starts logging; returns the folder the log files go to, or `None` when only stderr is used
 /// (no log folder known, or it cannot be created). `RUST_LOG` overrides the default `info`.
 pub fn init(log_dir: Option<&Path>) -> Option<PathBuf> {
-    let filter = || EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // rmm-auth's one secret-safe filter, shared with the command line: whatever RUST_LOG
+    // asks, the DevTools, websocket, HTTP and D-Bus traffic never reaches the log.
+    let requested = std::env::var("RUST_LOG").ok();
+    let filter = || rmm_auth::secret_safe_filter(requested.as_deref(), "info");
     let stderr = fmt::layer()
         .with_writer(std::io::stderr)
         .with_filter(filter());
@@ -46,15 +49,25 @@ pub fn init(log_dir: Option<&Path>) -> Option<PathBuf> {
     written_to
 }
 
+/// The daily files in `dir`, an owner-only folder (so every file in it, whatever the mode the
+/// appender gives a new day's file, is readable by its owner only); older files are narrowed
+/// to 0600 too.
 fn file_appender(dir: &Path) -> Result<RollingFileAppender, String> {
-    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
-    RollingFileAppender::builder()
+    rmm_auth::private_fs::create_private_dir(dir).map_err(|e| e.to_string())?;
+    let appender = RollingFileAppender::builder()
         .rotation(Rotation::DAILY)
         .filename_prefix("mcp-rmm")
         .filename_suffix("log")
         .max_log_files(KEEP_LOG_FILES)
         .build(dir)
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())?;
+    for entry in std::fs::read_dir(dir).map_err(|e| e.to_string())?.flatten() {
+        let path = entry.path();
+        if path.is_file() {
+            rmm_auth::private_fs::restrict_to_owner(&path).map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(appender)
 }
 
 #[cfg(test)]
@@ -79,5 +92,14 @@ mod tests {
             names[0].starts_with("mcp-rmm.") && names[0].ends_with(".log"),
             "{names:?}"
         );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode(&dir), 0o700, "the log folder is not owner-only");
+            drop(appender);
+            file_appender(&dir).unwrap();
+            assert_eq!(mode(&dir.join(&names[0])), 0o600, "the log file is not owner-only");
+        }
     }
 }

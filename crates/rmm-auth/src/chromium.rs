@@ -107,7 +107,9 @@ impl RunningBrowser {
         mode: BrowserMode,
         viewport: (u32, u32),
     ) -> Result<Self, LoginError> {
-        std::fs::create_dir_all(user_data_dir).map_err(|e| {
+        // Owner-only: the profile holds the IdP session's cookies and, while Chromium runs,
+        // DevTools state no other local user may read.
+        crate::private_fs::create_private_dir(user_data_dir).map_err(|e| {
             LoginError::Browser(format!(
                 "cannot create the browser profile folder {}: {e}",
                 user_data_dir.display()

@@ -10,6 +10,7 @@ mod keyring_store;
 mod login;
 mod manager;
 mod origins;
+pub mod private_fs;
 mod store;
 mod token;
 mod validate;
@@ -27,7 +28,6 @@ pub use store::{SecretKind, StoreError, TokenStore};
 pub use token::{AccessToken, TokenClaims, TokenOrigin};
 pub use validate::{TokenRejected, TokenValidator, ValidationRules};
 
-/// Log filter directives every face must add to its subscriber: chromiumoxide traces each
-/// DevTools message it sends and receives, and those carry the typed password and the
-/// captured `authorization` header.
-pub const SECRET_SAFE_LOG_DIRECTIVES: &[&str] = &["chromiumoxide=error", "chromiumoxide::conn=off"];
+mod log_filter;
+
+pub use log_filter::{SECRET_SAFE_LOG_DIRECTIVES, secret_safe_filter};

@@ -16,8 +16,7 @@ pub fn init(verbose: u8) {
         .try_init();
 }
 
-/// The filter for what was asked. Whatever is asked, the browser driver's DevTools traffic
-/// stays silent: it carries the typed password and the captured token.
+/// The filter for what was asked: rmm-auth's one secret-safe filter, shared with the app.
 fn filter(requested: Option<&str>, verbose: u8) -> EnvFilter {
     let level = match verbose {
         0 => "warn",
@@ -25,13 +24,7 @@ fn filter(requested: Option<&str>, verbose: u8) -> EnvFilter {
         2 => "debug",
         _ => "trace",
     };
-    let safety = rmm_auth::SECRET_SAFE_LOG_DIRECTIVES.join(",");
-    let requested = requested.map(str::trim).filter(|value| !value.is_empty());
-    // The safety directives come last so they win over the same targets asked for earlier.
-    requested
-        .and_then(|value| EnvFilter::try_new(format!("{value},{safety}")).ok())
-        // A malformed RUST_LOG must not lose the safety directives.
-        .unwrap_or_else(|| EnvFilter::new(format!("{level},{safety}")))
+    rmm_auth::secret_safe_filter(requested, level)
 }
 
 #[cfg(test)]

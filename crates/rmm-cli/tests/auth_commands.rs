@@ -167,6 +167,87 @@ fn a_wrong_password_fails_with_the_identity_providers_words_and_stores_nothing()
     assert!(!status.status.success());
 }
 
+/// Every file under `dir`.
+fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = entry.path();
+        if p.is_dir() {
+            files_under(&p, out);
+        } else if p.is_file() {
+            out.push(p);
+        }
+    }
+}
+
+#[test]
+fn a_password_sign_in_at_trace_level_logs_no_secret_and_leaves_owner_only_files() {
+    // Issue 13, finding 2: `RUST_LOG=trace rmm login` logged the typed password (inside
+    // `Input.insertText`), the token and the key through the websocket crate's log bridge.
+    let home = Home::new();
+    let (_sim, info) = start_sim(&home);
+    let password = info["password"].as_str().unwrap();
+    let key = info["subscription_key"].as_str().unwrap();
+    let login = home
+        .rmm(&["-vvv", "--profile", "demo", "login", "--headless"])
+        .env("RUST_LOG", "trace")
+        .output()
+        .unwrap();
+    let stderr = text(&login.stderr);
+    assert!(login.status.success(), "login failed: {stderr}");
+    // The log saw the login (so the scan means something), at trace level.
+    assert!(stderr.lines().count() > 20, "too little logged: {stderr}");
+    assert!(stderr.contains("TRACE"), "nothing at trace level: {stderr}");
+    let token = home.run(&["--profile", "demo", "token"]);
+    let jwt = text(&token.stdout).trim().to_owned();
+    assert_eq!(jwt.split('.').count(), 3, "not a JWT");
+    let signature = jwt.rsplit('.').next().unwrap().to_owned();
+    let secrets = [jwt.as_str(), signature.as_str(), password, key];
+    for secret in secrets {
+        assert!(!stderr.contains(secret), "a secret reached the trace log");
+    }
+    // A fleet command at trace level too (the token and key on every request).
+    let devices = home
+        .rmm(&["-vvv", "--profile", "demo", "devices"])
+        .env("RUST_LOG", "trace")
+        .output()
+        .unwrap();
+    assert!(devices.status.success(), "{}", text(&devices.stderr));
+    for secret in secrets {
+        assert!(
+            !text(&devices.stderr).contains(secret),
+            "a secret reached the trace log of `rmm devices`"
+        );
+    }
+
+    // No file the runs wrote holds a secret, but the file store asked for.
+    let mut files = Vec::new();
+    files_under(&home.config, &mut files);
+    assert!(files.len() > 3, "too few files written: {files:?}");
+    for f in &files {
+        let bytes = std::fs::read(f).unwrap();
+        for secret in secrets {
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                "a secret was written to {}",
+                f.display()
+            );
+        }
+    }
+
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&home.config.join("settings.toml")), 0o600);
+        assert_eq!(mode(&home.config), 0o700);
+        let profiles = home.config.join("data").join("browser-profiles");
+        assert_eq!(mode(&profiles), 0o700, "browser profiles folder");
+        assert_eq!(mode(&profiles.join("demo")), 0o700, "browser profile");
+        let audit = home.config.join("data").join("audit.sqlite");
+        assert_eq!(mode(&audit), 0o600, "audit database");
+    }
+}
+
 fn which_chromium() -> bool {
     ["chromium", "chromium-browser", "google-chrome"]
         .iter()

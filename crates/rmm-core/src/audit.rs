@@ -118,12 +118,20 @@ impl AuditLog {
         if let Some(dir) = path.parent()
             && !dir.as_os_str().is_empty()
         {
-            std::fs::create_dir_all(dir)
+            rmm_auth::private_fs::create_private_parents(dir)
                 .map_err(|e| err(format!("cannot create the folder: {e}")))?;
         }
         let conn = Connection::open(path).map_err(|e| err(e.to_string()))?;
         // WAL lets the app, the CLI and the MCP endpoint share the file.
         let _ = conn.pragma_update(None, "journal_mode", "WAL");
+        // Owner-only: who changed which device when, and what the cloud answered.
+        for suffix in ["", "-wal", "-shm"] {
+            let file = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+            if file.exists() {
+                rmm_auth::private_fs::restrict_to_owner(&file)
+                    .map_err(|e| err(format!("cannot make the file owner-only: {e}")))?;
+            }
+        }
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(|e| err(e.to_string()))?;
         conn.execute_batch(SCHEMA).map_err(|e| err(e.to_string()))?;

@@ -263,7 +263,7 @@ impl SettingsFile {
         Ok(file)
     }
 
-    /// Writes the file (creating its folder).
+    /// Writes the file, owner-only (creating its folder, owner-only).
     pub fn save(&self, path: &Path) -> Result<(), SettingsError> {
         let fail = |detail: String| SettingsError::File {
             action: "write",
@@ -271,11 +271,13 @@ impl SettingsFile {
             detail,
         };
         let text = toml::to_string_pretty(self).map_err(|e| fail(e.to_string()))?;
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| fail(e.to_string()))?;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            rmm_auth::private_fs::create_private_parents(dir).map_err(|e| fail(e.to_string()))?;
         }
+        // Owner-only: it names the accounts and addresses of every profile.
         let tmp = path.with_extension("toml.tmp");
-        std::fs::write(&tmp, text).map_err(|e| fail(e.to_string()))?;
+        rmm_auth::private_fs::write_private(&tmp, text.as_bytes())
+            .map_err(|e| fail(e.to_string()))?;
         std::fs::rename(&tmp, path).map_err(|e| fail(e.to_string()))
     }
 
