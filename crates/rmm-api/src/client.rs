@@ -75,6 +75,18 @@ impl From<ApiError> for SendError {
     }
 }
 
+/// An answer longer than the client reads.
+fn too_large(status: StatusCode, limit: usize) -> Exchange {
+    Exchange::Failed {
+        message: format!(
+            "the answer (HTTP {}) is larger than {} bytes, the most this client reads",
+            status.as_u16(),
+            limit
+        ),
+        sent: true,
+    }
+}
+
 /// Waits for a while; replaced in tests so that no test depends on the clock.
 pub(crate) type Sleeper = Arc<dyn Fn(Duration) -> BoxFuture<'static, ()> + Send + Sync>;
 
@@ -673,20 +685,42 @@ impl ApiClient {
                     self.inner.config.retry.max_retry_after,
                 )
             });
-        match response.bytes().await {
-            Ok(bytes) => Exchange::Answer {
-                status,
-                retry_after,
-                body: bytes.to_vec(),
-            },
-            Err(e) => Exchange::Failed {
-                message: format!(
-                    "the answer (HTTP {}) broke off: {}",
-                    status.as_u16(),
-                    describe(&e)
-                ),
-                sent: true,
-            },
+        let limit = self.inner.config.max_response_bytes;
+        if response
+            .content_length()
+            .is_some_and(|n| n > limit as u64)
+        {
+            return too_large(status, limit);
+        }
+        // Read piece by piece, so that an answer without a length stops at the limit too.
+        let mut response = response;
+        let mut body = Vec::new();
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    if body.len() + chunk.len() > limit {
+                        return too_large(status, limit);
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(None) => {
+                    return Exchange::Answer {
+                        status,
+                        retry_after,
+                        body,
+                    };
+                }
+                Err(e) => {
+                    return Exchange::Failed {
+                        message: format!(
+                            "the answer (HTTP {}) broke off: {}",
+                            status.as_u16(),
+                            describe(&e)
+                        ),
+                        sent: true,
+                    };
+                }
+            }
         }
     }
 

@@ -172,10 +172,15 @@ pub struct ApiConfig {
     pub concurrency: usize,
     /// Limit for one HTTP exchange.
     pub request_timeout: Duration,
+    /// The largest answer body read; a longer one is cut off and is an error (a hostile or
+    /// broken server must not fill the memory).
+    pub max_response_bytes: usize,
 }
 
 impl ApiConfig {
     pub const DEFAULT_CONCURRENCY: usize = 8;
+    /// 32 MiB: a page of the largest size the API serves is a small fraction of it.
+    pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
 
     /// A configuration with default retry policy, concurrency and timeout.
     pub fn new(
@@ -191,6 +196,7 @@ impl ApiConfig {
             retry: RetryPolicy::default(),
             concurrency: Self::DEFAULT_CONCURRENCY,
             request_timeout: Duration::from_secs(30),
+            max_response_bytes: Self::DEFAULT_MAX_RESPONSE_BYTES,
         };
         config.validate()?;
         Ok(config)
@@ -237,6 +243,12 @@ impl ApiConfig {
             return Err(RequestError::new(
                 "retry.max_attempts",
                 "must be between 1 and 20",
+            ));
+        }
+        if self.max_response_bytes < 1024 {
+            return Err(RequestError::new(
+                "max_response_bytes",
+                "must be at least 1024",
             ));
         }
         if self.request_timeout.is_zero() {

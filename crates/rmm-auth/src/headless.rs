@@ -162,7 +162,12 @@ impl HeadlessLogin {
         Self {
             config,
             validator,
-            http: reqwest::Client::new(),
+            // The token and the key go to the API origin only: a redirect is never followed
+            // (reqwest would carry the subscription-key header to another origin).
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap_or_default(),
             page_loads: AtomicU64::new(0),
             used_password: AtomicU64::new(0),
         }

@@ -1010,3 +1010,76 @@ fn public_futures_are_send() {
     assert_send(&c.fetch_all_devices(&list, |_| {}));
     assert_send(&c.request(Method::GET, "/x", None));
 }
+
+#[tokio::test]
+async fn an_answer_larger_than_the_limit_is_an_error_not_a_memory_fill() {
+    // Issue 13, finding 5: response bodies had no size limit.
+    let mut server = Server::new_async().await;
+    let huge = format!(
+        r#"{{"firmwareDataList":[],"totalCount":0,"pad":"{}"}}"#,
+        "x".repeat(4096)
+    );
+    let with_length = server
+        .mock("POST", FIRMWARE_LIST_PATH)
+        .with_body(huge.clone())
+        .create_async()
+        .await;
+    let mut config = config(&server.url());
+    config.max_response_bytes = 2048;
+    let s = setup_with(config.clone());
+    let err = s
+        .client
+        .firmware_files(&FirmwareListRequest::new("g1"))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("larger than 2048 bytes"), "{err}");
+    with_length.remove_async().await;
+
+    // Without a length (chunked), the read stops at the limit too.
+    use std::io::Write as _;
+    let bytes = huge.into_bytes();
+    let _chunked = server
+        .mock("POST", FIRMWARE_LIST_PATH)
+        .with_chunked_body(move |w| w.write_all(&bytes))
+        .create_async()
+        .await;
+    let err = s
+        .client
+        .firmware_files(&FirmwareListRequest::new("g1"))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("larger than 2048 bytes"), "{err}");
+
+    // An answer within the limit is read as before.
+    config.max_response_bytes = ApiConfig::DEFAULT_MAX_RESPONSE_BYTES;
+    let s = setup_with(config);
+    s.client
+        .firmware_files(&FirmwareListRequest::new("g1"))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_redirect_is_not_followed_so_the_secrets_stay_on_the_api_origin() {
+    let mut evil = Server::new_async().await;
+    let elsewhere = evil
+        .mock("POST", Matcher::Any)
+        .expect(0)
+        .create_async()
+        .await;
+    let mut server = Server::new_async().await;
+    let _redirect = server
+        .mock("POST", FIRMWARE_LIST_PATH)
+        .with_status(307)
+        .with_header("location", &format!("{}/steal", evil.url()))
+        .create_async()
+        .await;
+    let s = setup(&server);
+    let err = s
+        .client
+        .firmware_files(&FirmwareListRequest::new("g1"))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("307"), "{err}");
+    elsewhere.assert_async().await;
+}
