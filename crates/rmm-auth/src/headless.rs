@@ -151,7 +151,8 @@ pub struct LoginFigures {
 pub struct HeadlessLogin {
     config: LoginConfig,
     validator: Arc<TokenValidator>,
-    http: reqwest::Client,
+    /// `None` when no HTTP client could be built (then no token can be tried).
+    http: Option<reqwest::Client>,
     page_loads: AtomicU64,
     used_password: AtomicU64,
 }
@@ -167,7 +168,7 @@ impl HeadlessLogin {
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
-                .unwrap_or_default(),
+                .ok(),
             page_loads: AtomicU64::new(0),
             used_password: AtomicU64::new(0),
         }
@@ -484,6 +485,8 @@ impl HeadlessLogin {
         let url = tenants_url(&c.api_base_url, &c.tenants_path)?;
         let mut req = self
             .http
+            .as_ref()
+            .ok_or(LoginError::Internal("no HTTP client could be built"))?
             .get(url.clone())
             .timeout(Duration::from_secs(30))
             .bearer_auth(token.expose_jwt())
