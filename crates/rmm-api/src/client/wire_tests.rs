@@ -1036,7 +1036,6 @@ async fn an_answer_larger_than_the_limit_is_an_error_not_a_memory_fill() {
     with_length.remove_async().await;
 
     // Without a length (chunked), the read stops at the limit too.
-    use std::io::Write as _;
     let bytes = huge.into_bytes();
     let _chunked = server
         .mock("POST", FIRMWARE_LIST_PATH)
