@@ -102,6 +102,7 @@ impl From<SettingsError> for CommandError {
                 Some(((*field).to_owned(), format!("is missing: {hint}"))),
             ),
             SettingsError::UnknownProfile { .. } => (ErrorCode::NoProfile, None),
+            SettingsError::EnvOverride { .. } => (ErrorCode::BadInput, None),
             SettingsError::File { .. } => (ErrorCode::Local, None),
             SettingsError::Store(_) => (ErrorCode::NoKeyring, None),
         };

@@ -99,7 +99,11 @@ mod tests {
             assert_eq!(mode(&dir), 0o700, "the log folder is not owner-only");
             drop(appender);
             file_appender(&dir).unwrap();
-            assert_eq!(mode(&dir.join(&names[0])), 0o600, "the log file is not owner-only");
+            assert_eq!(
+                mode(&dir.join(&names[0])),
+                0o600,
+                "the log file is not owner-only"
+            );
         }
     }
 }

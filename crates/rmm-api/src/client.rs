@@ -686,10 +686,7 @@ impl ApiClient {
                 )
             });
         let limit = self.inner.config.max_response_bytes;
-        if response
-            .content_length()
-            .is_some_and(|n| n > limit as u64)
-        {
+        if response.content_length().is_some_and(|n| n > limit as u64) {
             return too_large(status, limit);
         }
         // Read piece by piece, so that an answer without a length stops at the limit too.

@@ -22,7 +22,8 @@ pub use keyring_store::KeyringStore;
 pub use login::{Login, LoginError};
 pub use manager::TokenManager;
 pub use origins::{
-    OriginError, SecretOrigins, check_origins, load_origins, origin_of, rebind_origins, save_origins,
+    OriginError, SecretOrigins, check_origins, load_origins, origin_of, rebind_origins,
+    save_origins,
 };
 pub use store::{SecretKind, StoreError, TokenStore};
 pub use token::{AccessToken, TokenClaims, TokenOrigin};

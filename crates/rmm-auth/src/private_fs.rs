@@ -86,6 +86,7 @@ fn restrict(_path: &Path, _mode: u32) -> std::io::Result<()> {
 }
 
 #[cfg(all(test, unix))]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use std::os::unix::fs::PermissionsExt;
 

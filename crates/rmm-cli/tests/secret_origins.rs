@@ -37,11 +37,9 @@ impl Evil {
                 let kept = kept.clone();
                 tokio::spawn(async move {
                     let mut buf = vec![0u8; 16 * 1024];
-                    if let Ok(Ok(n)) = tokio::time::timeout(
-                        std::time::Duration::from_secs(5),
-                        conn.read(&mut buf),
-                    )
-                    .await
+                    if let Ok(Ok(n)) =
+                        tokio::time::timeout(std::time::Duration::from_secs(5), conn.read(&mut buf))
+                            .await
                     {
                         kept.lock().unwrap().extend_from_slice(&buf[..n]);
                     }
@@ -69,7 +67,10 @@ impl Evil {
                 "{what}: the evil server received a secret"
             );
         }
-        assert!(got.is_empty(), "{what}: the evil server was contacted: {got}");
+        assert!(
+            got.is_empty(),
+            "{what}: the evil server was contacted: {got}"
+        );
     }
 }
 
@@ -97,7 +98,10 @@ async fn a_dotenv_in_the_current_folder_is_not_read() {
     let evil = Evil::start().await;
     std::fs::write(
         s.home.path().join(".env"),
-        format!("API_BASE_URL={}\nAUTH0_LOGIN_URL={}/login\n", evil.url, evil.url),
+        format!(
+            "API_BASE_URL={}\nAUTH0_LOGIN_URL={}/login\n",
+            evil.url, evil.url
+        ),
     )
     .unwrap();
     // `rmm` runs in the folder with the `.env` (Setup::rmm sets it as the current folder).
@@ -193,7 +197,10 @@ async fn an_absolute_tenants_endpoint_is_refused_before_any_login() {
         err.contains("tenants_path") && err.contains("under the API base"),
         "{err}"
     );
-    evil.assert_untouched("rmm login with TENANT_LIST_ENDPOINT", &refs(&secrets_of(&s)));
+    evil.assert_untouched(
+        "rmm login with TENANT_LIST_ENDPOINT",
+        &refs(&secrets_of(&s)),
+    );
 }
 
 #[tokio::test]

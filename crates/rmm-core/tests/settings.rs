@@ -192,7 +192,10 @@ fn a_named_env_file_is_read_for_known_variables() {
     let e = EnvVars::from_process_and_env_file(Some(&path))
         .unwrap_err()
         .to_string();
-    assert!(e.contains("fleet.env") && !e.contains("Secret-Pass-1"), "{e}");
+    assert!(
+        e.contains("fleet.env") && !e.contains("Secret-Pass-1"),
+        "{e}"
+    );
 }
 
 #[test]
