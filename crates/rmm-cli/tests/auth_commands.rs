@@ -194,9 +194,11 @@ fn a_password_sign_in_at_trace_level_logs_no_secret_and_leaves_owner_only_files(
         .unwrap();
     let stderr = text(&login.stderr);
     assert!(login.status.success(), "login failed: {stderr}");
-    // The log saw the login (so the scan means something), at trace level.
-    assert!(stderr.lines().count() > 20, "too little logged: {stderr}");
-    assert!(stderr.contains("TRACE"), "nothing at trace level: {stderr}");
+    // The log saw the login (so the scan means something), below info level.
+    assert!(
+        stderr.contains("bearer header captured") && stderr.contains("DEBUG"),
+        "too little logged: {stderr}"
+    );
     let token = home.run(&["--profile", "demo", "token"]);
     let jwt = text(&token.stdout).trim().to_owned();
     assert_eq!(jwt.split('.').count(), 3, "not a JWT");
