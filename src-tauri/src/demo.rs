@@ -25,9 +25,11 @@ impl DemoSimulator {
     /// Starts the simulator (its default fleet: 250 printers, seed 1; or `devices` of them) on
     /// free loopback ports. Call it inside the app's async runtime: its servers are spawned on it.
     pub async fn start(devices: Option<usize>) -> Result<Self, String> {
-        let mut config = rmm_sim::SimConfig::default();
         // The login pages show the demo account: a person signs in from what the screen shows.
-        config.show_demo_account = true;
+        let mut config = rmm_sim::SimConfig {
+            show_demo_account: true,
+            ..rmm_sim::SimConfig::default()
+        };
         if let Some(devices) = devices {
             config.devices = devices;
         }
