@@ -336,7 +336,9 @@ impl McpEndpoint {
                         let server = RmmMcpServer::new(ops.clone(), options)
                             .with_host(host.clone(), "socket");
                         tokio::spawn(async move {
-                            if let Err(error) = rmm_mcp::serve_stream(server, stream).await {
+                            if let Err(error) =
+                                rmm_mcp::local_socket::serve_client(server, stream).await
+                            {
                                 tracing::debug!(%error, "socket session ended");
                             }
                         });

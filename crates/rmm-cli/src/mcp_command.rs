@@ -105,7 +105,8 @@ async fn endpoint_secret(store: std::sync::Arc<dyn TokenStore>) -> Result<Endpoi
 }
 
 /// Relays stdio to the desktop app when it listens on this profile's socket; false when it
-/// does not (then this process serves). The app applies its own read-only switch.
+/// does not (then this process serves). The app's session for this client is read-only if
+/// `--read-only` was given or the app's own switch is on.
 async fn relay_to_app(args: &McpArgs, global: &GlobalArgs) -> Result<bool, Failure> {
     #[cfg(any(unix, windows))]
     {
@@ -116,7 +117,10 @@ async fn relay_to_app(args: &McpArgs, global: &GlobalArgs) -> Result<bool, Failu
             return Ok(false);
         };
         tracing::info!(socket = %path.display(), "relaying to the MCP-RMM app");
-        rmm_mcp::local_socket::relay_stdio(stream)
+        let options = rmm_mcp::local_socket::RelayOptions {
+            read_only: args.read_only,
+        };
+        rmm_mcp::local_socket::relay_stdio(stream, options)
             .await
             .map_err(|e| Failure::Local(format!("the relay to the app stopped: {e}")))?;
         Ok(true)

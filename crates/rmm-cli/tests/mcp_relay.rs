@@ -1,7 +1,9 @@
 //! `rmm mcp --stdio` while the desktop app runs: the process relays to the app's local socket,
 //! so the agent's calls are answered by the app's server — with the app's approvals (here a
 //! stand-in app that refuses every change) and in the app's activity list. With no app it
-//! serves on its own (mcp_command.rs), and `--standalone` never relays.
+//! serves on its own (mcp_command.rs), and `--standalone` never relays. `--read-only` holds
+//! through the relay: the app's session for that agent lists no change tool and refuses one
+//! called by name.
 #![cfg(unix)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -73,7 +75,7 @@ async fn start_app(s: &Setup, app: Arc<StandInApp>) -> tokio::task::JoinHandle<(
             let host: Arc<dyn EndpointHost> = app.clone();
             let server =
                 RmmMcpServer::new(ops.clone(), ServerOptions::default()).with_host(host, "socket");
-            tokio::spawn(rmm_mcp::serve_stream(server, stream));
+            tokio::spawn(rmm_mcp::local_socket::serve_client(server, stream));
         }
     })
 }
@@ -147,6 +149,55 @@ async fn standalone_serves_here_even_while_the_app_runs() {
     assert!(
         app.sessions.lock().unwrap().is_empty(),
         "nothing reached the app"
+    );
+    serving.abort();
+}
+
+#[tokio::test]
+async fn read_only_holds_when_relayed_to_the_app() {
+    let s = Setup::new(20, true).await;
+    let app = Arc::new(StandInApp::default());
+    let serving = start_app(&s, app.clone()).await;
+    let command = tokio::process::Command::from(s.rmm(&["mcp", "--stdio", "--read-only"]));
+    let client = ().serve(TokioChildProcess::new(command).unwrap()).await.unwrap();
+    let tools: Vec<String> = client
+        .list_all_tools()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.name.to_string())
+        .collect();
+    assert!(tools.iter().any(|t| t == "list_devices"), "{tools:?}");
+    for change in rmm_mcp::CHANGE_TOOLS {
+        assert!(
+            !tools.iter().any(|t| t == change),
+            "{change} listed: {tools:?}"
+        );
+    }
+    let refused = client
+        .call_tool(
+            CallToolRequestParams::new("configure_ota_mode").with_arguments(
+                json!({"device_ids": ["mn=TVgtMzA3MQ==:sn=MQ=="], "ota_mode": "off", "confirm": true})
+                    .as_object()
+                    .cloned()
+                    .unwrap(),
+            ),
+        )
+        .await
+        .unwrap();
+    assert_eq!(refused.is_error, Some(true), "{refused:?}");
+    let text = &refused.content[0].as_text().unwrap().text;
+    assert!(text.contains("read-only"), "{text}");
+    client.cancel().await.unwrap();
+    assert_eq!(
+        *app.sessions.lock().unwrap(),
+        ["socket"],
+        "it went through the app"
+    );
+    assert_eq!(
+        *app.approvals.lock().unwrap(),
+        0,
+        "nothing was put to the person"
     );
     serving.abort();
 }

@@ -171,6 +171,12 @@ impl FleetOperations {
         self.settings
     }
 
+    /// The same operations under other `settings` (a read-only MCP session turns API writes off).
+    pub fn with_settings(mut self, settings: OperationSettings) -> Self {
+        self.settings = settings;
+        self
+    }
+
     pub fn audit_log(&self) -> &AuditLog {
         &self.audit
     }

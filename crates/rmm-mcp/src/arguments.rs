@@ -1,6 +1,8 @@
 //! Reads a tool call's JSON arguments field by field, collecting every problem (wrong type,
 //! missing, unknown parameter) instead of stopping at the first, so that bad input comes back
-//! as one tool error listing them all rather than as a protocol error.
+//! as one tool error listing them all rather than as a protocol error. `finish_with` then adds
+//! core's rule findings on the values that could be read (list indices as the caller sent
+//! them), so a mix of wrong types and wrong values comes back in one answer.
 
 use rmcp::model::JsonObject;
 use rmm_core::Problems;
@@ -10,6 +12,9 @@ pub struct Arguments {
     args: JsonObject,
     known: Vec<&'static str>,
     pub problems: Problems,
+    /// Lists read with wrongly typed elements left out: for each kept element, its index in
+    /// the caller's list (core's `device_ids[0]` is then named as the caller counted).
+    kept_indices: Vec<(&'static str, Vec<usize>)>,
 }
 
 impl Arguments {
@@ -18,6 +23,7 @@ impl Arguments {
             args: args.unwrap_or_default(),
             known: Vec::new(),
             problems: Problems::new(),
+            kept_indices: Vec::new(),
         }
     }
 
@@ -104,15 +110,20 @@ impl Arguments {
             }
             Some(Value::Array(items)) => {
                 let mut out = Vec::with_capacity(items.len());
+                let mut kept = Vec::with_capacity(items.len());
                 for (i, item) in items.into_iter().enumerate() {
                     match item {
-                        Value::String(s) => out.push(s),
+                        Value::String(s) => {
+                            out.push(s);
+                            kept.push(i);
+                        }
                         other => self.problems.push(
                             format!("{name}[{i}]"),
                             format!("must be a string, got {}", kind(&other)),
                         ),
                     }
                 }
+                self.kept_indices.push((name, kept));
                 out
             }
             // One id given as a plain string is a common slip: accept it.
@@ -157,6 +168,41 @@ impl Arguments {
         }
         self.problems
     }
+
+    /// `finish`, plus `rules` (core's findings on the request built from what could be read):
+    /// each with the caller's own list index, and without those on a field whose value could
+    /// not be read (core judged the default put in its place).
+    pub fn finish_with(mut self, rules: Problems) -> Problems {
+        let kept = std::mem::take(&mut self.kept_indices);
+        let mut problems = self.finish();
+        let unreadable = problems.clone();
+        for rule in rules.0 {
+            let (base, index) = split_index(&rule.field);
+            let field = match (index, kept.iter().find(|(name, _)| *name == base)) {
+                (Some(i), Some((_, original))) => original
+                    .get(i)
+                    .map_or_else(|| rule.field.clone(), |o| format!("{base}[{o}]")),
+                _ => rule.field.clone(),
+            };
+            let judged_a_default = unreadable.iter().any(|p| p.field == field)
+                || (index.is_none() && unreadable.mentions(base));
+            if !judged_a_default {
+                problems.push(field, rule.rule);
+            }
+        }
+        problems
+    }
+}
+
+/// `device_ids[3]` → (`device_ids`, Some(3)); `start_hour` → (`start_hour`, None).
+fn split_index(field: &str) -> (&str, Option<usize>) {
+    if let Some((base, rest)) = field.split_once('[')
+        && let Some(number) = rest.strip_suffix(']')
+        && let Ok(i) = number.parse()
+    {
+        return (base, Some(i));
+    }
+    (field, None)
 }
 
 fn kind(v: &Value) -> &'static str {
@@ -197,5 +243,34 @@ mod tests {
                 "{field}: {problems}"
             );
         }
+    }
+
+    #[test]
+    fn wrong_types_and_wrong_values_come_back_together() {
+        let args = json!({"device_ids": [7, "nope", "ok", "also bad"], "ota_mode": 3});
+        let mut a = Arguments::new(args.as_object().cloned());
+        assert_eq!(a.strings("device_ids"), vec!["nope", "ok", "also bad"]);
+        let _ = a.string("ota_mode");
+        // What core would say of the request built from the readable values.
+        let mut rules = Problems::new();
+        rules.push("device_ids[0]", "is not `mn=<base64>:sn=<base64>`");
+        rules.push("device_ids[2]", "is not `mn=<base64>:sn=<base64>`");
+        rules.push("ota_mode", "must be auto, confirmation or off");
+        let problems = a.finish_with(rules);
+        let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "device_ids[0]",
+                "ota_mode",
+                "device_ids[1]",
+                "device_ids[3]"
+            ],
+            "{problems}"
+        );
+        assert!(
+            problems.0[1].rule.contains("must be a string"),
+            "{problems}"
+        );
     }
 }

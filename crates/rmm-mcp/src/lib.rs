@@ -8,6 +8,7 @@ mod endpoint_host;
 mod http_endpoint;
 mod http_guard;
 pub mod local_socket;
+mod portable_schema;
 mod server;
 mod tool_catalog;
 

@@ -3,6 +3,12 @@
 //! which start a process get the app's approvals and activity list while the app runs.
 //! A Unix domain socket (owner-only) on Unix, a named pipe on Windows; elsewhere `rmm mcp
 //! --stdio` always works on its own.
+//!
+//! Before the MCP messages the relay sends one line of its own, `{"mcp-rmm-relay":1,
+//! "read_only":true|false}`: what the agent's process was started with. The app's session
+//! for that client is then read-only if either the app or the relay says so (a client can
+//! only narrow what it may do). A client that speaks MCP on the socket straight away is
+//! served as before.
 
 use std::path::PathBuf;
 
@@ -190,13 +196,141 @@ mod windows {
 #[cfg(windows)]
 pub use windows::{LocalSocket, connect};
 
+/// The key of the relay's first line.
+const PREAMBLE_KEY: &str = "mcp-rmm-relay";
+/// The longest first line read as a possible preamble.
+const PREAMBLE_MAX: usize = 256;
+
+/// What the relay asks of the app's session for its client.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RelayOptions {
+    /// The agent's process was started with `--read-only`.
+    pub read_only: bool,
+}
+
+fn preamble(options: RelayOptions) -> Vec<u8> {
+    let mut line = serde_json::json!({PREAMBLE_KEY: 1, "read_only": options.read_only}).to_string();
+    line.push('\n');
+    line.into_bytes()
+}
+
+/// A stream whose first bytes were already read: they are given back first.
+pub struct Replayed<S> {
+    head: Vec<u8>,
+    at: usize,
+    inner: S,
+}
+
+impl<S: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for Replayed<S> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        if self.at < self.head.len() {
+            let n = buf.remaining().min(self.head.len() - self.at);
+            let at = self.at;
+            buf.put_slice(&self.head[at..at + n]);
+            self.at += n;
+            return std::task::Poll::Ready(Ok(()));
+        }
+        std::pin::Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<S: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for Replayed<S> {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// Reads the relay's first line from a new socket client, if it sent one: its options, and
+/// the stream with whatever else was read put back in front.
+pub async fn read_relay_options<S>(mut stream: S) -> std::io::Result<(RelayOptions, Replayed<S>)>
+where
+    S: tokio::io::AsyncRead + Unpin,
+{
+    use tokio::io::AsyncReadExt as _;
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    // One byte at a time up to the first newline: nothing past the line is taken from the
+    // stream, and a client that speaks MCP at once loses nothing (the bytes are replayed).
+    while head.len() < PREAMBLE_MAX {
+        if stream.read(&mut byte).await? == 0 {
+            break;
+        }
+        head.push(byte[0]);
+        if byte[0] == b'\n'
+            || !PREAMBLE_PREFIX.starts_with(&head[..head.len().min(PREAMBLE_PREFIX.len())])
+        {
+            break;
+        }
+    }
+    let parsed = (head.ends_with(b"\n"))
+        .then(|| serde_json::from_slice::<serde_json::Value>(&head).ok())
+        .flatten()
+        .filter(|v| v.get(PREAMBLE_KEY).is_some());
+    let (options, head) = match parsed {
+        Some(v) => (
+            RelayOptions {
+                read_only: v["read_only"] == serde_json::json!(true),
+            },
+            Vec::new(),
+        ),
+        None => (RelayOptions::default(), head),
+    };
+    Ok((
+        options,
+        Replayed {
+            head,
+            at: 0,
+            inner: stream,
+        },
+    ))
+}
+
+/// How the preamble line starts: reading stops at the first byte that differs.
+const PREAMBLE_PREFIX: &[u8] = b"{\"mcp-rmm-relay\"";
+
+/// Serves one client of the app's local socket with `server`, read-only when the relay asks
+/// for it (see the module's doc).
+pub async fn serve_client<S>(server: crate::RmmMcpServer, stream: S) -> std::io::Result<()>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
+{
+    let (options, stream) = read_relay_options(stream).await?;
+    let server = if options.read_only {
+        server.read_only()
+    } else {
+        server
+    };
+    crate::serve_stream(server, stream).await
+}
+
 /// Copies stdin to `stream` and `stream` to stdout until either side closes: `rmm mcp
-/// --stdio` while the app runs.
-pub async fn relay_stdio<S>(stream: S) -> std::io::Result<()>
+/// --stdio` while the app runs. The first line tells the app `options`.
+pub async fn relay_stdio<S>(stream: S, options: RelayOptions) -> std::io::Result<()>
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
     let (mut from_app, mut to_app) = tokio::io::split(stream);
+    tokio::io::AsyncWriteExt::write_all(&mut to_app, &preamble(options)).await?;
     let mut stdin = tokio::io::stdin();
     let mut stdout = tokio::io::stdout();
     let upstream = async {
@@ -260,6 +394,30 @@ mod tests {
         assert!(path.exists(), "a socket file nobody listens on");
         let socket = LocalSocket::bind(&path).await.unwrap();
         assert_eq!(socket.path(), path);
+    }
+
+    #[tokio::test]
+    async fn the_relay_line_is_read_and_anything_else_is_replayed() {
+        use tokio::io::AsyncReadExt as _;
+        let line = preamble(RelayOptions { read_only: true });
+        let mut sent = line.clone();
+        sent.extend_from_slice(b"{\"jsonrpc\":\"2.0\"}\n");
+        let (options, mut rest) = read_relay_options(&sent[..]).await.unwrap();
+        assert!(options.read_only);
+        let mut after = String::new();
+        rest.read_to_string(&mut after).await.unwrap();
+        assert_eq!(after, "{\"jsonrpc\":\"2.0\"}\n");
+        // A client speaking MCP at once: nothing lost, nothing restricted.
+        let plain = b"{\"jsonrpc\":\"2.0\",\"id\":1}\n";
+        let (options, mut rest) = read_relay_options(&plain[..]).await.unwrap();
+        assert!(!options.read_only);
+        let mut all = Vec::new();
+        rest.read_to_end(&mut all).await.unwrap();
+        assert_eq!(all, plain);
+        let (options, _) = read_relay_options(&preamble(RelayOptions::default())[..])
+            .await
+            .unwrap();
+        assert!(!options.read_only);
     }
 
     #[test]

@@ -61,6 +61,15 @@ impl std::fmt::Debug for RmmMcpServer {
     }
 }
 
+/// `ops` with writes through make_api_request off, whatever the settings say (read-only).
+fn without_api_writes(ops: FleetOperations) -> FleetOperations {
+    let settings = rmm_core::OperationSettings {
+        allow_api_writes: false,
+        ..ops.settings()
+    };
+    ops.with_settings(settings)
+}
+
 fn random_session_id() -> String {
     let bytes: [u8; 8] = rand::random();
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -70,6 +79,11 @@ type ToolOutcome = Result<Value, OperationError>;
 
 impl RmmMcpServer {
     pub fn new(ops: FleetOperations, options: ServerOptions) -> Self {
+        let ops = if options.read_only {
+            without_api_writes(ops)
+        } else {
+            ops
+        };
         let tools = tools(options.read_only, ops.settings().allow_api_writes);
         Self {
             ops,
@@ -86,6 +100,15 @@ impl RmmMcpServer {
     pub fn with_host(mut self, host: Arc<dyn EndpointHost>, transport: &'static str) -> Self {
         self.host = Some(host);
         self.transport = transport;
+        self
+    }
+
+    /// This server with no change tools listed and every change refused, whatever it was
+    /// made with (for a relayed `rmm mcp --stdio --read-only`).
+    pub fn read_only(mut self) -> Self {
+        self.options.read_only = true;
+        self.ops = without_api_writes(self.ops);
+        self.tools = Arc::new(tools(true, false));
         self
     }
 
@@ -139,9 +162,7 @@ impl RmmMcpServer {
                     text: args.opt_string("search"),
                 };
                 let all = args.opt_bool("all").unwrap_or(false);
-                let mut problems = args.finish();
-                problems.extend(query.validate(all));
-                problems.into_result()?;
+                args.finish_with(query.validate(all)).into_result()?;
                 if all {
                     let mut progress = ProgressForwarder::new(ctx);
                     let listing = self
@@ -244,20 +265,12 @@ impl RmmMcpServer {
         };
         let confirm = args.opt_bool("confirm").unwrap_or(false);
         let digest = args.opt_string("preview_digest");
-        let type_problems = args.finish();
-        // Rules are core's; only fields that could not even be read are reported from here,
-        // and core's findings on those same fields (read as defaults) are left out.
-        let mut problems = type_problems.clone();
+        // Rules are core's; fields that could not even be read are reported from here, and
+        // core's findings on the rest come back with them (see `Arguments::finish_with`).
         let now_ms = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-        for p in request.validate(now_ms).iter() {
-            let base = p.field.split('[').next().unwrap_or_default();
-            if !type_problems.mentions(base) {
-                problems.0.push(p.clone());
-            }
-        }
-        problems.into_result()?;
+        args.finish_with(request.validate(now_ms)).into_result()?;
         Ok((request, confirm, digest))
     }
 

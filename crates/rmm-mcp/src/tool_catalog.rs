@@ -14,6 +14,8 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::portable_schema::{SchemaSide, portable};
+
 /// No parameters.
 #[derive(Debug, JsonSchema)]
 #[allow(dead_code)] // Schema only: arguments are read field by field (arguments.rs) to report every problem.
@@ -162,9 +164,9 @@ fn tool<P: JsonSchema + 'static, O: JsonSchema + 'static>(
     hints: ToolAnnotations,
 ) -> Tool {
     let input = schema_for_input::<P>().unwrap_or_else(|_| Arc::new(JsonObject::new()));
-    Tool::new(name, description, input)
+    Tool::new(name, description, portable(&input, SchemaSide::Input))
         .with_title(title)
-        .with_raw_output_schema(schema_for_output::<O>())
+        .with_raw_output_schema(portable(&schema_for_output::<O>(), SchemaSide::Output))
         .with_annotations(hints.title_owned(title))
 }
 
@@ -266,4 +268,49 @@ pub fn tools(read_only: bool, api_writes_allowed: bool) -> Vec<Tool> {
         ]);
     }
     list
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::portable_schema::problems;
+
+    /// Every schema of every tool, in every mode, at every level ($defs included): nothing
+    /// the TypeScript SDK, the Python SDK or the Inspector's strict lint would reject or warn
+    /// about. A new field whose schema is not portable fails here.
+    #[test]
+    fn every_published_schema_is_portable() {
+        let mut checked = 0;
+        for (read_only, writes) in [(false, false), (false, true), (true, false)] {
+            for tool in tools(read_only, writes) {
+                let mut found = problems(&tool.input_schema);
+                if let Some(output) = &tool.output_schema {
+                    found.extend(problems(output).into_iter().map(|p| format!("output {p}")));
+                    checked += 1;
+                } else {
+                    found.push("no output schema".to_owned());
+                }
+                assert!(found.is_empty(), "{}: {found:#?}", tool.name);
+            }
+        }
+        assert!(checked >= 11 + 11 + 8, "{checked}");
+    }
+
+    #[test]
+    fn nullable_outputs_are_written_as_any_of_branches() {
+        let list = tools(false, false);
+        let text = serde_json::to_string(&list).unwrap_or_default();
+        assert!(
+            !text.contains("uint64") && !text.contains("\"nullable\""),
+            "{text}"
+        );
+        let api = list.iter().find(|t| t.name == "make_api_request");
+        let answer = api
+            .and_then(|t| t.output_schema.as_ref())
+            .map(|s| s["properties"]["answer"].clone());
+        assert!(
+            answer.as_ref().is_some_and(|a| a["anyOf"].is_array()),
+            "{answer:?}"
+        );
+    }
 }
