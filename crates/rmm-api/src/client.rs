@@ -231,7 +231,9 @@ impl ApiClient {
                 Some(&request.group_id),
             )
             .await?;
-        Ok((DevicePage::from_json(&answer), stats))
+        let mut page = DevicePage::from_json(&answer);
+        page.recheck(request);
+        Ok((page, stats))
     }
 
     /// One page of the staged firmware files.

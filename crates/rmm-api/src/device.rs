@@ -118,6 +118,27 @@ struct LenientString(String);
 struct LenientHour(Option<i32>);
 struct LenientReservation(Option<Reservation>);
 
+/// A device id as the cloud sent it: any printable text (kept opaque when not canonical), or
+/// a number taken as its text.
+struct LenientDeviceId(DeviceId);
+
+impl<'de> Deserialize<'de> for LenientDeviceId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = match Value::deserialize(d)? {
+            Value::String(text) => text,
+            Value::Number(n) => n.to_string(),
+            other => {
+                return Err(serde::de::Error::custom(format!(
+                    "deviceId must be text, got {other}"
+                )));
+            }
+        };
+        text.parse()
+            .map(Self)
+            .map_err(|e: crate::DeviceIdError| serde::de::Error::custom(e.to_string()))
+    }
+}
+
 impl<'de> Deserialize<'de> for LenientString {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         lenient::string(d).map(Self)
@@ -173,7 +194,7 @@ impl<'de> serde::de::Visitor<'de> for DeviceVisitor {
         };
         while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
             match key.as_ref() {
-                "deviceId" => device_id = Some(map.next_value()?),
+                "deviceId" => device_id = Some(map.next_value::<LenientDeviceId>()?.0),
                 "modelName" => d.model_name = map.next_value::<LenientString>()?.0,
                 "serialNumber" => d.serial_number = map.next_value::<LenientString>()?.0,
                 "friendlyName" => d.friendly_name = map.next_value::<LenientString>()?.0,
@@ -253,6 +274,30 @@ mod tests {
             ConnectionStatus::Other(String::new())
         );
         assert_eq!(device.reservation, None);
+    }
+
+    #[test]
+    fn any_printable_id_is_kept_as_sent_and_flagged_when_odd() {
+        for (raw, text) in [
+            (
+                json!("mn=U2hhcnA:sn=MTIzNDU2NzM"),
+                "mn=U2hhcnA:sn=MTIzNDU2NzM",
+            ),
+            (json!("SHARP-12345679"), "SHARP-12345679"),
+            (json!(40213), "40213"),
+        ] {
+            let device: Device =
+                serde_json::from_value(json!({"deviceId": raw, "modelName": "MX-1"})).unwrap();
+            assert_eq!(device.device_id.as_str(), text);
+            assert!(!device.device_id.is_canonical(), "{text}");
+            assert_eq!(serde_json::to_value(&device).unwrap()["deviceId"], text);
+        }
+        for refused in [json!(null), json!(""), json!({"a": 1}), json!("two words")] {
+            assert!(
+                serde_json::from_value::<Device>(json!({"deviceId": refused})).is_err(),
+                "{refused}"
+            );
+        }
     }
 
     #[test]

@@ -1,8 +1,11 @@
-//! `DeviceId`: the cloud's identifier of one printer, `mn=<base64 maker/model>:sn=<base64 serial>`.
+//! `DeviceId`: the cloud's identifier of one printer, as the cloud wrote it.
 //!
-//! Both parts are standard base64 (RFC 4648 alphabet `A-Z a-z 0-9 + /`) with the `=` padding
-//! required and canonical trailing bits, and each decodes to non-empty UTF-8. Because only the
-//! canonical encoding is accepted, `Display` gives back exactly the text that was parsed.
+//! The documented shape is `mn=<base64 maker/model>:sn=<base64 serial>`, both parts standard
+//! base64 (RFC 4648 alphabet `A-Z a-z 0-9 + /`) with the `=` padding and canonical trailing
+//! bits, each decoding to non-empty UTF-8: such an id is *canonical* and its parts are decoded.
+//! Any other id the cloud sends is kept as an *opaque* id, exactly as it came, and flagged with
+//! the reason it is not canonical ([`DeviceId::oddity`]): the client never drops a device for
+//! the look of its id. Either way `Display` gives back exactly the text that was parsed.
 
 use std::fmt;
 use std::str::FromStr;
@@ -54,14 +57,45 @@ pub enum DeviceIdError {
     InvalidBase64 { part: DeviceIdPart, detail: String },
     #[error("device id's {part} does not decode to UTF-8 text")]
     NotUtf8 { part: DeviceIdPart },
+    #[error("device id contains white space or a control character")]
+    BadCharacter,
 }
 
-/// A validated device id. Keeps the exact text, and the decoded maker/model and serial.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// A device id: the exact text, and for a canonical id its decoded maker/model and serial.
+/// Equality, hashing and order are those of the text.
+#[derive(Clone)]
 pub struct DeviceId {
     raw: String,
     maker: String,
     serial: String,
+    /// Why the id is not canonical; `None` for a canonical id.
+    oddity: Option<DeviceIdError>,
+}
+
+impl PartialEq for DeviceId {
+    fn eq(&self, other: &Self) -> bool {
+        self.raw == other.raw
+    }
+}
+
+impl Eq for DeviceId {}
+
+impl std::hash::Hash for DeviceId {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.raw.hash(state);
+    }
+}
+
+impl PartialOrd for DeviceId {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for DeviceId {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.raw.cmp(&other.raw)
+    }
 }
 
 impl DeviceId {
@@ -89,6 +123,7 @@ impl DeviceId {
             raw,
             maker: maker.to_owned(),
             serial: serial.to_owned(),
+            oddity: None,
         })
     }
 
@@ -98,45 +133,12 @@ impl DeviceId {
             raw: String::new(),
             maker: String::new(),
             serial: String::new(),
+            oddity: Some(DeviceIdError::Empty),
         }
     }
 
-    /// The id exactly as the cloud writes it.
-    pub fn as_str(&self) -> &str {
-        &self.raw
-    }
-
-    /// The decoded maker/model part (e.g. "Sharp").
-    pub fn maker(&self) -> &str {
-        &self.maker
-    }
-
-    /// The decoded serial number.
-    pub fn serial(&self) -> &str {
-        &self.serial
-    }
-}
-
-fn decode_part(encoded: &str, part: DeviceIdPart) -> Result<String, DeviceIdError> {
-    if encoded.is_empty() {
-        return Err(DeviceIdError::EmptyPart { part });
-    }
-    let bytes = STANDARD
-        .decode(encoded)
-        .map_err(|e| DeviceIdError::InvalidBase64 {
-            part,
-            detail: e.to_string(),
-        })?;
-    if bytes.is_empty() {
-        return Err(DeviceIdError::EmptyPart { part });
-    }
-    String::from_utf8(bytes).map_err(|_| DeviceIdError::NotUtf8 { part })
-}
-
-impl FromStr for DeviceId {
-    type Err = DeviceIdError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
+    /// Parses only the documented, canonical shape, naming what is wrong with any other text.
+    pub fn parse_canonical(s: &str) -> Result<Self, DeviceIdError> {
         if s.is_empty() {
             return Err(DeviceIdError::Empty);
         }
@@ -159,7 +161,83 @@ impl FromStr for DeviceId {
             raw: s.to_owned(),
             maker,
             serial,
+            oddity: None,
         })
+    }
+
+    /// Whether the id has the documented shape (its parts are then decoded).
+    pub fn is_canonical(&self) -> bool {
+        self.oddity.is_none()
+    }
+
+    /// Why the id is not canonical (e.g. base64 without padding); `None` when it is.
+    pub fn oddity(&self) -> Option<&DeviceIdError> {
+        self.oddity.as_ref()
+    }
+
+    /// The id exactly as the cloud writes it.
+    pub fn as_str(&self) -> &str {
+        &self.raw
+    }
+
+    /// The decoded maker/model part (e.g. "Sharp"); empty for an opaque id.
+    pub fn maker(&self) -> &str {
+        &self.maker
+    }
+
+    /// The decoded serial number; empty for an opaque id.
+    pub fn serial(&self) -> &str {
+        &self.serial
+    }
+}
+
+/// What every id must be, canonical or not: 1 to [`MAX_DEVICE_ID_LEN`] characters without
+/// white space or control characters (so it can be shown, logged and passed as an argument).
+fn check_text(s: &str) -> Result<(), DeviceIdError> {
+    if s.is_empty() {
+        return Err(DeviceIdError::Empty);
+    }
+    if s.len() > MAX_DEVICE_ID_LEN {
+        return Err(DeviceIdError::TooLong { len: s.len() });
+    }
+    if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(DeviceIdError::BadCharacter);
+    }
+    Ok(())
+}
+
+fn decode_part(encoded: &str, part: DeviceIdPart) -> Result<String, DeviceIdError> {
+    if encoded.is_empty() {
+        return Err(DeviceIdError::EmptyPart { part });
+    }
+    let bytes = STANDARD
+        .decode(encoded)
+        .map_err(|e| DeviceIdError::InvalidBase64 {
+            part,
+            detail: e.to_string(),
+        })?;
+    if bytes.is_empty() {
+        return Err(DeviceIdError::EmptyPart { part });
+    }
+    String::from_utf8(bytes).map_err(|_| DeviceIdError::NotUtf8 { part })
+}
+
+impl FromStr for DeviceId {
+    type Err = DeviceIdError;
+
+    /// A canonical id, or else an opaque one flagged with its oddity; only an empty, overlong
+    /// or unprintable text is refused.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        check_text(s)?;
+        match Self::parse_canonical(s) {
+            Ok(id) => Ok(id),
+            Err(oddity) => Ok(Self {
+                raw: s.to_owned(),
+                maker: String::new(),
+                serial: String::new(),
+                oddity: Some(oddity),
+            }),
+        }
     }
 }
 
@@ -171,11 +249,14 @@ impl fmt::Display for DeviceId {
 
 impl fmt::Debug for DeviceId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "DeviceId({:?} = {:?}/{:?})",
-            self.raw, self.maker, self.serial
-        )
+        match &self.oddity {
+            None => write!(
+                f,
+                "DeviceId({:?} = {:?}/{:?})",
+                self.raw, self.maker, self.serial
+            ),
+            Some(_) => write!(f, "DeviceId({:?}, opaque)", self.raw),
+        }
     }
 }
 
@@ -251,8 +332,42 @@ mod tests {
             ),
         ];
         for (text, expected) in cases {
-            assert_eq!(&text.parse::<DeviceId>().unwrap_err(), expected, "{text}");
+            assert_eq!(
+                &DeviceId::parse_canonical(text).unwrap_err(),
+                expected,
+                "{text}"
+            );
+            // Read as it came, it is kept, opaque, with the same reason.
+            if *expected != DeviceIdError::Empty {
+                let opaque: DeviceId = text.parse().unwrap();
+                assert_eq!(opaque.as_str(), *text);
+                assert!(!opaque.is_canonical());
+                assert_eq!(opaque.oddity(), Some(expected));
+                assert_eq!(opaque.serial(), "");
+            }
         }
+    }
+
+    #[test]
+    fn only_empty_overlong_or_unprintable_text_is_refused() {
+        assert_eq!("".parse::<DeviceId>(), Err(DeviceIdError::Empty));
+        assert_eq!(
+            "SHARP 1".parse::<DeviceId>(),
+            Err(DeviceIdError::BadCharacter)
+        );
+        assert_eq!(
+            "a\u{7}".parse::<DeviceId>(),
+            Err(DeviceIdError::BadCharacter)
+        );
+        let opaque: DeviceId = "SHARP-12345679".parse().unwrap();
+        assert_eq!(opaque.to_string(), "SHARP-12345679");
+        assert_eq!(
+            format!("{opaque:?}"),
+            "DeviceId(\"SHARP-12345679\", opaque)"
+        );
+        let canonical: DeviceId = "mn=U2hhcnA=:sn=MTIzNDU2Nzg=".parse().unwrap();
+        assert!(canonical.is_canonical() && canonical.oddity().is_none());
+        assert_ne!(opaque, canonical);
     }
 
     #[test]
@@ -266,7 +381,7 @@ mod tests {
             ("mn=U2hh cnA=:sn=MTIz", DeviceIdPart::Maker),
             ("mn=U2hhcnA=:sn=MTIz:", DeviceIdPart::Serial),
         ] {
-            match text.parse::<DeviceId>() {
+            match DeviceId::parse_canonical(text) {
                 Err(DeviceIdError::InvalidBase64 { part: got, .. }) => {
                     assert_eq!(got, part, "{text}")
                 }
@@ -277,7 +392,7 @@ mod tests {
 
     #[test]
     fn errors_name_the_part_and_the_rule() {
-        let err = "mn=U2hhcnA=:sn=%%%%".parse::<DeviceId>().unwrap_err();
+        let err = DeviceId::parse_canonical("mn=U2hhcnA=:sn=%%%%").unwrap_err();
         let text = err.to_string();
         assert!(text.contains("serial part (`sn=`)"), "{text}");
         assert!(text.contains("base64"), "{text}");
@@ -286,6 +401,8 @@ mod tests {
             too_long.parse::<DeviceId>(),
             Err(DeviceIdError::TooLong { .. })
         ));
+        let opaque: DeviceId = "mn=U2hhcnA=:sn=%%%%".parse().unwrap();
+        assert!(opaque.oddity().unwrap().to_string().contains("base64"));
     }
 
     #[test]
@@ -295,8 +412,10 @@ mod tests {
         assert_eq!(json, format!("\"{id}\""));
         let back: DeviceId = serde_json::from_str(&json).unwrap();
         assert_eq!(back, id);
-        let bad = serde_json::from_str::<DeviceId>("\"sn=MTIz\"").unwrap_err();
-        assert!(bad.to_string().contains("must start with `mn=`"), "{bad}");
+        let odd = serde_json::from_str::<DeviceId>("\"sn=MTIz\"").unwrap();
+        let why = odd.oddity().unwrap().to_string();
+        assert!(why.contains("must start with `mn=`"), "{why}");
+        assert!(serde_json::from_str::<DeviceId>("\"\"").is_err());
     }
 
     proptest! {
@@ -312,7 +431,7 @@ mod tests {
 
         #[test]
         fn any_accepted_text_displays_back_exactly(text in "mn=[A-Za-z0-9+/=]{0,12}:sn=[A-Za-z0-9+/=]{0,12}") {
-            if let Ok(id) = text.parse::<DeviceId>() {
+            if let Ok(id) = DeviceId::parse_canonical(&text) {
                 prop_assert_eq!(id.to_string(), text.clone());
                 // Canonical: re-encoding the decoded parts gives the same text.
                 prop_assert_eq!(DeviceId::new(id.maker(), id.serial()).unwrap().to_string(), text);
@@ -332,7 +451,7 @@ mod tests {
             let id = DeviceId::new(&maker, &serial).unwrap();
             let corrupted = format!("{}{}", id, junk);
             let refused = matches!(
-                corrupted.parse::<DeviceId>(),
+                DeviceId::parse_canonical(&corrupted),
                 Err(DeviceIdError::InvalidBase64 { part: DeviceIdPart::Serial, .. })
             );
             prop_assert!(refused);

@@ -1,17 +1,32 @@
 //! Fetching a whole fleet: the first page tells the total, the other pages follow with
 //! bounded concurrency that halves when the cloud rate-limits and creeps back up after.
 //! Devices come back in the cloud's order.
+//!
+//! Nothing in an answer is trusted to size anything: a `totalCount` beyond
+//! [`MAX_PLAUSIBLE_DEVICES`] is an error, and lists grow as pages arrive. The cloud's order may
+//! shift while the pages are read (a device moving between pages is seen twice, or not at
+//! all): when fewer distinct devices came than the cloud counted, the pages are read again
+//! (at most [`MAX_REREADS`] times) and the sightings merged; what is still missing is counted
+//! in [`Fleet::missing`].
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use futures::StreamExt as _;
 use futures::stream::FuturesUnordered;
 use serde::Serialize;
 
-use crate::client::ApiClient;
+use crate::client::{ApiClient, DEVICE_LIST_PATH};
 use crate::device::Device;
+use crate::device_id::DeviceId;
 use crate::device_list::{DeviceListRequest, DevicePage, UnreadableDevice};
 use crate::error::ApiError;
+
+/// The most devices a group is believed to hold; a larger `totalCount` is refused as an answer
+/// that cannot be right (the cloud's own dashboard pages through 100 at a time).
+pub const MAX_PLAUSIBLE_DEVICES: u64 = 1_000_000;
+
+/// Full re-reads after the first, when devices went missing between pages.
+pub const MAX_REREADS: usize = 2;
 
 /// How far a fleet fetch has got; given to the progress callback after each page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -30,11 +45,39 @@ pub struct FleetProgress {
 pub struct Fleet {
     pub devices: Vec<Device>,
     pub unreadable: Vec<UnreadableDevice>,
-    /// `totalCount` from the first page.
+    /// `totalCount` from the first page of the last read.
     pub total_count: u64,
     pub pages: usize,
     /// 429 answers met on the way.
     pub rate_limited: u32,
+    /// Full reads made: 1, or more when devices moved between pages.
+    pub reads: usize,
+    /// Devices seen on more than one page of one read (the order shifted while reading).
+    pub seen_twice: usize,
+    /// Devices the cloud counted that no read showed (0 when every one was found).
+    pub missing: u64,
+    /// Devices the cloud sent that fail the template's filters (it ignored a filter).
+    pub filtered_out: usize,
+}
+
+/// One pass over every page.
+struct Pass {
+    pages: BTreeMap<usize, DevicePage>,
+    total_count: u64,
+    pages_total: usize,
+    rate_limited: u32,
+}
+
+fn plausible_total(total: u64) -> Result<u64, ApiError> {
+    if total > MAX_PLAUSIBLE_DEVICES {
+        return Err(ApiError::Decode {
+            endpoint: DEVICE_LIST_PATH.to_owned(),
+            message: format!(
+                "totalCount {total} is not a plausible number of devices (at most {MAX_PLAUSIBLE_DEVICES})"
+            ),
+        });
+    }
+    Ok(total)
 }
 
 impl ApiClient {
@@ -46,6 +89,76 @@ impl ApiClient {
         mut progress: impl FnMut(&FleetProgress),
     ) -> Result<Fleet, ApiError> {
         template.validate()?;
+        let mut fleet = Fleet::default();
+        // Newest sighting of each device, and the order of first sighting.
+        let mut order: Vec<DeviceId> = Vec::new();
+        let mut latest: HashMap<DeviceId, Device> = HashMap::new();
+        loop {
+            let pass = self.read_pass(template, &mut progress).await?;
+            fleet.reads += 1;
+            fleet.total_count = pass.total_count;
+            fleet.pages = pass.pages_total;
+            fleet.rate_limited += pass.rate_limited;
+            let mut in_this_pass = 0usize;
+            let mut seen_now = HashSet::new();
+            let mut unreadable = Vec::new();
+            let mut filtered_out = 0;
+            for page in pass.pages.into_values() {
+                unreadable.extend(page.unreadable);
+                filtered_out += page.filtered_out;
+                for device in page.devices {
+                    in_this_pass += 1;
+                    if !seen_now.insert(device.device_id.clone()) {
+                        fleet.seen_twice += 1;
+                        continue;
+                    }
+                    if !latest.contains_key(&device.device_id) {
+                        order.push(device.device_id.clone());
+                    }
+                    latest.insert(device.device_id.clone(), device);
+                }
+            }
+            fleet.unreadable = unreadable;
+            fleet.filtered_out = filtered_out;
+            // Everything the cloud counted: devices kept, set aside, or left out by the filter.
+            let accounted = (latest.len() + fleet.unreadable.len() + filtered_out) as u64;
+            fleet.missing = pass.total_count.saturating_sub(accounted);
+            tracing::debug!(
+                read = fleet.reads,
+                in_this_pass,
+                distinct = latest.len(),
+                missing = fleet.missing,
+                "fleet read"
+            );
+            if fleet.missing == 0 || fleet.reads > MAX_REREADS {
+                break;
+            }
+            tracing::info!(
+                missing = fleet.missing,
+                "devices moved between pages while reading the fleet; reading it again"
+            );
+        }
+        if fleet.missing > 0 {
+            tracing::warn!(
+                missing = fleet.missing,
+                reads = fleet.reads,
+                "the cloud counted more devices than any read showed"
+            );
+        }
+        fleet.devices = order
+            .into_iter()
+            .filter_map(|id| latest.remove(&id))
+            .collect();
+        Ok(fleet)
+    }
+
+    /// Reads every page once; pages are kept by index as they arrive (never a list sized from
+    /// the cloud's count).
+    async fn read_pass(
+        &self,
+        template: &DeviceListRequest,
+        progress: &mut impl FnMut(&FleetProgress),
+    ) -> Result<Pass, ApiError> {
         let page_size = template.count;
         let page_request = |index: usize| DeviceListRequest {
             start_index: u32::try_from(index)
@@ -54,8 +167,11 @@ impl ApiClient {
             ..template.clone()
         };
         let (first, first_stats) = self.device_page_with_stats(&page_request(0)).await?;
-        let total_count = first.total_count.unwrap_or(first.devices.len() as u64);
-        let pages_total = usize::try_from(total_count.div_ceil(u64::from(page_size)))
+        let seen_on_first =
+            (first.devices.len() + first.unreadable.len() + first.filtered_out) as u64;
+        let total_count = plausible_total(first.total_count.unwrap_or(seen_on_first))?;
+        // Bounded by the plausible total: at most 1,000,000 pages of one device.
+        let pages_total = usize::try_from(total_count.div_ceil(u64::from(page_size.max(1))))
             .unwrap_or(usize::MAX)
             .max(1);
         let max_concurrency = self.config().concurrency;
@@ -67,8 +183,8 @@ impl ApiClient {
         let mut rate_limited = first_stats.rate_limited;
         let mut clean_streak = 0usize;
         let mut devices_done = first.devices.len();
-        let mut pages: Vec<Option<DevicePage>> = vec![None; pages_total];
-        pages[0] = Some(first);
+        let mut pages = BTreeMap::new();
+        pages.insert(0, first);
         let mut report = |pages_done, devices_done, concurrency| {
             progress(&FleetProgress {
                 pages_done,
@@ -94,6 +210,9 @@ impl ApiClient {
                 break;
             };
             let (page, stats) = result?;
+            if let Some(total) = page.total_count {
+                plausible_total(total)?;
+            }
             if stats.rate_limited > 0 {
                 rate_limited += stats.rate_limited;
                 concurrency = (concurrency / 2).max(1);
@@ -110,27 +229,15 @@ impl ApiClient {
                 }
             }
             devices_done += page.devices.len();
-            pages[index] = Some(page);
+            pages.insert(index, page);
             done += 1;
             report(done, devices_done, concurrency);
         }
-
-        // Pages may overlap when the fleet changes during the fetch: keep the first sighting.
-        let mut seen = HashSet::new();
-        let mut fleet = Fleet {
+        Ok(Pass {
+            pages,
             total_count,
-            pages: pages_total,
+            pages_total,
             rate_limited,
-            ..Fleet::default()
-        };
-        for page in pages.into_iter().flatten() {
-            fleet.unreadable.extend(page.unreadable);
-            for device in page.devices {
-                if seen.insert(device.device_id.clone()) {
-                    fleet.devices.push(device);
-                }
-            }
-        }
-        Ok(fleet)
+        })
     }
 }

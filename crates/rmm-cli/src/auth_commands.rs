@@ -189,10 +189,7 @@ async fn login(args: &LoginArgs, global: &GlobalArgs) -> Result<(), Failure> {
         Arc::new(TokenValidator::new(rules)),
     ));
     let manager = TokenManager::new(login, Some(store.clone()), TokenManager::DEFAULT_MARGIN);
-    let token = manager
-        .login_now()
-        .await
-        .map_err(|e| Failure::Local(e.to_string()))?;
+    let token = manager.login_now().await.map_err(|e| login_failure(&e))?;
     if args.save_credentials {
         let s = store.clone();
         blocking(move || {
@@ -268,7 +265,7 @@ async fn login_demo(args: &LoginArgs) -> Result<(), Failure> {
     let outcome = manager.login_now().await;
     let elapsed = started.elapsed();
     sim.shutdown().await;
-    let token = outcome.map_err(|e| Failure::Local(e.to_string()))?;
+    let token = outcome.map_err(|e| login_failure(&e))?;
     print_signed_in(&token, &store.describe());
     let figures = login.last_figures();
     eprintln!(
@@ -464,4 +461,15 @@ async fn logout(args: &LogoutArgs, global: &GlobalArgs) -> Result<(), Failure> {
         );
     }
     Ok(())
+}
+
+/// A sign-in the identity provider or the validation refused exits 3 (sign-in needed), as the
+/// README says; a missing setting 2; anything that merely failed on this machine 1.
+fn login_failure(error: &rmm_auth::LoginError) -> Failure {
+    use rmm_auth::LoginError as E;
+    match error {
+        E::Refused { .. } | E::Rejected(_) | E::ApiCheck(_) => Failure::Auth(error.to_string()),
+        E::NotConfigured(_) => Failure::BadInput(error.to_string()),
+        _ => Failure::Local(error.to_string()),
+    }
 }

@@ -156,6 +156,8 @@ fn a_wrong_password_fails_with_the_identity_providers_words_and_stores_nothing()
         .output()
         .unwrap();
     assert!(!login.status.success(), "a wrong password signed in");
+    // The README: 3 means sign-in needed or refused.
+    assert_eq!(login.status.code(), Some(3), "{}", text(&login.stderr));
     let stderr = text(&login.stderr);
     assert!(stderr.contains("Login Failed"), "{stderr}");
     assert_secret_free(

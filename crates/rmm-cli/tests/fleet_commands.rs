@@ -155,7 +155,7 @@ async fn bad_input_is_reported_field_by_field_with_exit_code_2() {
             "30",
             "--end",
             "-5",
-            "not-an-id",
+            "not an id",
         ])
         .await;
     assert_eq!(code, 2, "{err}");

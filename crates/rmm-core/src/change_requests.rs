@@ -344,7 +344,7 @@ mod tests {
     #[test]
     fn every_schedule_rule_is_reported_at_once() {
         let request = ChangeRequest::ScheduleFirmwareUpdate(ScheduleUpdate {
-            device_ids: vec![DEVICE.into(), "garbage".into(), DEVICE.into()],
+            device_ids: vec![DEVICE.into(), "not an id".into(), DEVICE.into()],
             firmware_file_id: " ".into(),
             transfer_datetime: NOW - 1,
             execute_datetime: "2025-06-16".into(),

@@ -125,6 +125,9 @@ fn system_now_ms() -> i64 {
 /// Up to this many devices are looked up one by one; more read the whole group.
 const MAX_DEVICES_LOOKED_UP_ONE_BY_ONE: usize = 20;
 
+/// Pages of firmware files looked through for one file id, at most (100 files a page).
+const MAX_FIRMWARE_PAGES: usize = 100;
+
 /// The operations. Cheap to clone; clones share the client and the audit log.
 #[derive(Clone)]
 pub struct FleetOperations {
@@ -420,14 +423,16 @@ impl FleetOperations {
         })
     }
 
-    /// The file with this id among every staged file of the group.
+    /// The file with this id among the staged files of the group (the first
+    /// [`MAX_FIRMWARE_PAGES`] pages: a group stages tens of files, not millions).
     async fn find_firmware_file(
         &self,
         group: &str,
         file_id: &str,
     ) -> Result<Option<FirmwareFileView>, OperationError> {
         let mut start = 0u32;
-        loop {
+        // Bounded whatever the answers say: at most this many pages of 100 files.
+        for _ in 0..MAX_FIRMWARE_PAGES {
             let request = FirmwareListRequest {
                 start_index: start,
                 count: 100,
@@ -443,6 +448,11 @@ impl FleetOperations {
             }
             start = u32::try_from(seen).unwrap_or(u32::MAX);
         }
+        tracing::warn!(
+            pages = MAX_FIRMWARE_PAGES,
+            "stopped looking for a firmware file after the page limit"
+        );
+        Ok(None)
     }
 
     /// The devices with these ids in the group, in the same order (`None`: not in the group).

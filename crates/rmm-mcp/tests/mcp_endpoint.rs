@@ -279,7 +279,7 @@ async fn reads_and_validation_over_http() {
     let bad = call(
         &client,
         "configure_ota_mode",
-        json!({"device_ids": ["nope"], "ota_mode": "sometimes", "start_hour": 30, "end_hour": "4"}),
+        json!({"device_ids": ["no such id"], "ota_mode": "sometimes", "start_hour": 30, "end_hour": "4"}),
     )
     .await;
     let body = error_body(&bad);
