@@ -24,6 +24,7 @@ fn main() {
             "load_fleet",
             "refresh_devices",
             "firmware_files",
+            "tenants",
             "preview_change",
             "apply_change",
             "audit_entries",

@@ -14,6 +14,7 @@ pub fn builder() -> Builder<tauri::Wry> {
             crate::fleet_commands::load_fleet,
             crate::fleet_commands::refresh_devices,
             crate::fleet_commands::firmware_files,
+            crate::fleet_commands::tenants,
             crate::fleet_commands::preview_change,
             crate::fleet_commands::apply_change,
             crate::fleet_commands::audit_entries,

@@ -4,7 +4,7 @@
 
 use rmm_core::{
     AuditEntry, AuditQuery, Caller, ChangePreview, ChangeRequest, ChangeResult, DeviceView,
-    FirmwareListing, FleetOperations, FleetSnapshot, ProfileConnection,
+    FirmwareListing, FleetOperations, FleetSnapshot, ProfileConnection, TenantView,
 };
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, State};
@@ -83,6 +83,14 @@ pub async fn refresh_devices(
 ) -> Result<Vec<DeviceView>, CommandError> {
     let ops = active.fleet().operations()?.clone();
     Ok(ops.devices_by_ids(&device_ids, group_id.as_deref()).await?)
+}
+
+/// The tenants the signed-in user may manage: what the header and dialogs name a tenant by.
+#[tauri::command]
+#[specta::specta]
+pub async fn tenants(active: State<'_, ActiveProfile>) -> Result<Vec<TenantView>, CommandError> {
+    let ops = active.fleet().operations()?.clone();
+    Ok(ops.tenants().await?)
 }
 
 /// The staged firmware files (up to the cloud's page of 100) and the models each fits.

@@ -81,6 +81,13 @@ async fn the_demo_signs_in_through_the_embedded_login_window() {
         })
         .await
         .unwrap();
+    // The header names the tenant as its admins know it (the id is in the tooltip).
+    session
+        .wait_for_text("[data-testid=\"session-tenant\"]", LIMIT, |t| {
+            t == "Tenant Sharp Demo Fleet"
+        })
+        .await
+        .unwrap();
     // At the default window size the columns an admin decides on are all in view, whole,
     // without scrolling sideways.
     let in_view = session

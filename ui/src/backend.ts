@@ -25,6 +25,7 @@ export type Count = B.Count;
 export type FirmwareStep = B.FirmwareStep_Serialize;
 export type FirmwareFileView = B.FirmwareFileView_Serialize;
 export type FirmwareListing = B.FirmwareListing_Serialize;
+export type TenantView = B.TenantView_Serialize;
 // Changes: the request (as the UI sends it), rmm-core's preview of it, and what was done.
 export type ChangeRequest = B.ChangeRequest_Deserialize;
 export type ScheduleUpdate = B.ScheduleUpdate_Deserialize;
@@ -115,6 +116,11 @@ export async function loadFleet(groupId: string | null = null): Promise<FleetSna
 /** Reads these devices again (after a change); devices no longer found are left out. */
 export async function refreshDevices(deviceIds: string[], groupId: string | null = null): Promise<DeviceView[]> {
   return unwrap(await commands.refreshDevices(deviceIds, groupId));
+}
+
+/** The tenants the signed-in user may manage, with their names. */
+export async function tenants(): Promise<TenantView[]> {
+  return unwrap(await commands.tenants());
 }
 
 /** The staged firmware files and the models each fits. */

@@ -28,6 +28,8 @@ export const commands = {
 	refreshDevices: (deviceIds: string[], groupId: string | null) => typedError<DeviceView_Serialize[], CommandError_Serialize>(__TAURI_INVOKE("refresh_devices", { deviceIds, groupId })),
 	/**  The staged firmware files (up to the cloud's page of 100) and the models each fits. */
 	firmwareFiles: (groupId: string | null) => typedError<FirmwareListing_Serialize, CommandError_Serialize>(__TAURI_INVOKE("firmware_files", { groupId })),
+	/**  The tenants the signed-in user may manage: what the header and dialogs name a tenant by. */
+	tenants: () => typedError<TenantView_Serialize[], CommandError_Serialize>(__TAURI_INVOKE("tenants")),
 	/**  Validates and previews a change; nothing is changed. */
 	previewChange: (request: ChangeRequest_Deserialize) => typedError<ChangePreview_Serialize, CommandError_Serialize>(__TAURI_INVOKE("preview_change", { request })),
 	/**  Carries out a change whose preview (`digest`) the person confirmed, recorded as theirs. */
@@ -917,6 +919,23 @@ export type SetOtaMode_Serialize = {
 	start_hour: number,
 	end_hour: number,
 	group_id: string | null,
+};
+
+/**  A tenant (group) the user may manage. */
+export type TenantView = TenantView_Serialize | TenantView_Deserialize;
+
+/**  A tenant (group) the user may manage. */
+export type TenantView_Deserialize = {
+	group_id: string,
+	name: string,
+	parent_group_id?: string | null,
+};
+
+/**  A tenant (group) the user may manage. */
+export type TenantView_Serialize = {
+	group_id: string,
+	name: string,
+	parent_group_id?: string,
 };
 
 export type Value = null | boolean | number | string | Value[] | { [key in string]: Value };

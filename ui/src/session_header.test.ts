@@ -2,6 +2,7 @@
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { signIn, signInWithChromium, signOut, type SessionInfo } from "./backend";
 import { drawHeader, timeLeftText } from "./session_header";
+import { TenantNames } from "./tenant_names";
 
 vi.mock("./backend", () => ({ signIn: vi.fn(), signInWithChromium: vi.fn(), signOut: vi.fn(), sessionStatus: vi.fn() }));
 
@@ -34,6 +35,32 @@ describe("session header", () => {
     const time = byTestId(header, "session-time-left");
     expect(time?.textContent).toBe("Token: 1 h 00 min left");
     expect(time?.getAttribute("role")).toBeNull();
+  });
+
+  it("names the tenant when its name is known, keeping the id in the tooltip", () => {
+    drawHeader(header, signedIn, 10_000 - 3600, () => {}, "Acme Printing");
+    const tenant = byTestId(header, "session-tenant");
+    expect(tenant?.textContent).toBe("Tenant Acme Printing");
+    expect(tenant?.title).toBe(`Tenant id ${signedIn.tenant}`);
+  });
+
+  it("learns tenant names once, and keeps the id when the cloud cannot say", async () => {
+    const list = vi.fn(() => Promise.resolve([{ group_id: "g1", name: "Acme Printing" }]));
+    const names = new TenantNames(list);
+    const learned = vi.fn();
+    expect(names.nameOf("g1", learned)).toBeNull();
+    expect(names.nameOf("g1", learned)).toBeNull();
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(learned).toHaveBeenCalledOnce();
+    expect(names.nameOf("g1")).toBe("Acme Printing");
+    expect(list).toHaveBeenCalledOnce();
+
+    const failing = new TenantNames(() => Promise.reject(new Error("403")));
+    expect(failing.nameOf("g1")).toBeNull();
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(failing.nameOf("g1")).toBeNull();
   });
 
   it("warns near expiry", () => {

@@ -3,6 +3,7 @@
 // login window, Sign in with Chromium), Refresh and Sign out. When a silent refresh fails, it
 // offers Sign in again instead of Refresh, which opens the login window for the person.
 import { sessionStatus, signIn, signInWithChromium, signOut, type SessionInfo } from "./backend";
+import { TenantNames } from "./tenant_names";
 
 /** Under this many seconds left, the time left turns into a warning. */
 export const WARN_SECONDS = 5 * 60;
@@ -27,17 +28,25 @@ function el<K extends keyof HTMLElementTagNameMap>(
   return node;
 }
 
-/** Draws `info` into `header`; `act` runs a button's action and redraws. */
+/**
+ * Draws `info` into `header`; `act` runs a button's action and redraws. `tenantName` is the
+ * tenant's name when known (the id then goes to the tooltip).
+ */
 export function drawHeader(
   header: HTMLElement,
   info: SessionInfo,
   nowSeconds: number,
   act: (action: () => Promise<SessionInfo>) => void,
+  tenantName: string | null = null,
 ): void {
   const parts: HTMLElement[] = [];
   if (info.signedIn) {
     parts.push(el("span", "session-user", info.user ?? "signed in"));
-    if (info.tenant) parts.push(el("span", "session-tenant", `Tenant ${info.tenant}`));
+    if (info.tenant) {
+      const tenant = el("span", "session-tenant", `Tenant ${tenantName ?? info.tenant}`);
+      tenant.title = `Tenant id ${info.tenant}`;
+      parts.push(tenant);
+    }
     if (info.expiresAt !== null) {
       const left = info.expiresAt - nowSeconds;
       const time = el("span", "session-time-left", `Token: ${timeLeftText(left)} left`);
@@ -90,12 +99,15 @@ export function startHeader(
   header: HTMLElement,
   now: () => number = () => Date.now() / 1000,
   onSession: (info: SessionInfo) => void = () => undefined,
+  names: TenantNames = new TenantNames(),
 ): () => void {
   header.dataset.testid = "session-header";
   let info: SessionInfo | null = null;
   const redraw = () => {
     if (info) {
-      drawHeader(header, info, now(), act);
+      if (!info.signedIn) names.clear();
+      const name = info.signedIn && info.tenant ? names.nameOf(info.tenant, redraw) : null;
+      drawHeader(header, info, now(), act, name);
       onSession(info);
     }
   };
