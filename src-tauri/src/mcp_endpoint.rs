@@ -371,13 +371,13 @@ impl McpEndpoint {
         let url = status
             .url
             .unwrap_or_else(|| format!("http://127.0.0.1:{}/mcp", status.port));
-        let stdio = StdioCommand::rmm("rmm", Some(&profile_name), false);
+        let stdio = StdioCommand::rmm("rmm", Some(&profile_name), false).with_session_env();
         let text = |v: serde_json::Value| serde_json::to_string_pretty(&v).unwrap_or_default();
         Ok(McpClientConfigs {
             secret: secret.expose().to_owned(),
             claude_desktop: text(rmm_mcp::claude_desktop(&stdio)),
             cursor: text(rmm_mcp::mcp_servers(&url, &secret, &stdio)),
-            vscode: text(rmm_mcp::vscode(&url, &secret)),
+            vscode: text(rmm_mcp::vscode(&url)),
         })
     }
 

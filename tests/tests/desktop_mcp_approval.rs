@@ -127,7 +127,7 @@ async fn an_agents_change_waits_for_the_persons_approval_in_the_app() {
         .clone();
     let online: Vec<String> = devices
         .iter()
-        .filter(|d| d["connection"] == "online" && d["ota_mode"] != "off")
+        .filter(|d| d["connection"] != "offline" && d["ota_mode"] != "off")
         .map(|d| d["device_id"].as_str().unwrap().to_owned())
         .take(2)
         .collect();

@@ -167,9 +167,9 @@ export function createAgentsView(deps: { banner: ErrorBanner; toasts: Toasts }):
     secretLine.append(el("span", undefined, "Secret: "), secret, toggle, copySecret);
     configs.replaceChildren(
       secretLine,
-      configBlock("mcp-config-claude", "Claude Desktop", c.claudeDesktop),
-      configBlock("mcp-config-cursor", "Cursor", c.cursor),
-      configBlock("mcp-config-vscode", "VS Code", c.vscode),
+      configBlock("mcp-config-claude", "Claude Desktop (claude_desktop_config.json)", c.claudeDesktop),
+      configBlock("mcp-config-cursor", "Cursor, Claude Code (.mcp.json), MCP Inspector (--config)", c.cursor),
+      configBlock("mcp-config-vscode", "VS Code (.vscode/mcp.json: asks for the secret, keeps it out of the file)", c.vscode),
     );
     configs.hidden = false;
   }

@@ -33,6 +33,10 @@ pub struct McpArgs {
     /// Print a ready-to-paste client configuration (with the endpoint secret) and exit.
     #[arg(long)]
     pub print_config: bool,
+    /// With --print-config: the configuration of this client (claude-code, cursor, inspector,
+    /// vscode, claude-desktop); default: the `mcpServers` shape with both entries.
+    #[arg(long, requires = "print_config", value_name = "CLIENT")]
+    pub client: Option<String>,
     /// With --stdio: serve here even when the desktop app runs (no relay to its approvals).
     #[arg(long, requires = "stdio")]
     pub standalone: bool,
@@ -147,13 +151,30 @@ async fn print_config(args: &McpArgs, global: &GlobalArgs) -> Result<(), Failure
     let program = std::env::current_exe()
         .map(|p| p.display().to_string())
         .unwrap_or_else(|_| "rmm".to_owned());
-    let stdio = StdioCommand::rmm(program, global.profile.as_deref(), args.read_only);
-    let config = rmm_mcp::mcp_servers(&format!("http://{addr}/mcp"), &secret, &stdio);
+    let stdio =
+        StdioCommand::rmm(program, global.profile.as_deref(), args.read_only).with_session_env();
+    let url = format!("http://{addr}/mcp");
+    let config = match &args.client {
+        None => rmm_mcp::mcp_servers(&url, &secret, &stdio),
+        Some(client) => rmm_mcp::for_client(client, &url, &secret, &stdio).ok_or_else(|| {
+            Failure::BadInput(format!(
+                "--client: must be one of {}, got {client:?}",
+                rmm_mcp::CLIENTS.join(", ")
+            ))
+        })?,
+    };
     let text = serde_json::to_string_pretty(&config)
         .map_err(|e| Failure::Local(format!("cannot write JSON: {e}")))?;
     println!("{text}");
-    eprintln!(
-        "rmm: this holds the endpoint's secret: paste it into your MCP client's configuration, keep it out of shared files. Start the endpoint with `rmm mcp --http {addr}`."
-    );
+    if args.client.as_deref() == Some("vscode") {
+        eprintln!(
+            "rmm: VS Code asks for the endpoint secret when it first connects and keeps it in its own secret storage; `rmm mcp --print-config` (or the app's Agents tab) shows it."
+        );
+    } else if args.client.as_deref() != Some("claude-desktop") {
+        eprintln!(
+            "rmm: this holds the endpoint's secret: paste it into your MCP client's configuration, keep it out of shared files."
+        );
+    }
+    eprintln!("rmm: start the endpoint with `rmm mcp --http {addr}` (or turn it on in the app).");
     Ok(())
 }

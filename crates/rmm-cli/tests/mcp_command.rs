@@ -43,7 +43,7 @@ async fn stdio_serves_reads_and_confirmed_changes_and_read_only_lists_no_changes
     let tools = client.list_all_tools().await.unwrap();
     assert!(tools.iter().any(|t| t.name == "schedule_firmware_update"));
     let page = call(&client, "list_devices", json!({"page_size": 7})).await;
-    assert_eq!(page.structured_content.unwrap()["returned"], 7);
+    assert_eq!(page.structured_content.unwrap()["summary"]["returned"], 7);
 
     let devices = call(
         &client,
@@ -57,7 +57,7 @@ async fn stdio_serves_reads_and_confirmed_changes_and_read_only_lists_no_changes
         .as_array()
         .unwrap()
         .iter()
-        .find(|d| d["connection"] == "online")
+        .find(|d| d["connection"] != "offline")
         .unwrap()["device_id"]
         .clone();
     let args = json!({"device_ids": [device], "ota_mode": "off", "start_hour": -1, "end_hour": -1});
@@ -94,6 +94,7 @@ async fn print_config_keeps_one_secret_that_the_http_endpoint_accepts() {
         .await;
     let second: Value = serde_json::from_str(&second).unwrap();
     let http = &first["mcpServers"]["mcp-rmm"];
+    assert_eq!(http["type"], "http");
     assert_eq!(http["url"], "http://127.0.0.1:18765/mcp");
     let auth = http["headers"]["Authorization"].as_str().unwrap();
     assert!(auth.starts_with("Bearer ") && auth.len() > 40, "{auth}");
@@ -112,6 +113,26 @@ async fn print_config_keeps_one_secret_that_the_http_endpoint_accepts() {
     let settings = std::fs::read_to_string(s.config_dir().join("settings.toml")).unwrap();
     assert!(!settings.contains(auth.trim_start_matches("Bearer ")));
     assert!(!err.contains(auth.trim_start_matches("Bearer ")), "{err}");
+    // VS Code's shape keeps the secret out of the workspace file (a prompt asks for it).
+    let (code, code_config, err) = s
+        .run(&[
+            "mcp",
+            "--print-config",
+            "--http",
+            "127.0.0.1:18765",
+            "--client",
+            "vscode",
+        ])
+        .await;
+    assert_eq!(code, 0, "{err}");
+    assert!(!code_config.contains(auth.trim_start_matches("Bearer ")));
+    assert!(!err.contains(auth.trim_start_matches("Bearer ")), "{err}");
+    let code_config: Value = serde_json::from_str(&code_config).unwrap();
+    assert_eq!(code_config["inputs"][0]["password"], true);
+    assert_eq!(code_config["servers"]["mcp-rmm"]["type"], "http");
+    let (code, _, err) = s.run(&["mcp", "--print-config", "--client", "emacs"]).await;
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--client") && err.contains("vscode"), "{err}");
 
     // The endpoint started later takes that secret, and refuses without it.
     let port = {

@@ -95,7 +95,7 @@ async fn stdio_goes_through_the_running_app_and_its_approvals() {
         )
         .await
         .unwrap();
-    assert_eq!(page.structured_content.unwrap()["returned"], 3);
+    assert_eq!(page.structured_content.unwrap()["summary"]["returned"], 3);
     let id = {
         let devices = client
             .call_tool(

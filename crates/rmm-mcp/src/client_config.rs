@@ -27,11 +27,21 @@ pub fn load_or_create_secret(store: &dyn TokenStore) -> Result<EndpointSecret, S
     Ok(secret)
 }
 
+/// The process environment a keyring and the app's socket need, which hosts that start their
+/// servers with a minimal environment (Claude Desktop, some IDEs) leave out: the D-Bus session
+/// bus (Secret Service) and the runtime folder (where the app's socket is).
+#[cfg(all(unix, not(target_os = "macos")))]
+const SESSION_ENV: &[&str] = &["DBUS_SESSION_BUS_ADDRESS", "XDG_RUNTIME_DIR"];
+#[cfg(not(all(unix, not(target_os = "macos"))))]
+const SESSION_ENV: &[&str] = &[];
+
 /// How a client that starts a process runs the endpoint over stdio.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StdioCommand {
     pub program: String,
     pub args: Vec<String>,
+    /// Variables the entry sets for the process (none of them a secret).
+    pub env: Vec<(String, String)>,
 }
 
 impl StdioCommand {
@@ -47,23 +57,51 @@ impl StdioCommand {
         Self {
             program: program.into(),
             args,
+            env: Vec::new(),
         }
+    }
+
+    /// Also passes this session's D-Bus address and runtime folder (as they are now), so the
+    /// entry works when the host starts `rmm` with a minimal environment.
+    pub fn with_session_env(mut self) -> Self {
+        for name in SESSION_ENV {
+            if let Some(value) = std::env::var_os(name).and_then(|v| v.into_string().ok())
+                && !value.is_empty()
+            {
+                self.env.push(((*name).to_owned(), value));
+            }
+        }
+        self
     }
 }
 
-fn http_entry(url: &str, secret: &EndpointSecret) -> Value {
-    json!({"url": url, "headers": {"Authorization": format!("Bearer {}", secret.expose())}})
+fn http_entry(url: &str, authorization: &str) -> Value {
+    json!({"type": "http", "url": url, "headers": {"Authorization": authorization}})
+}
+
+fn bearer(secret: &EndpointSecret) -> String {
+    format!("Bearer {}", secret.expose())
 }
 
 fn stdio_entry(stdio: &StdioCommand) -> Value {
-    json!({"command": stdio.program, "args": stdio.args})
+    let mut entry = json!({"command": stdio.program, "args": stdio.args});
+    if !stdio.env.is_empty() {
+        let env: serde_json::Map<String, Value> = stdio
+            .env
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect();
+        entry["env"] = Value::Object(env);
+    }
+    entry
 }
 
-/// One `mcpServers` object (Cursor, and `rmm mcp --print-config`): the HTTP endpoint, and
-/// beside it the stdio form for clients that start a process.
+/// One `mcpServers` object (Claude Code's `.mcp.json`, Cursor's `mcp.json`, the Inspector's
+/// `--config`, and `rmm mcp --print-config`): the HTTP endpoint (`"type": "http"`, which those
+/// hosts need to tell it from a process), and beside it the stdio form.
 pub fn mcp_servers(url: &str, secret: &EndpointSecret, stdio: &StdioCommand) -> Value {
     json!({"mcpServers": {
-        SERVER_NAME: http_entry(url, secret),
+        SERVER_NAME: http_entry(url, &bearer(secret)),
         format!("{SERVER_NAME}-stdio"): stdio_entry(stdio),
     }})
 }
@@ -74,11 +112,47 @@ pub fn claude_desktop(stdio: &StdioCommand) -> Value {
     json!({"mcpServers": {SERVER_NAME: stdio_entry(stdio)}})
 }
 
-/// VS Code's `.vscode/mcp.json`.
-pub fn vscode(url: &str, secret: &EndpointSecret) -> Value {
-    let mut entry = http_entry(url, secret);
-    entry["type"] = json!("http");
-    json!({"servers": {SERVER_NAME: entry}})
+/// The id of VS Code's prompt for the secret.
+pub const VSCODE_SECRET_INPUT: &str = "mcp-rmm-secret";
+
+/// VS Code's `.vscode/mcp.json`, a file people commit: the secret is not in it. VS Code asks
+/// for it once (a password prompt) and keeps it in its own secret storage.
+pub fn vscode(url: &str) -> Value {
+    json!({
+        "inputs": [{
+            "type": "promptString",
+            "id": VSCODE_SECRET_INPUT,
+            "description": "MCP-RMM endpoint secret (`rmm mcp --print-config` or the app's Agents tab shows it)",
+            "password": true,
+        }],
+        "servers": {
+            SERVER_NAME: http_entry(url, &format!("Bearer ${{input:{VSCODE_SECRET_INPUT}}}")),
+        },
+    })
+}
+
+/// The clients `rmm mcp --print-config --client` knows.
+pub const CLIENTS: &[&str] = &[
+    "claude-code",
+    "cursor",
+    "inspector",
+    "vscode",
+    "claude-desktop",
+];
+
+/// The configuration for `client` (one of `CLIENTS`), None for another name.
+pub fn for_client(
+    client: &str,
+    url: &str,
+    secret: &EndpointSecret,
+    stdio: &StdioCommand,
+) -> Option<Value> {
+    match client {
+        "claude-code" | "cursor" | "inspector" => Some(mcp_servers(url, secret, stdio)),
+        "vscode" => Some(vscode(url)),
+        "claude-desktop" => Some(claude_desktop(stdio)),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -91,27 +165,55 @@ mod tests {
 
     #[test]
     fn each_client_gets_its_own_shape() {
-        let stdio = StdioCommand::rmm("rmm", Some("demo"), true);
+        let mut stdio = StdioCommand::rmm("rmm", Some("demo"), true);
+        stdio
+            .env
+            .push(("XDG_RUNTIME_DIR".into(), "/run/user/1000".into()));
         let url = "http://127.0.0.1:8765/mcp";
         let cursor = mcp_servers(url, &secret(), &stdio);
-        assert_eq!(cursor["mcpServers"]["mcp-rmm"]["url"], url);
+        let http = &cursor["mcpServers"]["mcp-rmm"];
         assert_eq!(
-            cursor["mcpServers"]["mcp-rmm"]["headers"]["Authorization"],
+            http["type"], "http",
+            "hosts take an entry without a type for a process"
+        );
+        assert_eq!(http["url"], url);
+        assert_eq!(
+            http["headers"]["Authorization"],
             format!("Bearer {}", secret().expose())
         );
+        let process = &cursor["mcpServers"]["mcp-rmm-stdio"];
         assert_eq!(
-            cursor["mcpServers"]["mcp-rmm-stdio"]["args"],
+            process["args"],
             json!(["mcp", "--stdio", "--profile", "demo", "--read-only"])
         );
+        assert_eq!(process["env"]["XDG_RUNTIME_DIR"], "/run/user/1000");
         let claude = claude_desktop(&stdio);
         assert_eq!(claude["mcpServers"]["mcp-rmm"]["command"], "rmm");
         assert!(
             !claude.to_string().contains(secret().expose()),
             "the stdio form needs no secret"
         );
-        let code = vscode(url, &secret());
+        let code = vscode(url);
+        assert!(
+            !code.to_string().contains(secret().expose()),
+            "VS Code's workspace file holds no secret"
+        );
         assert_eq!(code["servers"]["mcp-rmm"]["type"], "http");
         assert_eq!(code["servers"]["mcp-rmm"]["url"], url);
+        assert_eq!(
+            code["servers"]["mcp-rmm"]["headers"]["Authorization"],
+            "Bearer ${input:mcp-rmm-secret}"
+        );
+        assert_eq!(code["inputs"][0]["type"], "promptString");
+        assert_eq!(code["inputs"][0]["id"], VSCODE_SECRET_INPUT);
+        assert_eq!(code["inputs"][0]["password"], true);
+        for client in CLIENTS {
+            assert!(
+                for_client(client, url, &secret(), &stdio).is_some(),
+                "{client}"
+            );
+        }
+        assert!(for_client("emacs", url, &secret(), &stdio).is_none());
     }
 
     #[test]

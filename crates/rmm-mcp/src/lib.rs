@@ -11,9 +11,11 @@ pub mod local_socket;
 mod portable_schema;
 mod server;
 mod tool_catalog;
+mod tool_outputs;
 
 pub use client_config::{
-    SERVER_NAME, StdioCommand, claude_desktop, load_or_create_secret, mcp_servers, vscode,
+    CLIENTS, SERVER_NAME, StdioCommand, VSCODE_SECRET_INPUT, claude_desktop, for_client,
+    load_or_create_secret, mcp_servers, vscode,
 };
 pub use endpoint_host::{Approval, CallSeen, EndpointHost};
 pub use http_endpoint::{HttpEndpoint, HttpEndpointError, serve_http};

@@ -25,6 +25,7 @@ use serde_json::{Value, json};
 use crate::arguments::Arguments;
 use crate::endpoint_host::{Approval, CallSeen, EndpointHost};
 use crate::tool_catalog::{ApiAnswer, CHANGE_TOOLS, ChangeToolOutput, TenantsOutput, tools};
+use crate::tool_outputs::{DeviceOutput, DevicesOutput, FirmwareOutput};
 
 pub const AUTH_STATUS_URI: &str = "rmm://auth/status";
 pub const RECENT_AUDIT_URI: &str = "rmm://audit/recent";
@@ -170,9 +171,12 @@ impl RmmMcpServer {
                         .all_devices(&query, &mut |p| progress.page(p))
                         .await;
                     progress.finish().await;
-                    listing.map(|l| to_value(&l))
+                    listing.map(|l| to_value(&DevicesOutput::from(l)))
                 } else {
-                    self.ops.devices(&query).await.map(|l| to_value(&l))
+                    self.ops
+                        .devices(&query)
+                        .await
+                        .map(|l| to_value(&DevicesOutput::from(l)))
                 }
             }
             "get_device" => {
@@ -182,7 +186,7 @@ impl RmmMcpServer {
                 self.ops
                     .device(&id, group.as_deref())
                     .await
-                    .map(|d| to_value(&d))
+                    .map(|d| to_value(&DeviceOutput::from(d)))
             }
             "fleet_summary" => {
                 let group = args.opt_string("group_id");
@@ -203,7 +207,7 @@ impl RmmMcpServer {
                 self.ops
                     .firmware_files(group.as_deref(), start, count)
                     .await
-                    .map(|f| to_value(&f))
+                    .map(|f| to_value(&FirmwareOutput::from(f)))
             }
             "make_api_request" => {
                 let endpoint = args.string("endpoint");
@@ -499,8 +503,11 @@ fn elicitation(preview: &ChangePreview) -> ElicitRequestParams {
     }
     message.push_str("Carry out this change?");
     let requested_schema = rmcp::model::ElicitationSchema::builder()
-        .required_bool(CONFIRM_KEY)
-        .description("Yes to carry out the change shown")
+        .required_bool_with(CONFIRM_KEY, |b| {
+            b.title("Carry out this change")
+                .description("Yes to carry out the change shown")
+        })
+        .description("Confirm the change an agent asked for")
         .build()
         .unwrap_or_else(|_| rmcp::model::ElicitationSchema::new(BTreeMap::new()));
     ElicitRequestParams::FormElicitationParams {
@@ -602,6 +609,14 @@ fn read_result(tool: &str, value: Value) -> CallToolResult {
                 Value::Number(_) | Value::Bool(_) => facts.push(format!("{key}={v}")),
                 Value::String(text) if text.len() <= 64 => facts.push(format!("{key}={text}")),
                 Value::Array(items) => facts.push(format!("{key}: {} item(s)", items.len())),
+                // One level down (list_devices' summary): its counts.
+                Value::Object(inner) => {
+                    for (k, v) in inner {
+                        if matches!(v, Value::Number(_) | Value::Bool(_)) {
+                            facts.push(format!("{k}={v}"));
+                        }
+                    }
+                }
                 _ => {}
             }
         }

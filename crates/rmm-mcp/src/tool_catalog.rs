@@ -6,15 +6,13 @@ use std::sync::Arc;
 
 use rmcp::handler::server::tool::{schema_for_input, schema_for_output};
 use rmcp::model::{JsonObject, Tool, ToolAnnotations};
-use rmm_core::{
-    AuthStatus, ChangePreview, ChangeResult, DeviceListing, DeviceView, FirmwareListing,
-    FleetSummary, TenantView,
-};
+use rmm_core::{AuthStatus, ChangePreview, ChangeResult, FleetSummary, TenantView};
 use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::portable_schema::{SchemaSide, portable};
+use crate::tool_outputs::{DeviceOutput, DevicesOutput, FirmwareOutput};
 
 /// No parameters.
 #[derive(Debug, JsonSchema)]
@@ -218,13 +216,13 @@ pub fn tools(read_only: bool, api_writes_allowed: bool) -> Vec<Tool> {
             "The tenants (groups) the user may manage, with their group ids.",
             read(),
         ),
-        tool::<ListDevicesParams, DeviceListing>(
+        tool::<ListDevicesParams, DevicesOutput>(
             "list_devices",
             "List devices",
-            "Printers with their firmware state: current and latest firmware, needs_update, update status, OTA mode and window, online/offline. One page (page_size, start_index) or the whole fleet (all: true). Filter with needs_update, model, ota_mode, update_status, search. device_id values are what the change tools take.",
+            "Printers with their firmware state: current and latest firmware, needs_update, update status, OTA mode and window, online/offline. The old tool's shape: summary {total_devices, devices_needing_update, group_id} and devices [{device_id, model_name, serial_number, ip_address, current_firmware, latest_firmware, needs_update, ota_mode, ...}]. One page (page_size, start_index) or the whole fleet (all: true). Filter with needs_update, model, ota_mode, update_status, search. device_id values are what the change tools take.",
             read(),
         ),
-        tool::<GetDeviceParams, DeviceView>(
+        tool::<GetDeviceParams, DeviceOutput>(
             "get_device",
             "Get one device",
             "One printer's firmware and OTA state by device_id.",
@@ -236,10 +234,10 @@ pub fn tools(read_only: bool, api_writes_allowed: bool) -> Vec<Tool> {
             "The whole fleet in counts: by model, by current → latest firmware, by update status, by OTA mode, plus how many need an update and how many are offline. Use this before listing thousands of devices.",
             read(),
         ),
-        tool::<ListStagedFirmwareParams, FirmwareListing>(
+        tool::<ListStagedFirmwareParams, FirmwareOutput>(
             "list_staged_firmware",
             "List staged firmware",
-            "Firmware files staged in the cloud, with the models each fits (read from its title or file name). Use a file_id with schedule_firmware_update.",
+            "Firmware files staged in the cloud (firmware_files [{file_id, title, filename, size_bytes, uploaded_at}], as the old tool answered), with the models each fits (read from its title or file name). Use a file_id with schedule_firmware_update.",
             read(),
         ),
         tool::<MakeApiRequestParams, ApiAnswer>(

@@ -34,8 +34,9 @@ async fn structured_clients_get_the_data_once_older_ones_as_text() {
         "+00:00",
     )
     .unwrap();
+    let direct = ApiClient::new(config, tokens.clone()).unwrap();
     let ops = FleetOperations::new(
-        ApiClient::new(config, tokens.clone()).unwrap(),
+        direct.clone(),
         tokens,
         Arc::new(AuditLog::in_memory().unwrap()),
         OperationSettings::default(),
@@ -69,7 +70,7 @@ async fn structured_clients_get_the_data_once_older_ones_as_text() {
             .await
             .unwrap();
         let data = page.structured_content.clone().unwrap();
-        assert_eq!(data["returned"], 20);
+        assert_eq!(data["summary"]["returned"], 20);
         let text = &page.content[0].as_text().unwrap().text;
         if full_text {
             assert_eq!(
@@ -87,5 +88,35 @@ async fn structured_clients_get_the_data_once_older_ones_as_text() {
         }
         client.cancel().await.unwrap();
     }
+
+    // What an agent pays per device with the old tool's key names (as the benchmark counts
+    // it): under half of the old tool's raw-plus-formatted answer.
+    let transport = StreamableHttpClientTransport::from_config(
+        StreamableHttpClientTransportConfig::with_uri(http.url()).auth_header(secret.expose()),
+    );
+    let client = ().serve(transport).await.unwrap();
+    let page = client
+        .call_tool(
+            CallToolRequestParams::new("list_devices")
+                .with_arguments(json!({"page_size": 30}).as_object().cloned().unwrap()),
+        )
+        .await
+        .unwrap();
+    let ours = serde_json::to_string(&page).unwrap().len() as f64 / 30.0;
+    let raw = direct
+        .request(
+            rmm_api::Method::POST,
+            rmm_api::DEVICE_LIST_PATH,
+            Some(json!({"startIndex": 0, "count": 30, "groupId": sim.info().group_id})),
+        )
+        .await
+        .unwrap();
+    let old = raw.to_string().len() as f64 / 30.0 + 230.0;
+    println!("bytes per device: {ours:.0} (old tool ≈ {old:.0}; target < half)");
+    assert!(
+        ours < old / 2.0,
+        "{ours:.0} bytes per device, old tool {old:.0}"
+    );
+    client.cancel().await.unwrap();
     http.shutdown().await;
 }

@@ -152,7 +152,7 @@ async fn a_change_whose_answer_is_lost_is_read_back_not_sent_again() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|d| d.get("reserved_file_id").is_none() && d["connection"] == "online")
+        .find(|d| d.get("reserved_file_id").is_none() && d["connection"] != "offline")
         .expect("an online MX-3071 without a reservation")["device_id"]
         .as_str()
         .unwrap()
@@ -161,7 +161,7 @@ async fn a_change_whose_answer_is_lost_is_read_back_not_sent_again() {
         .await
         .structured_content
         .unwrap();
-    let file = files["files"]
+    let file = files["firmware_files"]
         .as_array()
         .unwrap()
         .iter()

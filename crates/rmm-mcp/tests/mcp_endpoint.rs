@@ -76,10 +76,24 @@ impl ClientHandler for TestClient {
         request: ElicitRequestParams,
         _ctx: RequestContext<RoleClient>,
     ) -> Result<ElicitResult, ErrorData> {
-        let ElicitRequestParams::FormElicitationParams { message, .. } = &request else {
+        let ElicitRequestParams::FormElicitationParams {
+            message,
+            requested_schema,
+            ..
+        } = &request
+        else {
             panic!("form expected")
         };
         assert!(message.contains("Carry out this change?"), "{message}");
+        let form = serde_json::to_value(requested_schema).unwrap();
+        assert_eq!(form["required"], json!(["confirm"]), "{form}");
+        assert_eq!(form["properties"]["confirm"]["type"], "boolean", "{form}");
+        assert!(
+            form["properties"]["confirm"]["description"]
+                .as_str()
+                .is_some_and(|d| d.contains("carry out")),
+            "the confirm field has its description: {form}"
+        );
         let yes = self.elicitation.unwrap_or(false);
         Ok(if yes {
             ElicitResult::new(ElicitationAction::Accept).with_content(json!({"confirm": true}))
@@ -216,9 +230,34 @@ async fn reads_and_validation_over_http() {
 
     let page = call(&client, "list_devices", json!({"page_size": 10})).await;
     let page = page.structured_content.unwrap();
-    assert_eq!(page["returned"], 10);
-    assert_eq!(page["total_devices"], 250);
-    assert_eq!(page["group_id"], sim.info().group_id.as_str());
+    // The old tool's keys, exactly (agents written for it read them).
+    assert_eq!(page["success"], true);
+    for key in ["total_devices", "devices_needing_update", "group_id"] {
+        assert!(page["summary"].get(key).is_some(), "summary.{key}: {page}");
+    }
+    for device in page["devices"].as_array().unwrap() {
+        for key in [
+            "device_id",
+            "model_name",
+            "serial_number",
+            "ip_address",
+            "current_firmware",
+            "latest_firmware",
+        ] {
+            assert!(device[key].is_string(), "{key}: {device}");
+        }
+        assert!(device["needs_update"].is_boolean(), "{device}");
+        assert!(
+            ["auto", "confirmation", "off"].contains(&device["ota_mode"].as_str().unwrap()),
+            "{device}"
+        );
+        if device["needs_update"] == false {
+            assert_eq!(device["latest_firmware"], device["current_firmware"]);
+        }
+    }
+    assert_eq!(page["summary"]["returned"], 10);
+    assert_eq!(page["summary"]["total_devices"], 250);
+    assert_eq!(page["summary"]["group_id"], sim.info().group_id.as_str());
 
     let all = call(
         &client,
@@ -235,7 +274,7 @@ async fn reads_and_validation_over_http() {
             .iter()
             .all(|d| d["needs_update"] == true)
     );
-    assert_eq!(all["returned"], all["total_devices"]);
+    assert_eq!(all["summary"]["returned"], all["summary"]["total_devices"]);
 
     let summary = call(&client, "fleet_summary", json!({}))
         .await
@@ -252,8 +291,14 @@ async fn reads_and_validation_over_http() {
         .await
         .structured_content
         .unwrap();
+    for file in firmware["firmware_files"].as_array().unwrap() {
+        for key in ["file_id", "title", "filename", "uploaded_at"] {
+            assert!(file[key].is_string(), "{key}: {file}");
+        }
+        assert!(file.get("size_bytes").is_some(), "{file}");
+    }
     assert!(
-        !firmware["files"][0]["fits_models"]
+        !firmware["firmware_files"][0]["fits_models"]
             .as_array()
             .unwrap()
             .is_empty()
@@ -293,6 +338,34 @@ async fn reads_and_validation_over_http() {
     for f in ["device_ids[0]", "ota_mode", "start_hour", "end_hour"] {
         assert!(fields.contains(&f), "{f}: {body}");
     }
+    // Wrong types and wrong values mixed, in a list and beside it: all of them, as sent.
+    let bad = call(
+        &client,
+        "configure_ota_mode",
+        json!({"device_ids": [7, "nope", true], "ota_mode": "sometimes", "start_hour": "two", "confirm": "yes"}),
+    )
+    .await;
+    assert_eq!(bad.is_error, Some(true));
+    let body = error_body(&bad);
+    let mut fields: Vec<&str> = body["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["field"].as_str().unwrap())
+        .collect();
+    fields.sort_unstable();
+    assert_eq!(
+        fields,
+        [
+            "confirm",
+            "device_ids[0]",
+            "device_ids[1]",
+            "device_ids[2]",
+            "ota_mode",
+            "start_hour"
+        ],
+        "{body}"
+    );
     let bad = call(&client, "schedule_firmware_update", json!({"device_ids": [], "firmware_file_id": "", "transfer_datetime": 1, "execute_datetime": "2025", "timezone": "IST"})).await;
     let body = error_body(&bad);
     assert!(body["problems"].as_array().unwrap().len() >= 5, "{body}");
@@ -328,14 +401,14 @@ async fn cancellable_device(
         .as_array()
         .unwrap()
         .iter()
-        .find(|d| d.get("reserved_file_id").is_none() && d["connection"] == "online")
+        .find(|d| d.get("reserved_file_id").is_none() && d["connection"] != "offline")
         .unwrap()
         .clone();
     let files = call(client, "list_staged_firmware", json!({}))
         .await
         .structured_content
         .unwrap();
-    let file = files["files"]
+    let file = files["firmware_files"]
         .as_array()
         .unwrap()
         .iter()
