@@ -288,16 +288,22 @@ fn settings_to_store(e: rmm_core::settings::SettingsError) -> rmm_auth::StoreErr
 }
 
 fn read_password_from_stdin(user: Option<&str>) -> Result<SecretString, Failure> {
-    eprint!(
-        "Password for {}: ",
-        user.unwrap_or("the Sharp-Start account")
-    );
-    let _ = std::io::stderr().flush();
     let mut line = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .map_err(|e| Failure::Local(format!("cannot read the password from stdin: {e}")))?;
+    {
+        // On a terminal the password is not shown as it is typed: the echo goes off before
+        // the prompt, so nothing typed after the prompt appears.
+        #[cfg(unix)]
+        let _quiet = EchoOff::on_stdin();
+        eprint!(
+            "Password for {}: ",
+            user.unwrap_or("the Sharp-Start account")
+        );
+        let _ = std::io::stderr().flush();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| Failure::Local(format!("cannot read the password from stdin: {e}")))?;
+    }
     let pw = line.trim_end_matches(['\r', '\n']).to_owned();
     if pw.is_empty() {
         return Err(Failure::BadInput(
@@ -305,6 +311,45 @@ fn read_password_from_stdin(user: Option<&str>) -> Result<SecretString, Failure>
         ));
     }
     Ok(SecretString::from(pw))
+}
+
+/// The terminal's echo turned off while it lives (and nothing when stdin is no terminal);
+/// the newline the person types is still shown.
+#[cfg(unix)]
+struct EchoOff(Option<rustix::termios::Termios>);
+
+#[cfg(unix)]
+impl EchoOff {
+    fn on_stdin() -> Self {
+        use rustix::termios::{LocalModes, OptionalActions, isatty, tcgetattr, tcsetattr};
+        let stdin = std::io::stdin();
+        if !isatty(&stdin) {
+            return Self(None);
+        }
+        let Ok(saved) = tcgetattr(&stdin) else {
+            return Self(None);
+        };
+        let mut quiet = saved.clone();
+        quiet.local_modes.remove(LocalModes::ECHO);
+        quiet.local_modes.insert(LocalModes::ECHONL);
+        match tcsetattr(&stdin, OptionalActions::Now, &quiet) {
+            Ok(()) => Self(Some(saved)),
+            Err(_) => Self(None),
+        }
+    }
+}
+
+#[cfg(unix)]
+impl Drop for EchoOff {
+    fn drop(&mut self) {
+        if let Some(saved) = &self.0 {
+            let _ = rustix::termios::tcsetattr(
+                std::io::stdin(),
+                rustix::termios::OptionalActions::Now,
+                saved,
+            );
+        }
+    }
 }
 
 fn print_signed_in(token: &AccessToken, where_kept: &str) {

@@ -252,6 +252,79 @@ fn a_password_sign_in_at_trace_level_logs_no_secret_and_leaves_owner_only_files(
     }
 }
 
+#[cfg(unix)]
+#[test]
+fn a_password_typed_on_a_terminal_is_not_echoed() {
+    // Issue 13, finding 6: `rmm login --save-credentials` echoed the password as it was typed.
+    use std::io::{Read, Write};
+    let home = Home::new();
+    let (_sim, info) = start_sim(&home);
+    let password = info["password"].as_str().unwrap();
+    let forget = home.run(&["--profile", "demo", "logout", "--all"]);
+    assert!(forget.status.success(), "{}", text(&forget.stderr));
+
+    // `script` gives the command a terminal and copies what it shows to our pipe.
+    let command_line = format!(
+        "{} --profile demo login --headless --save-credentials",
+        env!("CARGO_BIN_EXE_rmm")
+    );
+    let mut child = Command::new("script")
+        .args(["-qec", &command_line, "/dev/null"])
+        .env("RMM_CONFIG_DIR", &home.config)
+        .env("TOKEN_FILE", &home.secrets)
+        .env(
+            "OCP_APIM_SUBSCRIPTION_KEY",
+            info["subscription_key"].as_str().unwrap(),
+        )
+        .env_remove("PASSWORD_1")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("script (util-linux) runs");
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        // Until the prompt, then the rest.
+        let mut seen = Vec::new();
+        let mut byte = [0u8; 1];
+        while !String::from_utf8_lossy(&seen).contains("Password for") {
+            match stdout.read(&mut byte) {
+                Ok(1) => seen.push(byte[0]),
+                _ => return (seen, None),
+            }
+        }
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let rest = std::thread::spawn(move || {
+            let mut rest = Vec::new();
+            let _ = stdout.read_to_end(&mut rest);
+            drop(tx);
+            rest
+        });
+        (seen, Some((rx, rest)))
+    });
+    // Typed only once the prompt is there, so the terminal's echo (if on) would show it.
+    let (prompt, rest) = reader.join().unwrap();
+    let (done, rest) =
+        rest.unwrap_or_else(|| panic!("no prompt: {}", String::from_utf8_lossy(&prompt)));
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(format!("{password}\n").as_bytes()).unwrap();
+    let status = child.wait().unwrap();
+    drop(stdin);
+    let _ = done.recv_timeout(std::time::Duration::from_secs(5));
+    let shown = format!(
+        "{}{}",
+        String::from_utf8_lossy(&prompt),
+        String::from_utf8_lossy(&rest.join().unwrap())
+    );
+    assert!(status.success(), "login failed: {shown}");
+    assert!(shown.contains("Signed in as"), "{shown}");
+    assert!(
+        !shown.contains(password),
+        "the password was echoed: {shown}"
+    );
+}
+
 fn which_chromium() -> bool {
     ["chromium", "chromium-browser", "google-chrome"]
         .iter()
