@@ -28,6 +28,8 @@ export function callerText(c: Caller): string {
       return `${c.user} (CLI)`;
     case "mcp_client":
       return c.name;
+    case "rollout":
+      return `rollout ${c.rollout_id} "${c.rollout}" (for ${c.started_by})`;
   }
 }
 

@@ -207,7 +207,9 @@ export type Caller =
 /**  Someone at the terminal (`rmm schedule ...`): the OS user name. */
 { kind: "cli_user"; user: string } | 
 /**  An MCP client, by the name it gave at initialization and its session. */
-{ kind: "mcp_client"; name: string; session: string };
+{ kind: "mcp_client"; name: string; session: string } | 
+/**  A rollout's engine acting for the one who started it (`started_by`: kind and name). */
+{ kind: "rollout"; rollout_id: number; rollout: string; started_by: string };
 
 /**  Cancel the reservations of devices. */
 export type CancelReservations = CancelReservations_Serialize | CancelReservations_Deserialize;

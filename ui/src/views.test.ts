@@ -157,6 +157,9 @@ describe("activity", () => {
     expect(callerText({ kind: "person", name: "fleet.admin@example.com" })).toBe("you");
     expect(callerText({ kind: "cli_user", user: "ops" })).toBe("ops (CLI)");
     expect(callerText({ kind: "mcp_client", name: "Cursor", session: "x" })).toBe("Cursor");
+    expect(callerText({ kind: "rollout", rollout_id: 3, rollout: "Q4", started_by: "cli_user ops" })).toBe(
+      'rollout 3 "Q4" (for cli_user ops)',
+    );
   });
 
   it("lists the entries and asks again when a filter changes", async () => {

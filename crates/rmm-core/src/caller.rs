@@ -21,6 +21,12 @@ pub enum Caller {
     CliUser { user: String },
     /// An MCP client, by the name it gave at initialization and its session.
     McpClient { name: String, session: String },
+    /// A rollout's engine acting for the one who started it (`started_by`: kind and name).
+    Rollout {
+        rollout_id: i64,
+        rollout: String,
+        started_by: String,
+    },
 }
 
 impl Caller {
@@ -30,14 +36,16 @@ impl Caller {
             Self::Person { .. } => "person",
             Self::CliUser { .. } => "cli_user",
             Self::McpClient { .. } => "mcp_client",
+            Self::Rollout { .. } => "rollout",
         }
     }
 
-    /// The name (person, OS user, or MCP client).
+    /// The name (person, OS user, or MCP client; for a rollout, who started it).
     pub fn name(&self) -> &str {
         match self {
             Self::Person { name } | Self::McpClient { name, .. } => name,
             Self::CliUser { user } => user,
+            Self::Rollout { started_by, .. } => started_by,
         }
     }
 

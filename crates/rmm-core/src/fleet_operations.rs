@@ -317,6 +317,44 @@ impl FleetOperations {
         })
     }
 
+    /// Every device of a group as the cloud sends it (the rollout planner and engine read
+    /// fields the views leave out, such as `location`), with the group it resolved to.
+    pub async fn group_devices(
+        &self,
+        group_id: Option<&str>,
+    ) -> Result<(String, Vec<Device>), OperationError> {
+        let group = self.group(group_id).await?;
+        let fleet = self
+            .client
+            .fetch_all_devices(&DeviceListRequest::new(&group), |_| {})
+            .await?;
+        Ok((group, fleet.devices))
+    }
+
+    /// Every staged firmware file of a group.
+    pub async fn all_firmware_files(
+        &self,
+        group_id: Option<&str>,
+    ) -> Result<Vec<FirmwareFileView>, OperationError> {
+        let group = self.group(group_id).await?;
+        let mut files = Vec::new();
+        let mut start = 0u32;
+        loop {
+            let request = FirmwareListRequest {
+                start_index: start,
+                count: 100,
+                group_id: group.clone(),
+            };
+            let page = self.client.firmware_files(&request).await?;
+            files.extend(page.files.iter().map(FirmwareFileView::from));
+            let seen = u64::from(start) + page.files.len() as u64;
+            if page.files.is_empty() || seen >= page.total_count.unwrap_or(0) {
+                return Ok(files);
+            }
+            start = u32::try_from(seen).unwrap_or(u32::MAX);
+        }
+    }
+
     /// These devices read again (after a change, to refresh them where they are shown), in
     /// the order asked; ids not found in the group are left out.
     pub async fn devices_by_ids(

@@ -1,5 +1,8 @@
 //! Core.
 
+// Phased firmware rollouts: plans, previews, the engine.
+pub mod rollout;
+
 // Profiles and settings: the settings file, the old environment variables, flags.
 pub mod settings;
 

@@ -25,6 +25,13 @@ impl Problems {
         Self::default()
     }
 
+    /// One problem.
+    pub fn from_one(field: impl Into<String>, rule: impl Into<String>) -> Self {
+        let mut p = Self::new();
+        p.push(field, rule);
+        p
+    }
+
     pub fn push(&mut self, field: impl Into<String>, rule: impl Into<String>) {
         self.0.push(Problem {
             field: field.into(),

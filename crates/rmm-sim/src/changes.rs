@@ -243,8 +243,22 @@ pub fn set_reservation(
     };
     for &i in &targets {
         let will_fail = world.draw_failure();
+        let model = world
+            .tenants
+            .get(t)
+            .and_then(|t| t.devices.get(i))
+            .map_or("", |d| d.model);
+        let fate = world.draw_fate(&file.file_id, model, will_fail);
         let Some(device) = world.tenants.get_mut(t).and_then(|t| t.devices.get_mut(i)) else {
             continue;
+        };
+        let record = crate::rollout_faults::ReservationRecord {
+            device_id: device.device_id.clone(),
+            file_id: file.file_id.clone(),
+            at_ms: now,
+            execute_ms,
+            time_zone: time_zone.to_string(),
+            fate,
         };
         device.reservation = Some(Reservation {
             file_id: file.file_id.clone(),
@@ -254,8 +268,10 @@ pub fn set_reservation(
             execute_ms,
             installs: (file.model == device.model).then_some(file.version),
             will_fail,
+            fate,
         });
         device.update_status = UpdateStatus::Reserved;
+        world.reservation_log.push(record);
         if let Some(active) = world.active.get_mut(t) {
             active.insert(i);
         }

@@ -21,6 +21,11 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/__sim/devices/{device_id}", get(device))
         .route("/__sim/reservations", get(reservations))
         .route("/__sim/files", get(files))
+        .route(
+            "/__sim/rollout-faults",
+            get(read_rollout_faults).post(write_rollout_faults),
+        )
+        .route("/__sim/reservation-log", get(reservation_log))
         .with_state(shared)
 }
 
@@ -118,4 +123,29 @@ async fn reservations(State(shared): State<Arc<Shared>>) -> Response {
 
 async fn files(State(shared): State<Arc<Shared>>) -> Response {
     Json(lock(&shared.world).firmware_files_json()).into_response()
+}
+
+async fn read_rollout_faults(State(shared): State<Arc<Shared>>) -> Response {
+    Json(lock(&shared.world).rollout_faults.clone()).into_response()
+}
+
+/// Replaces the rollout faults with the body (keys left out take their defaults).
+async fn write_rollout_faults(
+    State(shared): State<Arc<Shared>>,
+    Json(body): Json<Value>,
+) -> Response {
+    let faults: crate::rollout_faults::RolloutFaults = match serde_json::from_value(body) {
+        Ok(faults) => faults,
+        Err(e) => return bad(format!("body: {e}")),
+    };
+    if let Err(message) = faults.check() {
+        return bad(message);
+    }
+    tracing::info!(?faults, "rollout faults changed");
+    lock(&shared.world).rollout_faults = faults.clone();
+    Json(faults).into_response()
+}
+
+async fn reservation_log(State(shared): State<Arc<Shared>>) -> Response {
+    Json(lock(&shared.world).reservation_log.clone()).into_response()
 }

@@ -8,6 +8,7 @@ use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
 use serde::Serialize;
 
 use crate::modes::Modes;
+use crate::rollout_faults::UpdateFate;
 
 /// Progress of a reserved firmware update.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -76,6 +77,8 @@ pub struct Reservation {
     pub installs: Option<&'static str>,
     /// Decided when reserved, from the configured failure share.
     pub will_fail: bool,
+    /// Decided when reserved, from the rollout faults (`rollout_faults.rs`).
+    pub fate: UpdateFate,
 }
 
 /// Minutes a device spends downloading and updating.
@@ -268,12 +271,33 @@ impl Device {
         let Some(reservation) = &self.reservation else {
             return;
         };
+        let fate = reservation.fate;
+        if self.online
+            && fate == UpdateFate::OfflineMidDownload
+            && now_ms >= reservation.transfer_ms + DOWNLOAD_MS / 2
+        {
+            // Gone half-way through the download; it does not come back during the run.
+            self.online = false;
+            self.update_status = UpdateStatus::Downloading;
+            return;
+        }
+        if !self.online && fate == UpdateFate::OfflineMidDownload {
+            return;
+        }
         if !self.online || now_ms < reservation.transfer_ms {
             self.update_status = UpdateStatus::Reserved;
             return;
         }
+        if fate == UpdateFate::StuckDownload {
+            self.update_status = UpdateStatus::Downloading;
+            return;
+        }
         let downloaded_at = reservation.transfer_ms + DOWNLOAD_MS;
-        let update_start = downloaded_at.max(reservation.execute_ms);
+        let postponed = match fate {
+            UpdateFate::Busy(minutes) => i64::from(minutes) * 60_000,
+            _ => 0,
+        };
+        let update_start = downloaded_at.max(reservation.execute_ms) + postponed;
         self.update_status = if now_ms < downloaded_at {
             UpdateStatus::Downloading
         } else if now_ms < update_start {
@@ -281,7 +305,11 @@ impl Device {
         } else if now_ms < update_start + UPDATE_MS {
             UpdateStatus::Updating
         } else {
-            match (reservation.will_fail, reservation.installs) {
+            match (
+                reservation.will_fail || fate == UpdateFate::Fail,
+                reservation.installs,
+            ) {
+                _ if fate == UpdateFate::LyingCompleted => UpdateStatus::Completed,
                 (false, Some(version)) => {
                     self.firmware = version;
                     UpdateStatus::Completed
@@ -481,6 +509,7 @@ mod tests {
             execute_ms: 1_000_000 + 10 * 60_000,
             installs: Some("1.2.5"),
             will_fail: false,
+            fate: UpdateFate::Normal,
         });
         let steps = [
             (999_999, UpdateStatus::Reserved),
@@ -510,6 +539,7 @@ mod tests {
             execute_ms: 0,
             installs: Some("1.2.5"),
             will_fail: false,
+            fate: UpdateFate::Normal,
         });
         device.settle(i64::MAX / 2);
         assert_eq!(device.update_status, UpdateStatus::Reserved);

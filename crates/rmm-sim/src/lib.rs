@@ -20,6 +20,7 @@ mod login;
 mod modes;
 mod problems;
 mod query;
+mod rollout_faults;
 mod sessions;
 mod tokens;
 mod world;
@@ -34,6 +35,7 @@ use tokio::task::JoinHandle;
 pub use app::{SimInfo, SimStats};
 pub use config::{DropPhase, Faults, MAX_DEVICES, SimConfig};
 pub use modes::{MODE_ENV, Modes};
+pub use rollout_faults::{BadFirmware, ReservationRecord, RolloutFaults, UpdateFate};
 pub use tokens::TokenSpec;
 
 use app::{AUDIENCE, Counters, Origins, Shared, USERNAME, lock};
@@ -334,6 +336,24 @@ impl Sim {
     pub fn reservations(&self) -> Vec<serde_json::Value> {
         let now = self.now_ms();
         lock(&self.shared.world).reservations_json(now, &self.shared.modes())
+    }
+
+    /// Replaces the rollout faults (failure shares per model and file, bad firmware, offline
+    /// mid-download, stuck downloads, busy printers, lying `completed`); the first bad field
+    /// is named.
+    pub fn set_rollout_faults(&self, faults: RolloutFaults) -> Result<(), String> {
+        faults.check()?;
+        lock(&self.shared.world).rollout_faults = faults;
+        Ok(())
+    }
+
+    pub fn rollout_faults(&self) -> RolloutFaults {
+        lock(&self.shared.world).rollout_faults.clone()
+    }
+
+    /// Every reservation the simulator accepted, in order.
+    pub fn reservation_log(&self) -> Vec<ReservationRecord> {
+        lock(&self.shared.world).reservation_log.clone()
     }
 
     /// Every staged firmware file of every tenant, with its `groupId`.

@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use crate::fleet::{Tenant, generate_tenant};
 use crate::modes::Modes;
+use crate::rollout_faults::{ReservationRecord, RolloutFaults, UpdateFate};
 
 /// Devices in the tenant the user cannot see.
 pub const OTHER_TENANT_DEVICES: usize = 30;
@@ -19,6 +20,7 @@ pub const STREAM_FLEET: u64 = 1;
 pub const STREAM_SECRETS: u64 = 2;
 pub const STREAM_FAILURES: u64 = 3;
 pub const STREAM_FAULTS: u64 = 4;
+pub const STREAM_ROLLOUT_FAULTS: u64 = 5;
 
 pub fn seeded(seed: u64, stream: u64) -> ChaCha20Rng {
     let mut rng = ChaCha20Rng::seed_from_u64(seed);
@@ -33,6 +35,11 @@ pub struct World {
     pub active: Vec<BTreeSet<usize>>,
     failure_rng: ChaCha20Rng,
     failure_share: f64,
+    /// What real fleets do to rollouts (`/__sim/rollout-faults`).
+    pub rollout_faults: RolloutFaults,
+    rollout_rng: ChaCha20Rng,
+    /// Every reservation accepted, in order (`/__sim/reservation-log`).
+    pub reservation_log: Vec<ReservationRecord>,
 }
 
 impl World {
@@ -51,6 +58,9 @@ impl World {
             active: vec![BTreeSet::new(), BTreeSet::new()],
             failure_rng: seeded(seed, STREAM_FAILURES),
             failure_share: failure_share.clamp(0.0, 1.0),
+            rollout_faults: RolloutFaults::default(),
+            rollout_rng: seeded(seed, STREAM_ROLLOUT_FAULTS),
+            reservation_log: Vec::new(),
         }
     }
 
@@ -60,6 +70,12 @@ impl World {
 
     pub fn draw_failure(&mut self) -> bool {
         self.failure_rng.r#gen::<f64>() < self.failure_share
+    }
+
+    /// The fate of a new reservation (see `rollout_faults.rs`).
+    pub fn draw_fate(&mut self, file_id: &str, model: &str, default_fail: bool) -> UpdateFate {
+        self.rollout_faults
+            .draw(&mut self.rollout_rng, file_id, model, default_fail)
     }
 
     /// Brings every update in progress of tenant `t` up to the simulated `now`.
