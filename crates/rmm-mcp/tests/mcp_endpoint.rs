@@ -342,7 +342,7 @@ async fn reads_and_validation_over_http() {
     let bad = call(
         &client,
         "configure_ota_mode",
-        json!({"device_ids": [7, "nope", true], "ota_mode": "sometimes", "start_hour": "two", "confirm": "yes"}),
+        json!({"device_ids": [7, "no such id", true], "ota_mode": "sometimes", "start_hour": "two", "confirm": "yes"}),
     )
     .await;
     assert_eq!(bad.is_error, Some(true));
