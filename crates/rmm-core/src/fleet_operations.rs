@@ -294,7 +294,13 @@ impl FleetOperations {
             .fetch_all_devices(&query.to_request(&group, true), |p| progress(p))
             .await?;
         let devices: Vec<DeviceView> = fleet.devices.iter().map(DeviceView::from).collect();
-        Ok(listing(group, fleet.total_count, 0, devices))
+        // A cloud that ignored a filter counted devices that do not match: count what does.
+        let total = if fleet.filtered_out > 0 {
+            devices.len() as u64 + fleet.missing
+        } else {
+            fleet.total_count
+        };
+        Ok(listing(group, total, 0, devices))
     }
 
     /// The whole fleet of a group in one fetch: every device and the summary of the same

@@ -32,7 +32,7 @@ pub struct DeviceView {
     /// The update window `start-end` (hours; -1 = any time).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ota_window: Option<String>,
-    /// online or offline.
+    /// online, offline, or unknown when the cloud did not say.
     pub connection: String,
     /// The firmware file reserved for this device, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -91,7 +91,12 @@ impl From<&Device> for DeviceView {
             update_status: d.update_status.to_string(),
             ota_mode: d.ota_mode.to_string(),
             ota_window: window,
-            connection: d.connection_status.to_string(),
+            // A cloud that does not say (the field is the simulator's own) is "unknown", not
+            // "" and not a guess.
+            connection: match d.connection_status.as_str() {
+                "" => "unknown".to_owned(),
+                other => other.to_owned(),
+            },
             reserved_file_id: d.reservation.as_ref().map(|r| r.file_id.clone()),
             reservation: d.reservation.as_ref().map(ReservationTimes::from),
         }

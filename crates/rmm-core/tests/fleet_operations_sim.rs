@@ -365,3 +365,35 @@ async fn raw_requests_stay_under_the_base_and_read_only_unless_allowed() {
         .unwrap_err();
     assert_eq!(err.problems().unwrap().len(), 2);
 }
+
+/// In the simulator's strict preset the cloud ignores the needsUpdate filter, invents no
+/// connection field and shows odd ids: the listing still holds only matching devices, counts
+/// them, says "unknown" for the connection and keeps every id.
+#[tokio::test]
+async fn a_strict_cloud_gives_the_same_answers_or_says_unknown() {
+    let (sim, ops) = setup().await;
+    sim.set_modes(rmm_sim::Modes::strict());
+    let needing = ops
+        .all_devices(
+            &DeviceQuery {
+                needs_update: Some(true),
+                ..DeviceQuery::default()
+            },
+            &mut |_| {},
+        )
+        .await
+        .unwrap();
+    assert!(needing.returned > 0);
+    assert!(needing.devices.iter().all(|d| d.needs_update));
+    assert_eq!(needing.total_devices, needing.returned);
+    assert!(needing.devices.iter().all(|d| d.connection == "unknown"));
+    let all = ops
+        .all_devices(&DeviceQuery::default(), &mut |_| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        all.returned, 250,
+        "no device lost to a shifting order or an odd id"
+    );
+    assert!(all.devices.iter().any(|d| !d.device_id.ends_with('=')));
+}
