@@ -1,5 +1,7 @@
 //! The streamable HTTP transport: binds to loopback only, puts the guard in front of rmcp's
-//! `StreamableHttpService`, and serves many concurrent sessions (one `RmmMcpServer` each).
+//! `StreamableHttpService`, and serves many concurrent sessions (one `RmmMcpServer` each),
+//! with caps on its connections and a deadline for those without the secret
+//! (`connection_limits.rs`).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -10,6 +12,7 @@ use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, Stream
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::connection_limits::{ConnectionHandle, ConnectionLimits, LimitedListener};
 use crate::http_guard::{GuardConfig, guard};
 use crate::server::RmmMcpServer;
 
@@ -72,11 +75,22 @@ impl Drop for HttpEndpoint {
     }
 }
 
-/// Starts the endpoint on `addr` (port 0: any free port). `make_server` gives each session its server.
+/// Starts the endpoint on `addr` (port 0: any free port) with the default connection limits.
+/// `make_server` gives each session its server.
 pub async fn serve_http(
     addr: SocketAddr,
     make_server: impl Fn() -> RmmMcpServer + Send + Sync + 'static,
     guard_config: GuardConfig,
+) -> Result<HttpEndpoint, HttpEndpointError> {
+    serve_http_with_limits(addr, make_server, guard_config, ConnectionLimits::default()).await
+}
+
+/// `serve_http` with other connection limits.
+pub async fn serve_http_with_limits(
+    addr: SocketAddr,
+    make_server: impl Fn() -> RmmMcpServer + Send + Sync + 'static,
+    guard_config: GuardConfig,
+    limits: ConnectionLimits,
 ) -> Result<HttpEndpoint, HttpEndpointError> {
     if !addr.ip().is_loopback() {
         return Err(HttpEndpointError::NotLoopback(addr));
@@ -105,12 +119,16 @@ pub async fn serve_http(
             ));
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
-        let served = axum::serve(listener, router)
-            .with_graceful_shutdown(async move {
-                let _ = stopped.await;
-                cancel.cancel();
-            })
-            .await;
+        let listener = LimitedListener::new(listener, limits);
+        let served = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<ConnectionHandle>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = stopped.await;
+            cancel.cancel();
+        })
+        .await;
         if let Err(error) = served {
             tracing::warn!(%error, "MCP HTTP endpoint stopped with an error");
         }

@@ -7,7 +7,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -152,6 +152,14 @@ pub(crate) async fn guard(
             StatusCode::UNAUTHORIZED,
             "Unauthorized: send Authorization: Bearer <endpoint secret> (see `rmm mcp --print-config`)",
         );
+    }
+    // This connection's client holds the secret: it is no longer closed when idle or to make
+    // room for others (connection_limits.rs).
+    if let Some(ConnectInfo(connection)) = request
+        .extensions()
+        .get::<ConnectInfo<crate::connection_limits::ConnectionHandle>>()
+    {
+        connection.authenticated();
     }
     next.run(request).await
 }

@@ -4,6 +4,7 @@
 
 mod arguments;
 mod client_config;
+mod connection_limits;
 mod endpoint_host;
 mod http_endpoint;
 mod http_guard;
@@ -17,8 +18,9 @@ pub use client_config::{
     CLIENTS, SERVER_NAME, StdioCommand, VSCODE_SECRET_INPUT, claude_desktop, for_client,
     load_or_create_secret, mcp_servers, vscode,
 };
+pub use connection_limits::ConnectionLimits;
 pub use endpoint_host::{Approval, CallSeen, EndpointHost};
-pub use http_endpoint::{HttpEndpoint, HttpEndpointError, serve_http};
+pub use http_endpoint::{HttpEndpoint, HttpEndpointError, serve_http, serve_http_with_limits};
 pub use http_guard::{EndpointSecret, GuardConfig};
 pub use server::{AUTH_STATUS_URI, RECENT_AUDIT_URI, RmmMcpServer, ServerOptions};
 pub use tool_catalog::CHANGE_TOOLS;
