@@ -1,4 +1,4 @@
-//! `rmm mcp --stdio | --http 127.0.0.1:PORT [--read-only] | --print-config`: hosts the MCP
+//! `rmm mcp --stdio | --http [127.0.0.1:PORT] [--read-only] | --print-config`: hosts the MCP
 //! endpoint over the profile's operations. The HTTP endpoint's bearer secret is generated
 //! once and kept in the profile's store (the OS keyring); `--print-config` is the one place it
 //! is shown, as a client configuration for the user's own terminal. While the desktop app runs
@@ -17,9 +17,6 @@ use crate::auth_commands::StoreArgs;
 use crate::fleet_connection::connect;
 use crate::{Failure, GlobalArgs};
 
-/// The address `--print-config` names when no `--http` is given.
-const DEFAULT_HTTP_ADDR: &str = "127.0.0.1:8765";
-
 /// `rmm mcp`.
 #[derive(Debug, Clone, Args)]
 #[command(group(clap::ArgGroup::new("mode").required(true).args(["stdio", "http", "print_config"]).multiple(true)))]
@@ -27,9 +24,10 @@ pub struct McpArgs {
     /// Speak MCP on stdin/stdout (for agents that start a process).
     #[arg(long, conflicts_with_all = ["http", "print_config"])]
     pub stdio: bool,
-    /// Serve streamable HTTP on this loopback address, e.g. 127.0.0.1:8765.
-    #[arg(long, value_name = "127.0.0.1:PORT")]
-    pub http: Option<SocketAddr>,
+    /// Serve streamable HTTP on this loopback address, e.g. 127.0.0.1:8765; without one, on
+    /// the profile's own port (a free one chosen the first time and saved).
+    #[arg(long, value_name = "127.0.0.1:PORT", num_args = 0..=1)]
+    pub http: Option<Option<SocketAddr>>,
     /// Print a ready-to-paste client configuration (with the endpoint secret) and exit.
     #[arg(long)]
     pub print_config: bool,
@@ -52,7 +50,7 @@ pub struct McpArgs {
 
 /// Runs `rmm mcp`.
 pub async fn run(args: McpArgs, global: &GlobalArgs) -> Result<(), Failure> {
-    if let Some(addr) = args.http
+    if let Some(Some(addr)) = args.http
         && !addr.ip().is_loopback()
     {
         return Err(Failure::BadInput(format!(
@@ -75,11 +73,12 @@ pub async fn run(args: McpArgs, global: &GlobalArgs) -> Result<(), Failure> {
             .await
             .map_err(|e| Failure::Local(e.to_string()));
     }
-    let Some(addr) = args.http else {
+    let Some(given) = args.http else {
         return Err(Failure::BadInput(
-            "one of --stdio, --http ADDR or --print-config is needed".to_owned(),
+            "one of --stdio, --http [ADDR] or --print-config is needed".to_owned(),
         ));
     };
+    let addr = http_addr(given, &args, global)?;
     let secret = endpoint_secret(connection.store.clone()).await?;
     let guard = GuardConfig {
         secret,
@@ -98,6 +97,21 @@ pub async fn run(args: McpArgs, global: &GlobalArgs) -> Result<(), Failure> {
         () = endpoint.wait() => Ok(()),
         signal = tokio::signal::ctrl_c() => signal.map_err(|e| Failure::Local(format!("cannot wait for Ctrl-C: {e}"))),
     }
+}
+
+/// The address given, else 127.0.0.1 and the profile's saved port (chosen free the first time).
+fn http_addr(
+    given: Option<SocketAddr>,
+    args: &McpArgs,
+    global: &GlobalArgs,
+) -> Result<SocketAddr, Failure> {
+    if let Some(addr) = given {
+        return Ok(addr);
+    }
+    let resolved = crate::fleet_connection::resolve(global, &args.store)?;
+    let path = rmm_mcp::saved_port_path(&resolved.profile.name).map_err(Failure::Local)?;
+    let port = rmm_mcp::load_or_choose_port(&path).map_err(Failure::Local)?;
+    Ok(SocketAddr::from(([127, 0, 0, 1], port)))
 }
 
 /// The endpoint secret kept in `store`, generated and saved the first time.
@@ -142,12 +156,7 @@ async fn print_config(args: &McpArgs, global: &GlobalArgs) -> Result<(), Failure
         .token_store()
         .map_err(|e| Failure::Local(e.to_string()))?;
     let secret = endpoint_secret(store).await?;
-    let addr = match args.http {
-        Some(addr) => addr,
-        None => DEFAULT_HTTP_ADDR
-            .parse()
-            .map_err(|_| Failure::Local("the default address is malformed".to_owned()))?,
-    };
+    let addr = http_addr(args.http.flatten(), args, global)?;
     let program = std::env::current_exe()
         .map(|p| p.display().to_string())
         .unwrap_or_else(|_| "rmm".to_owned());

@@ -174,3 +174,33 @@ async fn print_config_keeps_one_secret_that_the_http_endpoint_accepts() {
     assert_eq!(answered, Some(200));
     assert_eq!(refused.unwrap(), 401);
 }
+
+#[tokio::test]
+async fn the_port_is_chosen_once_and_a_taken_port_stops_the_endpoint() {
+    let s = Setup::new(5, true).await;
+    let url = |out: &str| {
+        let v: Value = serde_json::from_str(out).unwrap();
+        v["mcpServers"]["mcp-rmm"]["url"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (code, first, err) = s.run(&["mcp", "--print-config"]).await;
+    assert_eq!(code, 0, "{err}");
+    let (_, again, _) = s.run(&["mcp", "--print-config"]).await;
+    assert_eq!(url(&first), url(&again), "the chosen port is kept");
+    assert!(url(&first).starts_with("http://127.0.0.1:"), "{first}");
+    assert!(
+        !url(&first).contains(":8765/"),
+        "not a fixed, guessable port"
+    );
+
+    let squatter = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = squatter.local_addr().unwrap().to_string();
+    let (code, _, err) = s.run(&["mcp", "--http", &addr]).await;
+    assert_ne!(
+        code, 0,
+        "the endpoint must not start on a port it does not hold"
+    );
+    assert!(err.contains("already taken"), "{err}");
+}

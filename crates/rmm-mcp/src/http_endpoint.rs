@@ -25,6 +25,11 @@ pub enum HttpEndpointError {
         "--http address {0} is not a loopback address: the MCP endpoint binds to 127.0.0.1 or ::1 only"
     )]
     NotLoopback(SocketAddr),
+    #[error(
+        "port {} on {} is already taken by another program (perhaps another user's): the MCP endpoint did not start, so no client sends its secret there. Stop that program, or choose another port with --http 127.0.0.1:PORT and print the client configuration again",
+        .0.port(), .0.ip()
+    )]
+    PortTaken(SocketAddr),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -97,7 +102,13 @@ pub async fn serve_http_with_limits(
     }
     let listener = tokio::net::TcpListener::bind(addr)
         .await
-        .map_err(|source| HttpEndpointError::Bind { addr, source })?;
+        .map_err(|source| {
+            if source.kind() == std::io::ErrorKind::AddrInUse {
+                HttpEndpointError::PortTaken(addr)
+            } else {
+                HttpEndpointError::Bind { addr, source }
+            }
+        })?;
     let addr = listener
         .local_addr()
         .map_err(|source| HttpEndpointError::Bind { addr, source })?;

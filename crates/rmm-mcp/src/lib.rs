@@ -6,6 +6,7 @@ mod arguments;
 mod client_config;
 mod connection_limits;
 mod endpoint_host;
+mod endpoint_port;
 mod http_endpoint;
 mod http_guard;
 pub mod local_socket;
@@ -20,6 +21,7 @@ pub use client_config::{
 };
 pub use connection_limits::ConnectionLimits;
 pub use endpoint_host::{Approval, CallSeen, EndpointHost};
+pub use endpoint_port::{load_or_choose_port, saved_port_path};
 pub use http_endpoint::{HttpEndpoint, HttpEndpointError, serve_http, serve_http_with_limits};
 pub use http_guard::{EndpointSecret, GuardConfig};
 pub use server::{AUTH_STATUS_URI, RECENT_AUDIT_URI, RmmMcpServer, ServerOptions};
