@@ -625,7 +625,7 @@ name = ""
 [target]
 latest = false
 [devices]
-ids = ["garbage"]
+ids = ["not an id"]
 models = ["MX-3071"]
 [canary]
 count = 0
