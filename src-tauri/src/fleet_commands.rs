@@ -112,7 +112,10 @@ pub async fn preview_change(
     request: ChangeRequest,
 ) -> Result<ChangePreview, CommandError> {
     let ops = active.fleet().operations()?.clone();
-    Ok(ops.preview(&request).await?)
+    let change = ops
+        .check(&request)
+        .map_err(rmm_core::OperationError::from)?;
+    Ok(ops.preview(&change).await?)
 }
 
 /// Carries out a change whose preview (`digest`) the person confirmed, recorded as theirs.
@@ -127,7 +130,10 @@ pub async fn apply_change(
     let caller = Caller::Person {
         name: active.session().person_name(),
     };
-    Ok(ops.apply(&request, &digest, &caller).await?)
+    let change = ops
+        .check(&request)
+        .map_err(rmm_core::OperationError::from)?;
+    Ok(ops.apply(&change, &digest, &caller).await?)
 }
 
 /// Audit log entries, newest first.

@@ -574,7 +574,7 @@ mod tests {
 
     fn preview() -> ChangePreview {
         ChangePreview {
-            action: "cancel_scheduled_update".into(),
+            action: rmm_core::ChangeKind::CancelScheduledUpdate,
             group_id: "g".into(),
             summary: "Cancel the reservation of 1 device".into(),
             devices: Vec::new(),

@@ -226,13 +226,33 @@ export type CancelReservations_Serialize = {
 	group_id: string | null,
 };
 
+/**
+ *  Which change: the one list of changes, each named as its MCP tool. Every face matches on
+ *  it (tool catalog, dispatch, CLI, app) without a catch-all, so a new change cannot be
+ *  mistaken for another.
+ */
+export type ChangeKind = "schedule_firmware_update" | "cancel_scheduled_update" | "configure_ota_mode";
+
+/**  How a sent change ended, as far as we know. */
+export type ChangeOutcomeKind = 
+/**  The cloud said yes. */
+"confirmed" | 
+/**  The answer was lost; the read-back shows the change on every device. */
+"applied" | 
+/**  The answer was lost; the read-back shows it on none. */
+"not_applied" | 
+/**  The answer was lost; the read-back shows it on some. */
+"partial" | 
+/**  The answer was lost and the read-back could not tell. */
+"unknown";
+
 /**  What a change will do. Confirm it by passing `digest` back. */
 export type ChangePreview = ChangePreview_Serialize | ChangePreview_Deserialize;
 
 /**  What a change will do. Confirm it by passing `digest` back. */
 export type ChangePreview_Deserialize = {
-	/**  The tool/action name, e.g. `schedule_firmware_update`. */
-	action: string,
+	/**  The change, named as its tool, e.g. `schedule_firmware_update`. */
+	action: ChangeKind,
 	group_id: string,
 	/**  One line for people. */
 	summary: string,
@@ -244,8 +264,8 @@ export type ChangePreview_Deserialize = {
 
 /**  What a change will do. Confirm it by passing `digest` back. */
 export type ChangePreview_Serialize = {
-	/**  The tool/action name, e.g. `schedule_firmware_update`. */
-	action: string,
+	/**  The change, named as its tool, e.g. `schedule_firmware_update`. */
+	action: ChangeKind,
 	group_id: string,
 	/**  One line for people. */
 	summary: string,
@@ -255,10 +275,10 @@ export type ChangePreview_Serialize = {
 	digest: string,
 };
 
-/**  Any change, as recorded in the audit log. */
+/**  Any change, as a caller asks for it (strings and numbers, not yet checked). */
 export type ChangeRequest = ChangeRequest_Serialize | ChangeRequest_Deserialize;
 
-/**  Any change, as recorded in the audit log. */
+/**  Any change, as a caller asks for it (strings and numbers, not yet checked). */
 export type ChangeRequest_Deserialize = {
 	action: "schedule_firmware_update",
 } & ScheduleUpdate_Deserialize | {
@@ -267,7 +287,7 @@ export type ChangeRequest_Deserialize = {
 	action: "configure_ota_mode",
 } & SetOtaMode_Deserialize;
 
-/**  Any change, as recorded in the audit log. */
+/**  Any change, as a caller asks for it (strings and numbers, not yet checked). */
 export type ChangeRequest_Serialize = {
 	action: "schedule_firmware_update",
 } & ScheduleUpdate_Serialize | {
@@ -281,15 +301,15 @@ export type ChangeResult = ChangeResult_Serialize | ChangeResult_Deserialize;
 
 /**  What a confirmed change did. */
 export type ChangeResult_Deserialize = {
-	action: string,
+	action: ChangeKind,
 	group_id: string,
 	/**  The audit log entry written for it. */
 	audit_id: number,
 	/**
-	 *  confirmed (the cloud said yes), applied / not_applied / partial / unknown (the answer
-	 *  was lost and the devices were read back; nothing was sent twice).
+	 *  confirmed (the cloud said yes), or, when the answer was lost and the devices were read
+	 *  back (nothing was sent twice): applied, not_applied, partial or unknown.
 	 */
-	outcome: string,
+	outcome: ChangeOutcomeKind,
 	/**  true: done everywhere; false: not done; absent: unclear (see `detail`). */
 	took_effect?: boolean | null,
 	affected_count?: number | null,
@@ -300,15 +320,15 @@ export type ChangeResult_Deserialize = {
 
 /**  What a confirmed change did. */
 export type ChangeResult_Serialize = {
-	action: string,
+	action: ChangeKind,
 	group_id: string,
 	/**  The audit log entry written for it. */
 	audit_id: number,
 	/**
-	 *  confirmed (the cloud said yes), applied / not_applied / partial / unknown (the answer
-	 *  was lost and the devices were read back; nothing was sent twice).
+	 *  confirmed (the cloud said yes), or, when the answer was lost and the devices were read
+	 *  back (nothing was sent twice): applied, not_applied, partial or unknown.
 	 */
-	outcome: string,
+	outcome: ChangeOutcomeKind,
 	/**  true: done everywhere; false: not done; absent: unclear (see `detail`). */
 	took_effect?: boolean,
 	affected_count?: number,

@@ -25,7 +25,7 @@ const result: ChangeResult = {
   action: "schedule_firmware_update",
   group_id: "g1",
   audit_id: 42,
-  outcome: "scheduled",
+  outcome: "confirmed",
   took_effect: true,
   affected_count: 2,
   devices: 2,
@@ -219,7 +219,7 @@ describe("preview and confirm", () => {
     click("confirm-change");
     await settle();
     expect(applyChange).toHaveBeenCalledWith(vi.mocked(previewChange).mock.calls[0]?.[0], "digest-1");
-    expect(byTestId(document, "result-outcome")?.textContent).toContain("scheduled");
+    expect(byTestId(document, "result-outcome")?.textContent).toContain("confirmed");
     expect(byTestId(document, "result-took-effect")?.textContent).toContain("yes");
     expect(byTestId(document, "result-audit-id")?.textContent).toContain("42");
     expect(allByTestId(document, "result-device").map((r) => r.dataset.deviceId)).toEqual(["d1", "d2"]);

@@ -4,13 +4,13 @@
 //! translates between the terminal and the operations.
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::{Args, Subcommand};
 use rmm_api::FleetProgress;
 use rmm_core::{
-    AuditQuery, CancelReservations, ChangePreview, ChangeRequest, ChangeResult, DeviceQuery,
-    DeviceView, FleetOperations, Problems, ScheduleUpdate, SetOtaMode, local_time_to_unix_ms,
+    AuditQuery, CancelReservations, ChangeOutcomeKind, ChangePreview, ChangeRequest, ChangeResult,
+    CheckedChange, DeviceQuery, DeviceView, FleetOperations, Problems, ScheduleUpdate, SetOtaMode,
+    local_time_to_unix_ms, system_now_ms,
 };
 use serde::Serialize;
 
@@ -140,10 +140,10 @@ pub struct OtaArgs {
     #[arg(long, value_name = "MODE")]
     pub mode: String,
     /// First hour of the update window, 0-23 or -1 for any time.
-    #[arg(long, default_value_t = 2, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = rmm_core::DEFAULT_OTA_START_HOUR, allow_negative_numbers = true)]
     pub start: i64,
     /// Last hour of the update window, 0-23 or -1 for any time.
-    #[arg(long, default_value_t = 4, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = rmm_core::DEFAULT_OTA_END_HOUR, allow_negative_numbers = true)]
     pub end: i64,
     #[command(flatten)]
     pub change: ChangeArgs,
@@ -175,13 +175,16 @@ pub async fn run(cmd: FleetCommand, global: &GlobalArgs) -> Result<(), Failure> 
         FleetCommand::Devices(args) => devices(&args, global).await,
         FleetCommand::Summary(args) => summary(&args, global).await,
         FleetCommand::Firmware(args) => firmware(&args, global).await,
-        FleetCommand::Schedule(args) => schedule(args, global).await,
+        FleetCommand::Schedule(args) => {
+            let (request, unreadable) = schedule_request(&args);
+            change(request, unreadable, &args.change, global).await
+        }
         FleetCommand::Cancel(args) => {
             let request = ChangeRequest::CancelScheduledUpdate(CancelReservations {
                 device_ids: args.change.device_ids.clone(),
                 group_id: args.change.common.group.clone(),
             });
-            change(request, &args.change, global).await
+            change(request, Problems::new(), &args.change, global).await
         }
         FleetCommand::Ota(args) => {
             let request = ChangeRequest::ConfigureOtaMode(SetOtaMode {
@@ -191,7 +194,7 @@ pub async fn run(cmd: FleetCommand, global: &GlobalArgs) -> Result<(), Failure> 
                 end_hour: args.end,
                 group_id: args.change.common.group.clone(),
             });
-            change(request, &args.change, global).await
+            change(request, Problems::new(), &args.change, global).await
         }
         FleetCommand::Audit(args) => audit(&args).await,
     }
@@ -434,55 +437,45 @@ async fn firmware(args: &FirmwareArgs, global: &GlobalArgs) -> Result<(), Failur
     Ok(())
 }
 
-async fn schedule(args: ScheduleArgs, global: &GlobalArgs) -> Result<(), Failure> {
-    let transfer = local_time_to_unix_ms(args.transfer.trim(), args.timezone.trim());
+/// The schedule asked for on the command line, and the flags that could not be read.
+fn schedule_request(args: &ScheduleArgs) -> (ChangeRequest, Problems) {
+    let timezone = args.timezone.trim().to_owned();
+    let transfer = local_time_to_unix_ms(args.transfer.trim(), &timezone);
     let request = ChangeRequest::ScheduleFirmwareUpdate(ScheduleUpdate {
         device_ids: args.change.device_ids.clone(),
         firmware_file_id: args.file.clone(),
         transfer_datetime: transfer.unwrap_or_default(),
-        execute_datetime: args.execute.clone(),
-        timezone: args.timezone.clone(),
+        execute_datetime: args.execute.trim().to_owned(),
+        timezone,
         group_id: args.change.common.group.clone(),
     });
+    let mut unreadable = Problems::new();
     if transfer.is_none() {
-        // Report the unreadable --transfer with every other problem, not core's reading of it.
-        let mut problems = Problems::new();
-        problems.push(
-            "transfer",
+        // Reported instead of core's reading of it (0 ms, "not in the future").
+        unreadable.push(
+            "transfer_datetime",
             format!(
-                "must be YYYYMMDDHHMM in the time zone (--timezone UTC±hh:mm), got {:?}",
+                "--transfer must be YYYYMMDDHHMM in the time zone (--timezone UTC±hh:mm), got {:?}",
                 args.transfer
             ),
         );
-        for p in request.validate(now_ms()).iter() {
-            if p.field != "transfer_datetime" {
-                problems.0.push(p.clone());
-            }
-        }
-        return Err(bad_input(problems));
     }
-    change(request, &args.change, global).await
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+    (request, unreadable)
 }
 
 /// Validate and preview, show it, ask (or take `--yes`), carry it out.
 async fn change(
     request: ChangeRequest,
+    unreadable: Problems,
     args: &ChangeArgs,
     global: &GlobalArgs,
 ) -> Result<(), Failure> {
     // Input problems come at once, before any sign-in or cloud call.
-    request
-        .validate(now_ms())
-        .into_result()
+    let checked = request
+        .check_beside(system_now_ms(), unreadable)
         .map_err(bad_input)?;
     let ops = connect(global, &args.common.store).await?.operations;
-    let preview = ops.preview(&request).await.map_err(failure)?;
+    let preview = ops.preview(&checked).await.map_err(failure)?;
     let json = args.common.json;
     if json {
         // stdout carries one JSON document at the end; the preview goes to stderr.
@@ -502,7 +495,7 @@ async fn change(
             ));
         }
     }
-    let result = apply(&ops, &request, &preview).await?;
+    let result = apply(&ops, &checked, &preview).await?;
     if json {
         return print_json(&serde_json::json!({"preview": preview, "result": result}));
     }
@@ -517,7 +510,7 @@ async fn change(
             .unwrap_or_default(),
         result.audit_id
     );
-    if result.took_effect != Some(true) && result.outcome != "confirmed" {
+    if result.took_effect != Some(true) && result.outcome != ChangeOutcomeKind::Confirmed {
         println!(
             "The cloud's answer was lost; the devices were read back: see `rmm audit --json`."
         );
@@ -527,10 +520,10 @@ async fn change(
 
 async fn apply(
     ops: &FleetOperations,
-    request: &ChangeRequest,
+    change: &CheckedChange,
     preview: &ChangePreview,
 ) -> Result<ChangeResult, Failure> {
-    ops.apply(request, &preview.digest, &cli_user())
+    ops.apply(change, &preview.digest, &cli_user())
         .await
         .map_err(|e| match e {
             rmm_core::OperationError::PreviewChanged(new) => Failure::NotDone(format!(
@@ -600,7 +593,7 @@ async fn audit(args: &AuditArgs) -> Result<(), Failure> {
     let query = AuditQuery {
         since_ms: args
             .since_hours
-            .map(|h| now_ms() - i64::from(h) * 3_600_000),
+            .map(|h| system_now_ms() - i64::from(h) * 3_600_000),
         until_ms: None,
         device_id: args.device.clone(),
         limit: Some(args.limit),

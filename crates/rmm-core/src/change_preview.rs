@@ -8,7 +8,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
-use crate::change_requests::ChangeRequest;
+use crate::change_requests::ChangeKind;
+use crate::checked_change::{ChangeDetails, CheckedChange, OtaWindow, local_time_text, zone_text};
 use crate::firmware_fit::fits;
 use crate::fleet_views::FirmwareFileView;
 
@@ -72,8 +73,8 @@ pub struct PreviewWarning {
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ChangePreview {
-    /// The tool/action name, e.g. `schedule_firmware_update`.
-    pub action: String,
+    /// The change, named as its tool, e.g. `schedule_firmware_update`.
+    pub action: ChangeKind,
     pub group_id: String,
     /// One line for people.
     pub summary: String,
@@ -97,10 +98,10 @@ fn state_of(d: &Device) -> DeviceState {
 }
 
 impl ChangePreview {
-    /// The preview of `request` on `devices` (in the request's order) of `group_id`;
+    /// The preview of `change` on `devices` (in the change's order) of `group_id`;
     /// `file` is the firmware file for a schedule.
     pub fn build(
-        request: &ChangeRequest,
+        change: &CheckedChange,
         group_id: &str,
         devices: &[Device],
         file: Option<&FirmwareFileView>,
@@ -127,8 +128,8 @@ impl ChangePreview {
                     ),
                 );
             }
-            let change = match request {
-                ChangeRequest::ScheduleFirmwareUpdate(r) => {
+            let what = match change.details() {
+                ChangeDetails::Schedule(r) => {
                     if let Some(existing) = &d.reservation {
                         warn(
                             &mut warnings,
@@ -176,11 +177,13 @@ impl ChangePreview {
                     }
                     let title = file.map_or(r.firmware_file_id.as_str(), |f| f.title.as_str());
                     format!(
-                        "firmware {} → {title}: transfer at {} ms, update at {} {}",
-                        d.firmware_version, r.transfer_datetime, r.execute_datetime, r.timezone
+                        "firmware {} → {title}: transfer {}, update {}",
+                        d.firmware_version,
+                        local_time_text(r.transfer_at, r.time_zone),
+                        local_time_text(r.execute_at, r.time_zone)
                     )
                 }
-                ChangeRequest::CancelScheduledUpdate(_) => match &d.reservation {
+                ChangeDetails::Cancel => match &d.reservation {
                     Some(existing) => format!(
                         "cancel the reservation of file {} ({})",
                         existing.file_id, d.update_status
@@ -195,17 +198,11 @@ impl ChangePreview {
                         "nothing to cancel".to_owned()
                     }
                 },
-                ChangeRequest::ConfigureOtaMode(r) => {
-                    let window = |s: Option<i32>, e: Option<i32>| match (s, e) {
-                        (Some(s), Some(e)) => format!("{s}-{e}"),
-                        _ => "?".to_owned(),
-                    };
-                    let before = format!(
-                        "{} {}",
-                        d.ota_mode,
-                        window(d.ota_start_hour, d.ota_end_hour)
-                    );
-                    let after = format!("{} {}-{}", r.ota_mode, r.start_hour, r.end_hour);
+                ChangeDetails::Ota(r) => {
+                    let window = OtaWindow::from_device(d.ota_start_hour, d.ota_end_hour)
+                        .map_or_else(|| "?".to_owned(), |w| w.to_string());
+                    let before = format!("{} {window}", d.ota_mode);
+                    let after = format!("{} {}", r.mode, r.window);
                     if before == after {
                         warn(
                             &mut warnings,
@@ -222,45 +219,46 @@ impl ChangePreview {
                 model: d.model_name.clone(),
                 name: d.friendly_name.clone(),
                 current: state_of(d),
-                change,
+                change: what,
             });
         }
         let count = changes.len();
-        let summary = match request {
-            ChangeRequest::ScheduleFirmwareUpdate(r) => format!(
-                "Schedule {} on {count} device(s) of group {group_id}: transfer at {} ms, update at {} {}",
+        let summary = match change.details() {
+            ChangeDetails::Schedule(r) => format!(
+                "Schedule {} on {count} device(s) of group {group_id}: transfer {}, update {} (devices' time zone {})",
                 file.map_or(r.firmware_file_id.as_str(), |f| f.title.as_str()),
-                r.transfer_datetime,
-                r.execute_datetime,
-                r.timezone
+                local_time_text(r.transfer_at, r.time_zone),
+                local_time_text(r.execute_at, r.time_zone),
+                zone_text(r.time_zone)
             ),
-            ChangeRequest::CancelScheduledUpdate(_) => {
+            ChangeDetails::Cancel => {
                 format!(
                     "Cancel the firmware update reservations of {count} device(s) of group {group_id}"
                 )
             }
-            ChangeRequest::ConfigureOtaMode(r) => format!(
-                "Set OTA mode {} with window {}-{} on {count} device(s) of group {group_id}",
-                r.ota_mode, r.start_hour, r.end_hour
+            ChangeDetails::Ota(r) => format!(
+                "Set OTA mode {} with window {} on {count} device(s) of group {group_id}",
+                r.mode, r.window
             ),
         };
         let mut preview = Self {
-            action: request.action().to_owned(),
+            action: change.kind(),
             group_id: group_id.to_owned(),
             summary,
             devices: changes,
             warnings,
             digest: String::new(),
         };
-        preview.digest = digest_of(request, &preview);
+        preview.digest = digest_of(change, &preview);
         preview
     }
 }
 
-/// SHA-256 over the request and the preview (without its digest), as hex (first 16 bytes).
-fn digest_of(request: &ChangeRequest, preview: &ChangePreview) -> String {
+/// SHA-256 over the change (in its one spelling) and the preview (without its digest), as
+/// hex (first 16 bytes).
+fn digest_of(change: &CheckedChange, preview: &ChangePreview) -> String {
     let mut hasher = Sha256::new();
-    hasher.update(serde_json::to_vec(request).unwrap_or_default());
+    hasher.update(serde_json::to_vec(&change.to_request()).unwrap_or_default());
     hasher.update(serde_json::to_vec(preview).unwrap_or_default());
     hasher
         .finalize()
@@ -273,7 +271,7 @@ fn digest_of(request: &ChangeRequest, preview: &ChangePreview) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::change_requests::{ScheduleUpdate, SetOtaMode};
+    use crate::change_requests::{ChangeRequest, ScheduleUpdate, SetOtaMode};
     use serde_json::json;
 
     fn device(serial: &str, extra: serde_json::Value) -> Device {
@@ -286,15 +284,17 @@ mod tests {
         serde_json::from_value(v).unwrap()
     }
 
-    fn schedule(ids: &[&Device]) -> ChangeRequest {
+    fn schedule(ids: &[&Device]) -> CheckedChange {
         ChangeRequest::ScheduleFirmwareUpdate(ScheduleUpdate {
             device_ids: ids.iter().map(|d| d.device_id.to_string()).collect(),
             firmware_file_id: "f-1".into(),
-            transfer_datetime: 1,
-            execute_datetime: "202601010200".into(),
-            timezone: "UTC+00:00".into(),
+            transfer_datetime: 1_893_436_200_000,
+            execute_datetime: "203001010200".into(),
+            timezone: "UTC+05:30".into(),
             group_id: None,
         })
+        .check(0)
+        .unwrap()
     }
 
     fn file(title: &str) -> FirmwareFileView {
@@ -336,6 +336,14 @@ mod tests {
             Some("f-0")
         );
         assert!(preview.summary.contains("MX-3071 Firmware v1.2.5"));
+        assert!(
+            preview
+                .summary
+                .contains("transfer 2030-01-01 00:00 UTC+05:30, update 2030-01-01 02:00 UTC+05:30"),
+            "{}",
+            preview.summary
+        );
+        assert_eq!(preview.action, ChangeKind::ScheduleFirmwareUpdate);
         assert_eq!(preview.digest.len(), 32);
     }
 
@@ -357,9 +365,22 @@ mod tests {
             start_hour: 2,
             end_hour: 4,
             group_id: None,
-        });
-        let same = ChangePreview::build(&ota, "g", &[d], None);
+        })
+        .check(0)
+        .unwrap();
+        let same = ChangePreview::build(&ota, "g", std::slice::from_ref(&d), None);
         assert_eq!(same.warnings[0].kind, WarningKind::NoChange);
         assert_ne!(same.digest, a.digest);
+        let any_time = ChangeRequest::ConfigureOtaMode(SetOtaMode {
+            device_ids: vec![d.device_id.to_string()],
+            ota_mode: "auto".into(),
+            start_hour: -1,
+            end_hour: -1,
+            group_id: None,
+        })
+        .check(0)
+        .unwrap();
+        let preview = ChangePreview::build(&any_time, "g", &[d], None);
+        assert_eq!(preview.devices[0].change, "OTA auto 2-4 → auto any time");
     }
 }

@@ -7,7 +7,12 @@ use std::collections::HashSet;
 use rmm_api::{DeviceId, OtaMode, TimeZoneOffset};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time};
 
+use crate::checked_change::{
+    ChangeDetails, CheckedChange, CheckedOta, CheckedSchedule, OtaHour, OtaWindow, unix_ms,
+    utc_offset,
+};
 use crate::problems::Problems;
 
 /// Most devices one change may name (a bigger change is a mistake more often than not).
@@ -49,7 +54,48 @@ pub struct SetOtaMode {
     pub group_id: Option<String>,
 }
 
-/// Any change, as recorded in the audit log.
+/// Which change: the one list of changes, each named as its MCP tool. Every face matches on
+/// it (tool catalog, dispatch, CLI, app) without a catch-all, so a new change cannot be
+/// mistaken for another.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeKind {
+    ScheduleFirmwareUpdate,
+    CancelScheduledUpdate,
+    ConfigureOtaMode,
+}
+
+impl ChangeKind {
+    /// Every change.
+    pub const ALL: [Self; 3] = [
+        Self::ScheduleFirmwareUpdate,
+        Self::ConfigureOtaMode,
+        Self::CancelScheduledUpdate,
+    ];
+
+    /// The name of its MCP tool (and its `action` in requests and the audit log).
+    pub const fn tool_name(self) -> &'static str {
+        match self {
+            Self::ScheduleFirmwareUpdate => "schedule_firmware_update",
+            Self::CancelScheduledUpdate => "cancel_scheduled_update",
+            Self::ConfigureOtaMode => "configure_ota_mode",
+        }
+    }
+
+    /// The change a tool name stands for; `None` for any other name.
+    pub fn from_tool_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.tool_name() == name)
+    }
+}
+
+impl std::fmt::Display for ChangeKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.tool_name())
+    }
+}
+
+/// Any change, as a caller asks for it (strings and numbers, not yet checked).
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "action", rename_all = "snake_case")]
@@ -60,12 +106,11 @@ pub enum ChangeRequest {
 }
 
 impl ChangeRequest {
-    /// The action's name, the same as the MCP tool's.
-    pub fn action(&self) -> &'static str {
+    pub fn kind(&self) -> ChangeKind {
         match self {
-            Self::ScheduleFirmwareUpdate(_) => "schedule_firmware_update",
-            Self::CancelScheduledUpdate(_) => "cancel_scheduled_update",
-            Self::ConfigureOtaMode(_) => "configure_ota_mode",
+            Self::ScheduleFirmwareUpdate(_) => ChangeKind::ScheduleFirmwareUpdate,
+            Self::CancelScheduledUpdate(_) => ChangeKind::CancelScheduledUpdate,
+            Self::ConfigureOtaMode(_) => ChangeKind::ConfigureOtaMode,
         }
     }
 
@@ -85,27 +130,45 @@ impl ChangeRequest {
         }
     }
 
-    /// Every rule that can be checked without the cloud, at `now_ms` (Unix milliseconds).
-    pub fn validate(&self, now_ms: i64) -> Problems {
+    /// Parses the request into a checked change at `now_ms` (Unix milliseconds), or gives
+    /// every rule it breaks, all at once.
+    pub fn check(&self, now_ms: i64) -> Result<CheckedChange, Problems> {
+        self.check_beside(now_ms, Problems::new())
+    }
+
+    /// As `check`, for a face that could not even read some fields (`unreadable`, read as
+    /// defaults): those problems come first, and core's findings on the same fields are left
+    /// out, so each field is reported once, for the reason the caller can act on.
+    pub fn check_beside(
+        &self,
+        now_ms: i64,
+        unreadable: Problems,
+    ) -> Result<CheckedChange, Problems> {
         let mut problems = Problems::new();
-        check_device_ids(self.device_ids(), &mut problems);
+        let device_ids = check_device_ids(self.device_ids(), &mut problems);
+        let group_id = self.group_id().map(str::trim).map(str::to_owned);
         if let Some(group) = self.group_id() {
             check_group_id(group, &mut problems);
         }
-        match self {
-            Self::ScheduleFirmwareUpdate(r) => r.check(now_ms, &mut problems),
-            Self::CancelScheduledUpdate(_) => {}
-            Self::ConfigureOtaMode(r) => r.check(&mut problems),
+        let details = match self {
+            Self::ScheduleFirmwareUpdate(r) => {
+                r.check(now_ms, &mut problems).map(ChangeDetails::Schedule)
+            }
+            Self::CancelScheduledUpdate(_) => Some(ChangeDetails::Cancel),
+            Self::ConfigureOtaMode(r) => r.check(&mut problems).map(ChangeDetails::Ota),
+        };
+        let problems = unreadable.beside(problems);
+        match details {
+            Some(details) if problems.is_empty() => {
+                Ok(CheckedChange::new(device_ids, group_id, details))
+            }
+            _ => Err(problems),
         }
-        problems
     }
 
-    /// The device ids parsed; call after `validate` found no problem with them.
-    pub fn parsed_device_ids(&self) -> Vec<DeviceId> {
-        self.device_ids()
-            .iter()
-            .filter_map(|id| id.trim().parse().ok())
-            .collect()
+    /// Every rule that can be checked without the cloud, at `now_ms` (none broken: empty).
+    pub fn validate(&self, now_ms: i64) -> Problems {
+        self.check(now_ms).err().unwrap_or_default()
     }
 }
 
@@ -118,13 +181,13 @@ fn check_group_id(group: &str, problems: &mut Problems) {
     }
 }
 
-fn check_device_ids(ids: &[String], problems: &mut Problems) {
+fn check_device_ids(ids: &[String], problems: &mut Problems) -> Vec<DeviceId> {
     if ids.is_empty() {
         problems.push(
             "device_ids",
             "must name at least one device (`mn=<base64>:sn=<base64>`, see list_devices)",
         );
-        return;
+        return Vec::new();
     }
     if ids.len() > MAX_DEVICES_PER_CHANGE {
         problems.push(
@@ -136,20 +199,24 @@ fn check_device_ids(ids: &[String], problems: &mut Problems) {
         );
     }
     let mut seen = HashSet::new();
+    let mut parsed_ids = Vec::with_capacity(ids.len());
     for (i, id) in ids.iter().enumerate() {
         match id.trim().parse::<DeviceId>() {
             Err(e) => problems.push(format!("device_ids[{i}]"), e.to_string()),
             Ok(parsed) => {
-                if !seen.insert(parsed) {
+                if seen.insert(parsed.clone()) {
+                    parsed_ids.push(parsed);
+                } else {
                     problems.push(format!("device_ids[{i}]"), "is listed twice");
                 }
             }
         }
     }
+    parsed_ids
 }
 
 impl ScheduleUpdate {
-    fn check(&self, now_ms: i64, problems: &mut Problems) {
+    fn check(&self, now_ms: i64, problems: &mut Problems) -> Option<CheckedSchedule> {
         let file = self.firmware_file_id.trim();
         if file.is_empty() || file.len() > 128 || file.chars().any(char::is_control) {
             problems.push(
@@ -157,7 +224,7 @@ impl ScheduleUpdate {
                 "must name a staged firmware file (see list_staged_firmware)",
             );
         }
-        let transfer_ok = if self.transfer_datetime <= now_ms {
+        let transfer_at = if self.transfer_datetime <= now_ms {
             problems.push(
                 "transfer_datetime",
                 format!(
@@ -165,9 +232,9 @@ impl ScheduleUpdate {
                     self.transfer_datetime
                 ),
             );
-            false
+            None
         } else {
-            true
+            instant_of_ms(self.transfer_datetime)
         };
         let offset = match parse_utc_offset(&self.timezone) {
             Some(offset) => Some(offset),
@@ -179,8 +246,8 @@ impl ScheduleUpdate {
                 None
             }
         };
-        let execute_local_ms = match local_minute_ms(&self.execute_datetime) {
-            Some(ms) => Some(ms),
+        let execute_local = match local_minute(&self.execute_datetime) {
+            Some(local) => Some(local),
             None => {
                 problems.push(
                     "execute_datetime",
@@ -189,25 +256,30 @@ impl ScheduleUpdate {
                 None
             }
         };
-        if let (true, Some(offset), Some(local)) = (transfer_ok, offset, execute_local_ms) {
-            let execute_utc_ms = local - i64::from(offset.minutes()) * 60_000;
-            if execute_utc_ms < self.transfer_datetime {
-                problems.push(
-                    "execute_datetime",
-                    format!(
-                        "must not be before transfer_datetime: {} in {} is before the transfer",
-                        self.execute_datetime, self.timezone
-                    ),
-                );
-            }
+        let (transfer_at, offset, local) = (transfer_at?, offset?, execute_local?);
+        let execute_at = local.assume_offset(utc_offset(offset));
+        if execute_at < transfer_at {
+            problems.push(
+                "execute_datetime",
+                format!(
+                    "must not be before transfer_datetime: {} in {} is before the transfer",
+                    self.execute_datetime, self.timezone
+                ),
+            );
         }
+        Some(CheckedSchedule {
+            firmware_file_id: file.to_owned(),
+            transfer_at,
+            execute_at,
+            time_zone: offset,
+        })
     }
 }
 
 impl SetOtaMode {
-    fn check(&self, problems: &mut Problems) {
+    fn check(&self, problems: &mut Problems) -> Option<CheckedOta> {
         let mode = OtaMode::from(self.ota_mode.as_str());
-        if matches!(mode, OtaMode::Other(_)) {
+        let mode_ok = if matches!(mode, OtaMode::Other(_)) {
             problems.push(
                 "ota_mode",
                 format!(
@@ -216,33 +288,43 @@ impl SetOtaMode {
                     self.ota_mode
                 ),
             );
-        }
-        let mut hours_ok = true;
-        for (field, hour) in [("start_hour", self.start_hour), ("end_hour", self.end_hour)] {
-            if !(-1..=23).contains(&hour) {
+            false
+        } else {
+            true
+        };
+        let mut hour = |field: &str, value: i64| {
+            let parsed = OtaHour::from_wire(value);
+            if parsed.is_none() {
                 problems.push(
                     field,
-                    format!("must be 0-23, or -1 for any time of day; got {hour}"),
+                    format!("must be 0-23, or -1 for any time of day; got {value}"),
                 );
-                hours_ok = false;
             }
-        }
-        if hours_ok
-            && mode == OtaMode::Auto
-            && self.start_hour >= 0
-            && self.end_hour >= 0
-            && self.start_hour >= self.end_hour
+            parsed
+        };
+        let (start, end) = (
+            hour("start_hour", self.start_hour),
+            hour("end_hour", self.end_hour),
+        );
+        let window = OtaWindow {
+            start: start?,
+            end: end?,
+        };
+        if let (OtaMode::Auto, Some(s), Some(e)) = (&mode, window.start.hour(), window.end.hour())
+            && s >= e
         {
             problems.push(
                 "end_hour",
-                format!(
-                    "must be after start_hour in auto mode ({} is not after {})",
-                    self.end_hour, self.start_hour
-                ),
+                format!("must be after start_hour in auto mode ({e} is not after {s})"),
             );
         }
+        mode_ok.then_some(CheckedOta { mode, window })
     }
 }
+
+/// The OTA window a change sets when the caller names none: 2 to 4 at night.
+pub const DEFAULT_OTA_START_HOUR: i64 = 2;
+pub const DEFAULT_OTA_END_HOUR: i64 = 4;
 
 /// The time zone a schedule is in when the caller names none: the old tool's default, kept so
 /// that existing agent prompts and scripts mean the same thing.
@@ -257,45 +339,40 @@ pub fn parse_utc_offset(text: &str) -> Option<TimeZoneOffset> {
 /// people write it (`rmm schedule --transfer`). `None` when either is malformed.
 pub fn local_time_to_unix_ms(text: &str, timezone: &str) -> Option<i64> {
     let offset = parse_utc_offset(timezone)?;
-    Some(local_minute_ms(text)? - i64::from(offset.minutes()) * 60_000)
+    Some(unix_ms(
+        local_minute(text)?.assume_offset(utc_offset(offset)),
+    ))
 }
 
 /// `YYYYMMDDHHMM` → milliseconds since 1970 as if the local time were UTC.
 pub fn local_minute_ms(text: &str) -> Option<i64> {
+    Some(unix_ms(local_minute(text)?.assume_utc()))
+}
+
+/// `YYYYMMDDHHMM` (a real date and time, 1970 or later) → that local minute.
+fn local_minute(text: &str) -> Option<PrimitiveDateTime> {
     if text.len() != 12 || !text.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    let num = |r: std::ops::Range<usize>| text.get(r).and_then(|s| s.parse::<i64>().ok());
-    let (year, month, day, hour, minute) = (
-        num(0..4)?,
-        num(4..6)?,
-        num(6..8)?,
-        num(8..10)?,
-        num(10..12)?,
-    );
-    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    let days_in_month = match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => return None,
-    };
-    if year < 1970 || day == 0 || day > days_in_month || hour > 23 || minute > 59 {
+    let num = |r: std::ops::Range<usize>| text.get(r).and_then(|s| s.parse::<u16>().ok());
+    let year = i32::from(num(0..4)?);
+    if year < 1970 {
         return None;
     }
-    Some((days_from_civil(year, month, day) * 1440 + hour * 60 + minute) * 60_000)
+    let month = Month::try_from(u8::try_from(num(4..6)?).ok()?).ok()?;
+    let date = Date::from_calendar_date(year, month, u8::try_from(num(6..8)?).ok()?).ok()?;
+    let time = Time::from_hms(
+        u8::try_from(num(8..10)?).ok()?,
+        u8::try_from(num(10..12)?).ok()?,
+        0,
+    )
+    .ok()?;
+    Some(PrimitiveDateTime::new(date, time))
 }
 
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+/// Unix milliseconds → the instant (`None` beyond the years `time` knows).
+pub(crate) fn instant_of_ms(ms: i64) -> Option<OffsetDateTime> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()
 }
 
 #[cfg(test)]
@@ -336,9 +413,53 @@ mod tests {
     }
 
     #[test]
-    fn a_good_schedule_passes() {
-        let problems = ChangeRequest::ScheduleFirmwareUpdate(schedule()).validate(NOW);
-        assert!(problems.is_empty(), "{problems}");
+    fn a_good_schedule_is_parsed_into_typed_parts() {
+        let mut asked = schedule();
+        asked.device_ids = vec![format!("  {DEVICE} ")];
+        asked.firmware_file_id = " f-1 ".into();
+        let checked = ChangeRequest::ScheduleFirmwareUpdate(asked)
+            .check(NOW)
+            .unwrap();
+        assert_eq!(checked.kind(), ChangeKind::ScheduleFirmwareUpdate);
+        assert_eq!(checked.device_ids()[0].as_str(), DEVICE);
+        let ChangeDetails::Schedule(s) = checked.details() else {
+            panic!("a schedule")
+        };
+        assert_eq!(s.firmware_file_id, "f-1");
+        assert_eq!(s.transfer_unix_ms(), NOW + 3_600_000);
+        assert_eq!(s.execute_digits(), "202506160200");
+        assert_eq!(s.time_zone.minutes(), 330);
+        // Written back in its one spelling: what the audit log and the digest see.
+        assert_eq!(
+            checked.to_request(),
+            ChangeRequest::ScheduleFirmwareUpdate(schedule())
+        );
+        assert!(checked.late_at(NOW).is_empty());
+        assert!(
+            checked
+                .late_at(NOW + 3_600_000)
+                .mentions("transfer_datetime")
+        );
+    }
+
+    #[test]
+    fn each_kind_has_one_tool_name_and_no_other_name_is_a_change() {
+        for kind in ChangeKind::ALL {
+            assert_eq!(ChangeKind::from_tool_name(kind.tool_name()), Some(kind));
+            let json = serde_json::to_value(kind).unwrap();
+            assert_eq!(json, kind.tool_name());
+        }
+        for other in ["", "cancel", "cancel_scheduled_updates", "list_devices"] {
+            assert_eq!(ChangeKind::from_tool_name(other), None, "{other}");
+        }
+        let cancel = ChangeRequest::CancelScheduledUpdate(CancelReservations {
+            device_ids: vec![DEVICE.into()],
+            group_id: None,
+        });
+        assert_eq!(
+            serde_json::to_value(&cancel).unwrap()["action"],
+            cancel.kind().tool_name()
+        );
     }
 
     #[test]
@@ -351,7 +472,7 @@ mod tests {
             timezone: "+05:30".into(),
             group_id: Some(String::new()),
         });
-        let problems = request.validate(NOW);
+        let problems = request.check(NOW).unwrap_err();
         for field in [
             "device_ids[1]",
             "device_ids[2]",
@@ -371,7 +492,7 @@ mod tests {
     #[test]
     fn execute_before_transfer_is_refused_in_the_zone() {
         // Transfer 2025-06-16 00:00 UTC; execute 02:00 at UTC+05:30 is 2025-06-15 20:30 UTC.
-        let transfer = local_minute_ms("202506160000").unwrap();
+        let transfer = local_minute_ms("202506160000").unwrap_or_default();
         let mut r = schedule();
         r.transfer_datetime = transfer;
         let problems = ChangeRequest::ScheduleFirmwareUpdate(r.clone()).validate(NOW);
@@ -405,6 +526,22 @@ mod tests {
         assert!(ota("auto", -1, -1).is_empty());
         assert!(ota("off", 5, 2).is_empty());
         assert!(ota("auto", 4, 2).mentions("end_hour"));
+        let checked = ChangeRequest::ConfigureOtaMode(SetOtaMode {
+            device_ids: vec![DEVICE.into()],
+            ota_mode: "auto".into(),
+            start_hour: -1,
+            end_hour: 4,
+            group_id: None,
+        })
+        .check(NOW)
+        .unwrap();
+        let ChangeDetails::Ota(o) = checked.details() else {
+            panic!("an OTA change")
+        };
+        assert_eq!(
+            (o.mode.clone(), o.window.start, o.window.end.hour()),
+            (OtaMode::Auto, OtaHour::ANY, Some(4))
+        );
         let all = ota("sometimes", 24, -2);
         assert!(
             all.mentions("ota_mode") && all.mentions("start_hour") && all.mentions("end_hour"),

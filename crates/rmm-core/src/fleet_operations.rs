@@ -9,7 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use futures::{StreamExt as _, stream};
 use rmm_api::{
     ApiClient, ChangeOutcome, Device, DeviceId, DeviceListRequest, FirmwareListRequest,
-    FleetProgress, Method, OtaMode, OtaSettings, ReservationRemoval, SimpleFilter, TokenSource,
+    FleetProgress, Method, OtaSettings, ReservationRemoval, SimpleFilter, TokenSource,
     UpdateReservation,
 };
 use schemars::JsonSchema;
@@ -19,7 +19,8 @@ use serde_json::Value;
 use crate::audit::{AuditEntry, AuditLog, AuditQuery, NewAuditEntry};
 use crate::caller::{Caller, TokenFacts};
 use crate::change_preview::ChangePreview;
-use crate::change_requests::ChangeRequest;
+use crate::change_requests::{ChangeKind, ChangeRequest};
+use crate::checked_change::{ChangeDetails, CheckedChange};
 use crate::device_query::DeviceQuery;
 use crate::fleet_summary::FleetSummary;
 use crate::fleet_views::{DeviceView, FirmwareFileView, TenantView};
@@ -91,17 +92,63 @@ pub struct FleetSnapshot {
     pub summary: FleetSummary,
 }
 
+/// How a sent change ended, as far as we know.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeOutcomeKind {
+    /// The cloud said yes.
+    Confirmed,
+    /// The answer was lost; the read-back shows the change on every device.
+    Applied,
+    /// The answer was lost; the read-back shows it on none.
+    NotApplied,
+    /// The answer was lost; the read-back shows it on some.
+    Partial,
+    /// The answer was lost and the read-back could not tell.
+    Unknown,
+}
+
+impl ChangeOutcomeKind {
+    pub fn of(outcome: &ChangeOutcome) -> Self {
+        match outcome {
+            ChangeOutcome::Confirmed(_) => Self::Confirmed,
+            ChangeOutcome::Applied(_) => Self::Applied,
+            ChangeOutcome::NotApplied(_) => Self::NotApplied,
+            ChangeOutcome::Partial(_) => Self::Partial,
+            ChangeOutcome::Unknown(_) => Self::Unknown,
+        }
+    }
+
+    /// The name as it is serialized (`not_applied`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Confirmed => "confirmed",
+            Self::Applied => "applied",
+            Self::NotApplied => "not_applied",
+            Self::Partial => "partial",
+            Self::Unknown => "unknown",
+        }
+    }
+}
+
+impl std::fmt::Display for ChangeOutcomeKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// What a confirmed change did.
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ChangeResult {
-    pub action: String,
+    pub action: ChangeKind,
     pub group_id: String,
     /// The audit log entry written for it.
     pub audit_id: i64,
-    /// confirmed (the cloud said yes), applied / not_applied / partial / unknown (the answer
-    /// was lost and the devices were read back; nothing was sent twice).
-    pub outcome: String,
+    /// confirmed (the cloud said yes), or, when the answer was lost and the devices were read
+    /// back (nothing was sent twice): applied, not_applied, partial or unknown.
+    pub outcome: ChangeOutcomeKind,
     /// true: done everywhere; false: not done; absent: unclear (see `detail`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub took_effect: Option<bool>,
@@ -116,7 +163,13 @@ pub struct ChangeResult {
 /// Gives "now" in Unix milliseconds (replaceable so tests can follow a simulated clock).
 pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
 
-fn system_now_ms() -> i64 {
+/// The computer's clock, the one every face uses unless a test gives another.
+pub fn system_clock() -> Clock {
+    Arc::new(system_now_ms)
+}
+
+/// "Now" by the computer's clock, Unix milliseconds.
+pub fn system_now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
@@ -188,8 +241,24 @@ impl FleetOperations {
         self.client.config().base_url.to_string()
     }
 
-    fn now_ms(&self) -> i64 {
+    /// "Now" by this instance's clock, Unix milliseconds.
+    pub fn now_ms(&self) -> i64 {
         (self.clock)()
+    }
+
+    /// Step 1: parses `request` into a checked change at this clock's now, or gives every
+    /// rule it breaks. Nothing is read or sent.
+    pub fn check(&self, request: &ChangeRequest) -> Result<CheckedChange, Problems> {
+        request.check(self.now_ms())
+    }
+
+    /// As `check`, after the face found `unreadable` fields (see `ChangeRequest::check_beside`).
+    pub fn check_beside(
+        &self,
+        request: &ChangeRequest,
+        unreadable: Problems,
+    ) -> Result<CheckedChange, Problems> {
+        request.check_beside(self.now_ms(), unreadable)
     }
 
     /// Who is signed in, or why nobody is. Asks the token source once; never hangs on a login
@@ -547,30 +616,28 @@ impl FleetOperations {
             .collect())
     }
 
-    /// Steps 1 and 2: validate (every rule, against the cloud too: devices in the group, the
-    /// file staged) and preview. Nothing is changed.
-    pub async fn preview(&self, request: &ChangeRequest) -> Result<ChangePreview, OperationError> {
-        let mut problems = request.validate(self.now_ms());
+    /// Step 2: the rules only the cloud can answer (devices in the group, the file staged),
+    /// then the preview. Nothing is changed.
+    pub async fn preview(&self, change: &CheckedChange) -> Result<ChangePreview, OperationError> {
+        let mut problems = change.late_at(self.now_ms());
         // Without a sign-in the cloud checks cannot run: report the input problems first.
         let facts = match self.signed_in().await {
             Ok(facts) => facts,
             Err(e) if problems.is_empty() => return Err(e),
             Err(_) => return Err(OperationError::Invalid(problems)),
         };
-        let group = match Self::resolve_group(request.group_id(), &facts) {
+        let group = match Self::resolve_group(change.group_id(), &facts) {
             Ok(group) => Some(group),
             Err(p) => {
                 problems.extend(p);
                 None
             }
         };
-        let Some(group) =
-            group.filter(|_| !problems.mentions("device_ids") && !problems.mentions("group_id"))
-        else {
+        let Some(group) = group else {
             return Err(OperationError::Invalid(problems));
         };
-        let ids = request.parsed_device_ids();
-        let devices = self.devices_by_id(&group, &ids).await?;
+        let ids = change.device_ids();
+        let devices = self.devices_by_id(&group, ids).await?;
         for (i, (id, device)) in ids.iter().zip(&devices).enumerate() {
             if device.is_none() {
                 problems.push(
@@ -580,18 +647,14 @@ impl FleetOperations {
             }
         }
         let mut file = None;
-        if let ChangeRequest::ScheduleFirmwareUpdate(r) = request
-            && !problems.mentions("firmware_file_id")
-        {
-            file = self
-                .find_firmware_file(&group, r.firmware_file_id.trim())
-                .await?;
+        if let ChangeDetails::Schedule(r) = change.details() {
+            file = self.find_firmware_file(&group, &r.firmware_file_id).await?;
             if file.is_none() {
                 problems.push(
                     "firmware_file_id",
                     format!(
                         "no staged firmware file {} in group {group} (see list_staged_firmware)",
-                        r.firmware_file_id.trim()
+                        r.firmware_file_id
                     ),
                 );
             }
@@ -599,42 +662,41 @@ impl FleetOperations {
         problems.into_result()?;
         let devices: Vec<Device> = devices.into_iter().flatten().collect();
         Ok(ChangePreview::build(
-            request,
+            change,
             &group,
             &devices,
             file.as_ref(),
         ))
     }
 
-    /// Steps 3 and 4: carries out `request` only if its preview, made again now, is the one
+    /// Steps 3 and 4: carries out `change` only if its preview, made again now, is the one
     /// confirmed (`confirmed_digest`), then records it in the audit log with the cloud's answer.
     pub async fn apply(
         &self,
-        request: &ChangeRequest,
+        change: &CheckedChange,
         confirmed_digest: &str,
         caller: &Caller,
     ) -> Result<ChangeResult, OperationError> {
-        let preview = self.preview(request).await?;
+        let preview = self.preview(change).await?;
         if preview.digest != confirmed_digest.trim() {
             return Err(OperationError::PreviewChanged(Box::new(preview)));
         }
         let group = preview.group_id.clone();
-        let ids = request.parsed_device_ids();
-        let selection = rmm_api::DeviceSelection::only(ids);
-        let sent = match request {
-            ChangeRequest::ScheduleFirmwareUpdate(r) => {
+        let selection = rmm_api::DeviceSelection::only(change.device_ids().to_vec());
+        let sent = match change.details() {
+            ChangeDetails::Schedule(r) => {
                 self.client
                     .set_update_reservation(&UpdateReservation {
                         group_id: group.clone(),
                         selection,
-                        file_id: r.firmware_file_id.trim().to_owned(),
-                        file_transfer_timestamp: r.transfer_datetime,
-                        file_transfer_time_zone: r.timezone.clone(),
-                        execute_update_date_time: r.execute_datetime.clone(),
+                        file_id: r.firmware_file_id.clone(),
+                        file_transfer_timestamp: r.transfer_unix_ms(),
+                        file_transfer_time_zone: crate::checked_change::zone_text(r.time_zone),
+                        execute_update_date_time: r.execute_digits(),
                     })
                     .await
             }
-            ChangeRequest::CancelScheduledUpdate(_) => {
+            ChangeDetails::Cancel => {
                 self.client
                     .remove_update_reservation(&ReservationRemoval {
                         group_id: group.clone(),
@@ -642,14 +704,14 @@ impl FleetOperations {
                     })
                     .await
             }
-            ChangeRequest::ConfigureOtaMode(r) => {
+            ChangeDetails::Ota(r) => {
                 self.client
                     .set_ota_mode(&OtaSettings {
                         group_id: group.clone(),
                         selection,
-                        ota_mode: OtaMode::from(r.ota_mode.as_str()),
-                        ota_start_hour: i32::try_from(r.start_hour).unwrap_or(-1),
-                        ota_end_hour: i32::try_from(r.end_hour).unwrap_or(-1),
+                        ota_mode: r.mode.clone(),
+                        ota_start_hour: r.window.start.wire(),
+                        ota_end_hour: r.window.end.wire(),
                     })
                     .await
             }
@@ -661,33 +723,34 @@ impl FleetOperations {
             ),
             Err(e) => (serde_json::json!({"error": e.to_string()}), false),
         };
+        let request = change.to_request();
         let audit_id = self.audit.record(
             NewAuditEntry {
                 caller,
-                action: request.action(),
+                action: change.kind().tool_name(),
                 group_id: &group,
                 device_ids: request.device_ids(),
-                request: serde_json::to_value(request).unwrap_or(Value::Null),
+                request: serde_json::to_value(&request).unwrap_or(Value::Null),
                 preview: serde_json::to_value(&preview).unwrap_or(Value::Null),
                 answer,
                 succeeded,
             },
             self.now_ms(),
         )?;
-        tracing::info!(action = request.action(), group = %group, devices = preview.devices.len(), audit_id, succeeded, "change sent");
+        tracing::info!(action = %change.kind(), group = %group, devices = preview.devices.len(), audit_id, succeeded, "change sent");
         let outcome = sent?;
-        let (name, affected, detail) = match &outcome {
-            ChangeOutcome::Confirmed(receipt) => ("confirmed", receipt.affected_count, None),
-            ChangeOutcome::Applied(c) => ("applied", None, serde_json::to_value(c).ok()),
-            ChangeOutcome::NotApplied(c) => ("not_applied", None, serde_json::to_value(c).ok()),
-            ChangeOutcome::Partial(c) => ("partial", None, serde_json::to_value(c).ok()),
-            ChangeOutcome::Unknown(c) => ("unknown", None, serde_json::to_value(c).ok()),
+        let (affected, detail) = match &outcome {
+            ChangeOutcome::Confirmed(receipt) => (receipt.affected_count, None),
+            ChangeOutcome::Applied(c)
+            | ChangeOutcome::NotApplied(c)
+            | ChangeOutcome::Partial(c)
+            | ChangeOutcome::Unknown(c) => (None, serde_json::to_value(c).ok()),
         };
         Ok(ChangeResult {
-            action: request.action().to_owned(),
+            action: change.kind(),
             group_id: group,
             audit_id,
-            outcome: name.to_owned(),
+            outcome: ChangeOutcomeKind::of(&outcome),
             took_effect: outcome.took_effect(),
             affected_count: affected,
             devices: preview.devices.len() as u64,

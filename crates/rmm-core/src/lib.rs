@@ -11,6 +11,7 @@ mod audit;
 mod caller;
 mod change_preview;
 mod change_requests;
+mod checked_change;
 mod device_query;
 mod firmware_fit;
 mod fleet_operations;
@@ -24,14 +25,19 @@ pub use audit::{AuditEntry, AuditError, AuditLog, AuditQuery, NewAuditEntry};
 pub use caller::{Caller, TokenFacts};
 pub use change_preview::{ChangePreview, DeviceChange, DeviceState, PreviewWarning, WarningKind};
 pub use change_requests::{
-    CancelReservations, ChangeRequest, DEFAULT_SCHEDULE_TIME_ZONE, MAX_DEVICES_PER_CHANGE,
-    ScheduleUpdate, SetOtaMode, local_minute_ms, local_time_to_unix_ms, parse_utc_offset,
+    CancelReservations, ChangeKind, ChangeRequest, DEFAULT_OTA_END_HOUR, DEFAULT_OTA_START_HOUR,
+    DEFAULT_SCHEDULE_TIME_ZONE, MAX_DEVICES_PER_CHANGE, ScheduleUpdate, SetOtaMode,
+    local_minute_ms, local_time_to_unix_ms, parse_utc_offset,
+};
+pub use checked_change::{
+    ChangeDetails, CheckedChange, CheckedOta, CheckedSchedule, OtaHour, OtaWindow, local_time_text,
+    zone_text,
 };
 pub use device_query::{DeviceQuery, MAX_PAGE_SIZE};
 pub use firmware_fit::{fits, model_key, models_of_file};
 pub use fleet_operations::{
-    AuthStatus, ChangeResult, Clock, DeviceListing, FirmwareListing, FleetOperations,
-    FleetSnapshot, OperationSettings,
+    AuthStatus, ChangeOutcomeKind, ChangeResult, Clock, DeviceListing, FirmwareListing,
+    FleetOperations, FleetSnapshot, OperationSettings, system_clock, system_now_ms,
 };
 pub use fleet_summary::{Count, FirmwareStep, FleetSummary};
 pub use fleet_views::{DeviceView, FirmwareFileView, ReservationTimes, TenantView};

@@ -65,6 +65,20 @@ impl Problems {
         self.0.iter()
     }
 
+    /// These problems (fields a face could not even read, so read as defaults) followed by
+    /// `core`'s findings, except those on a field already reported here: the one home of
+    /// "an unreadable field beats core's finding on it".
+    pub fn beside(mut self, core: Problems) -> Problems {
+        let unreadable = self.clone();
+        for p in core.0 {
+            let base = p.field.split('[').next().unwrap_or_default();
+            if !unreadable.mentions(base) {
+                self.0.push(p);
+            }
+        }
+        self
+    }
+
     /// `Ok(())` when there is nothing to report.
     pub fn into_result(self) -> Result<(), Problems> {
         if self.is_empty() { Ok(()) } else { Err(self) }
@@ -105,5 +119,18 @@ mod tests {
         assert!(!problems.mentions("start"));
         assert!(problems.into_result().is_err());
         assert!(Problems::new().into_result().is_ok());
+    }
+
+    #[test]
+    fn an_unreadable_field_is_reported_once() {
+        let mut unreadable = Problems::new();
+        unreadable.push("start_hour", "must be a whole number");
+        let mut core = Problems::new();
+        core.push("start_hour", "must be 0-23");
+        core.push("ota_mode", "must be one of auto, confirmation, off");
+        let all = unreadable.beside(core);
+        let fields: Vec<&str> = all.iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(fields, ["start_hour", "ota_mode"]);
+        assert_eq!(all.0[0].rule, "must be a whole number");
     }
 }

@@ -7,8 +7,9 @@ use std::sync::Arc;
 
 use rmm_api::{ApiClient, ApiConfig, BearerToken, SecretString, StaticToken, TokenSource};
 use rmm_core::{
-    AuditLog, AuditQuery, Caller, CancelReservations, ChangeRequest, DeviceQuery, FailureKind,
-    FleetOperations, OperationError, OperationSettings, ScheduleUpdate, SetOtaMode, WarningKind,
+    AuditLog, AuditQuery, Caller, CancelReservations, ChangeKind, ChangeOutcomeKind, ChangeRequest,
+    DeviceQuery, FailureKind, FleetOperations, OperationError, OperationSettings, ScheduleUpdate,
+    SetOtaMode, WarningKind,
 };
 use rmm_sim::{Sim, SimConfig, TokenSpec};
 
@@ -170,6 +171,7 @@ async fn schedule_previews_then_applies_only_with_that_preview() {
         timezone: "UTC+05:30".into(),
         group_id: None,
     });
+    let request = ops.check(&request).unwrap();
     let preview = ops.preview(&request).await.unwrap();
     assert_eq!(preview.devices.len(), 2);
     assert!(
@@ -196,7 +198,8 @@ async fn schedule_previews_then_applies_only_with_that_preview() {
         .apply(&request, &preview.digest, &person())
         .await
         .unwrap();
-    assert_eq!(result.outcome, "confirmed");
+    assert_eq!(result.outcome, ChangeOutcomeKind::Confirmed);
+    assert_eq!(result.action, ChangeKind::ScheduleFirmwareUpdate);
     assert_eq!(result.took_effect, Some(true));
     for id in &targets {
         let device = sim.device(id).unwrap();
@@ -236,6 +239,7 @@ async fn schedule_previews_then_applies_only_with_that_preview() {
         device_ids: targets.clone(),
         group_id: None,
     });
+    let cancel = ops.check(&cancel).unwrap();
     let cancel_preview = ops.preview(&cancel).await.unwrap();
     ops.apply(&cancel, &cancel_preview.digest, &person())
         .await
@@ -258,7 +262,10 @@ async fn validation_reports_every_problem_including_cloud_checks() {
         timezone: "UTC+05:30".into(),
         group_id: None,
     });
-    let err = ops.preview(&request).await.unwrap_err();
+    let err = ops
+        .preview(&ops.check(&request).unwrap())
+        .await
+        .unwrap_err();
     let problems = err.problems().unwrap();
     assert!(
         problems.mentions("device_ids") && problems.mentions("firmware_file_id"),
@@ -272,13 +279,7 @@ async fn validation_reports_every_problem_including_cloud_checks() {
         end_hour: 4,
         group_id: None,
     });
-    let problems = ops
-        .preview(&ota)
-        .await
-        .unwrap_err()
-        .problems()
-        .unwrap()
-        .clone();
+    let problems = ops.check(&ota).unwrap_err();
     assert_eq!(problems.len(), 3, "{problems}");
 }
 
@@ -301,6 +302,7 @@ async fn ota_change_reaches_the_device_and_offline_devices_are_warned_about() {
         end_hour: 5,
         group_id: Some(sim.info().group_id.clone()),
     });
+    let request = ops.check(&request).unwrap();
     let preview = ops.preview(&request).await.unwrap();
     ops.apply(&request, &preview.digest, &person())
         .await
@@ -320,7 +322,7 @@ async fn ota_change_reaches_the_device_and_offline_devices_are_warned_about() {
             device_ids: vec![offline.device_id.clone()],
             group_id: None,
         });
-        let preview = ops.preview(&request).await.unwrap();
+        let preview = ops.preview(&ops.check(&request).unwrap()).await.unwrap();
         assert!(
             preview
                 .warnings

@@ -25,7 +25,7 @@ pub use endpoint_port::{load_or_choose_port, saved_port_path};
 pub use http_endpoint::{HttpEndpoint, HttpEndpointError, serve_http, serve_http_with_limits};
 pub use http_guard::{EndpointSecret, GuardConfig};
 pub use server::{AUTH_STATUS_URI, RECENT_AUDIT_URI, RmmMcpServer, ServerOptions};
-pub use tool_catalog::CHANGE_TOOLS;
+pub use tool_catalog::{CHANGE_TOOLS, ChangeToolStatus};
 
 /// Serves `server` over stdin/stdout until the client closes the stream.
 pub async fn serve_stdio(server: RmmMcpServer) -> Result<(), std::io::Error> {

@@ -16,15 +16,15 @@ use rmcp::model::{
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 use rmm_core::{
-    AuditQuery, Caller, CancelReservations, ChangePreview, ChangeRequest, DeviceQuery,
-    FleetOperations, OperationError, ScheduleUpdate, SetOtaMode,
+    AuditQuery, Caller, CancelReservations, ChangeKind, ChangePreview, ChangeRequest,
+    CheckedChange, DeviceQuery, FleetOperations, OperationError, ScheduleUpdate, SetOtaMode,
 };
 use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::arguments::Arguments;
 use crate::endpoint_host::{Approval, CallSeen, EndpointHost};
-use crate::tool_catalog::{ApiAnswer, CHANGE_TOOLS, ChangeToolOutput, TenantsOutput, tools};
+use crate::tool_catalog::{ApiAnswer, ChangeToolOutput, ChangeToolStatus, TenantsOutput, tools};
 use crate::tool_outputs::{DeviceOutput, DevicesOutput, FirmwareOutput};
 
 pub const AUTH_STATUS_URI: &str = "rmm://auth/status";
@@ -238,48 +238,57 @@ impl RmmMcpServer {
         Ok(outcome)
     }
 
-    /// Reads a change tool's arguments into the core request, plus `confirm` and `preview_digest`.
+    /// Reads a change tool's arguments into core's checked change, plus `confirm` and
+    /// `preview_digest`; or every problem, the unreadable arguments first.
     fn change_request(
-        name: &str,
+        &self,
+        kind: ChangeKind,
         args: Option<rmcp::model::JsonObject>,
-    ) -> Result<(ChangeRequest, bool, Option<String>), rmm_core::Problems> {
+    ) -> Result<(CheckedChange, bool, Option<String>), rmm_core::Problems> {
         let mut args = Arguments::new(args);
-        let request = match name {
-            "schedule_firmware_update" => ChangeRequest::ScheduleFirmwareUpdate(ScheduleUpdate {
-                device_ids: args.strings("device_ids"),
-                firmware_file_id: args.string("firmware_file_id"),
-                transfer_datetime: args.int("transfer_datetime"),
-                execute_datetime: args.string("execute_datetime"),
-                timezone: args
-                    .opt_string("timezone")
-                    .unwrap_or_else(|| rmm_core::DEFAULT_SCHEDULE_TIME_ZONE.to_owned()),
-                group_id: args.opt_string("group_id"),
-            }),
-            "configure_ota_mode" => ChangeRequest::ConfigureOtaMode(SetOtaMode {
+        let request = match kind {
+            ChangeKind::ScheduleFirmwareUpdate => {
+                ChangeRequest::ScheduleFirmwareUpdate(ScheduleUpdate {
+                    device_ids: args.strings("device_ids"),
+                    firmware_file_id: args.string("firmware_file_id"),
+                    transfer_datetime: args.int("transfer_datetime"),
+                    execute_datetime: args.string("execute_datetime"),
+                    timezone: args
+                        .opt_string("timezone")
+                        .unwrap_or_else(|| rmm_core::DEFAULT_SCHEDULE_TIME_ZONE.to_owned()),
+                    group_id: args.opt_string("group_id"),
+                })
+            }
+            ChangeKind::ConfigureOtaMode => ChangeRequest::ConfigureOtaMode(SetOtaMode {
                 device_ids: args.strings("device_ids"),
                 ota_mode: args.string("ota_mode"),
-                start_hour: args.int_or("start_hour", 2),
-                end_hour: args.int_or("end_hour", 4),
+                start_hour: args.int_or("start_hour", rmm_core::DEFAULT_OTA_START_HOUR),
+                end_hour: args.int_or("end_hour", rmm_core::DEFAULT_OTA_END_HOUR),
                 group_id: args.opt_string("group_id"),
             }),
-            _ => ChangeRequest::CancelScheduledUpdate(CancelReservations {
-                device_ids: args.strings("device_ids"),
-                group_id: args.opt_string("group_id"),
-            }),
+            ChangeKind::CancelScheduledUpdate => {
+                ChangeRequest::CancelScheduledUpdate(CancelReservations {
+                    device_ids: args.strings("device_ids"),
+                    group_id: args.opt_string("group_id"),
+                })
+            }
         };
         let confirm = args.opt_bool("confirm").unwrap_or(false);
         let digest = args.opt_string("preview_digest");
-        // Rules are core's; fields that could not even be read are reported from here, and
-        // core's findings on the rest come back with them (see `Arguments::finish_with`).
-        let now_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-        args.finish_with(request.validate(now_ms)).into_result()?;
-        Ok((request, confirm, digest))
+        // Rules are core's (checked at the operations' clock); fields that could not even be
+        // read are reported from here, with core's findings on the rest (`finish_with`).
+        match self.ops.check(&request) {
+            Ok(checked) => {
+                args.finish().into_result()?;
+                Ok((checked, confirm, digest))
+            }
+            Err(rules) => Err(args.finish_with(rules)),
+        }
     }
 
     async fn change_tool(
         &self,
+        kind: ChangeKind,
         params: CallToolRequestParams,
         ctx: &RequestContext<RoleServer>,
     ) -> CallToolResponse {
@@ -290,9 +299,8 @@ impl RmmMcpServer {
             ))
             .into();
         }
-        let name = params.name.to_string();
-        let (request, confirm, digest) = match Self::change_request(&name, params.arguments.clone())
-        {
+        let name = kind.tool_name();
+        let (request, confirm, digest) = match self.change_request(kind, params.arguments.clone()) {
             Ok(parsed) => parsed,
             Err(problems) => return error_result(&OperationError::Invalid(problems)).into(),
         };
@@ -343,7 +351,7 @@ impl RmmMcpServer {
             .is_some_and(|c| c.elicitation.is_some());
         if !supports_elicitation {
             return structured(&ChangeToolOutput {
-                status: "preview".into(),
+                status: ChangeToolStatus::Preview,
                 next_step: format!(
                     "Nothing was changed. Show this preview to the user; to carry it out call {name} again with the same arguments plus confirm: true and preview_digest: \"{}\".",
                     preview.digest
@@ -379,7 +387,7 @@ impl RmmMcpServer {
             Err(e) => {
                 tracing::warn!(error = %e, "elicitation failed; returning the preview");
                 structured(&ChangeToolOutput {
-                    status: "preview".into(),
+                    status: ChangeToolStatus::Preview,
                     next_step: format!("Could not ask the user ({e}). Nothing was changed; call again with confirm: true and preview_digest: \"{}\" once the user agrees.", preview.digest),
                     preview,
                     result: None,
@@ -398,15 +406,15 @@ impl RmmMcpServer {
         let name = request.name.to_string();
         if !self.tools.iter().any(|t| t.name == name) {
             let known: Vec<&str> = self.tools.iter().map(|t| t.name.as_ref()).collect();
-            let why = if CHANGE_TOOLS.contains(&name.as_str()) {
+            let why = if ChangeKind::from_tool_name(&name).is_some() {
                 "this endpoint is read-only (--read-only): change tools are off".to_owned()
             } else {
                 format!("no tool named {name:?}; the tools are {}", known.join(", "))
             };
             return error_result(&OperationError::invalid("name", why)).into();
         }
-        if CHANGE_TOOLS.contains(&name.as_str()) {
-            return self.change_tool(request, ctx).await;
+        if let Some(kind) = ChangeKind::from_tool_name(&name) {
+            return self.change_tool(kind, request, ctx).await;
         }
         let args = Arguments::new(request.arguments);
         let structured_aware = ctx
@@ -423,7 +431,7 @@ impl RmmMcpServer {
 
     async fn apply(
         &self,
-        request: &ChangeRequest,
+        request: &CheckedChange,
         digest: &str,
         caller: &Caller,
     ) -> CallToolResponse {
@@ -436,21 +444,21 @@ impl RmmMcpServer {
                 );
                 match preview {
                     Some(preview) => structured(&ChangeToolOutput {
-                        status: "done".into(),
+                        status: ChangeToolStatus::Done,
                         preview,
                         result: Some(result),
                         next_step,
                     })
                     .into(),
                     None => CallToolResult::structured(
-                        json!({"status": "done", "result": result, "next_step": next_step}),
+                        json!({"status": ChangeToolStatus::Done, "result": result, "next_step": next_step}),
                     )
                     .into(),
                 }
             }
             Err(OperationError::PreviewChanged(preview)) => {
                 let mut result = structured(&ChangeToolOutput {
-                    status: "preview".into(),
+                    status: ChangeToolStatus::Preview,
                     next_step: format!(
                         "Nothing was changed: the devices changed since the preview you confirmed. Review this new preview and confirm it with preview_digest: \"{}\".",
                         preview.digest
@@ -519,7 +527,7 @@ fn elicitation(preview: &ChangePreview) -> ElicitRequestParams {
 
 fn declined(preview: ChangePreview) -> CallToolResult {
     structured(&ChangeToolOutput {
-        status: "declined".into(),
+        status: ChangeToolStatus::Declined,
         preview,
         result: None,
         next_step: "The user declined. Nothing was changed.".into(),
@@ -528,7 +536,7 @@ fn declined(preview: ChangePreview) -> CallToolResult {
 
 fn refused_in_app(preview: ChangePreview) -> CallToolResult {
     let mut result = structured(&ChangeToolOutput {
-        status: "refused".into(),
+        status: ChangeToolStatus::Refused,
         preview,
         result: None,
         next_step: "The user refused this change in the MCP-RMM app. Nothing was changed; do not retry it unless the user asks.".into(),
@@ -539,7 +547,7 @@ fn refused_in_app(preview: ChangePreview) -> CallToolResult {
 
 fn unanswered_in_app(preview: ChangePreview, why: &str) -> CallToolResult {
     let mut result = structured(&ChangeToolOutput {
-        status: "unanswered".into(),
+        status: ChangeToolStatus::Unanswered,
         preview,
         result: None,
         next_step: format!(
@@ -787,5 +795,43 @@ impl ServerHandler for RmmMcpServer {
             *mime_type = Some("application/json".into());
         }
         Ok(ReadResourceResult::new(vec![contents]).into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_change_tool_is_one_change_kind_and_nothing_else_is_a_change() {
+        let listed = tools(false, false);
+        for tool in &listed {
+            let destructive = tool
+                .annotations
+                .as_ref()
+                .and_then(|a| a.destructive_hint)
+                .unwrap_or(false);
+            assert_eq!(
+                ChangeKind::from_tool_name(&tool.name).is_some(),
+                destructive,
+                "{}",
+                tool.name
+            );
+        }
+        for kind in ChangeKind::ALL {
+            assert!(
+                listed.iter().any(|t| t.name == kind.tool_name()),
+                "{kind} has no tool"
+            );
+        }
+        // A near miss of a change tool's name is no change (it used to become a cancel).
+        for name in ["cancel_scheduled_updates", "configure_ota", "delete_device"] {
+            assert_eq!(ChangeKind::from_tool_name(name), None, "{name}");
+        }
+        assert!(
+            tools(true, false)
+                .iter()
+                .all(|t| ChangeKind::from_tool_name(&t.name).is_none())
+        );
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use rmcp::handler::server::tool::{schema_for_input, schema_for_output};
 use rmcp::model::{JsonObject, Tool, ToolAnnotations};
-use rmm_core::{AuthStatus, ChangePreview, ChangeResult, FleetSummary, TenantView};
+use rmm_core::{AuthStatus, ChangeKind, ChangePreview, ChangeResult, FleetSummary, TenantView};
 use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::Value;
@@ -137,11 +137,26 @@ pub struct ApiAnswer {
     pub answer: Value,
 }
 
-/// What a change tool did: `preview` (nothing changed yet; confirm to carry it out),
-/// `done` (carried out; see `result`), or `declined` (the user said no; nothing changed).
+/// What a change tool did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeToolStatus {
+    /// Nothing was changed yet: show the preview, confirm to carry it out.
+    Preview,
+    /// Carried out: see `result`.
+    Done,
+    /// The user said no when asked; nothing was changed.
+    Declined,
+    /// The person refused it in the MCP-RMM app; nothing was changed.
+    Refused,
+    /// The approval in the MCP-RMM app was not answered; nothing was changed.
+    Unanswered,
+}
+
+/// What a change tool did: its `status`, the preview, and the result when carried out.
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct ChangeToolOutput {
-    pub status: String,
+    pub status: ChangeToolStatus,
     pub preview: ChangePreview,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<ChangeResult>,
@@ -149,10 +164,11 @@ pub struct ChangeToolOutput {
     pub next_step: String,
 }
 
-pub const CHANGE_TOOLS: &[&str] = &[
-    "schedule_firmware_update",
-    "configure_ota_mode",
-    "cancel_scheduled_update",
+/// The change tools' names: one per `ChangeKind`.
+pub const CHANGE_TOOLS: [&str; 3] = [
+    ChangeKind::ALL[0].tool_name(),
+    ChangeKind::ALL[1].tool_name(),
+    ChangeKind::ALL[2].tool_name(),
 ];
 
 fn tool<P: JsonSchema + 'static, O: JsonSchema + 'static>(
@@ -193,6 +209,33 @@ fn change(idempotent: bool) -> ToolAnnotations {
         .destructive(true)
         .idempotent(idempotent)
         .open_world(true)
+}
+
+/// The tool of one change (every kind has one: the match has no catch-all).
+fn change_tool(kind: ChangeKind) -> Tool {
+    let name = kind.tool_name();
+    match kind {
+        ChangeKind::ScheduleFirmwareUpdate => {
+            tool::<ScheduleFirmwareUpdateParams, ChangeToolOutput>(
+                name,
+                "Schedule a firmware update",
+                "Schedules a staged firmware file onto devices: transfer at transfer_datetime (Unix ms, future), update at execute_datetime (YYYYMMDDHHMM in timezone UTC±hh:mm). Always previews first (devices, current state, warnings: already reserved, offline, file not fitting the model). Without confirm: true it changes nothing and returns the preview (or asks the user, if your client supports it); call again with confirm: true (and preview_digest) to carry it out.",
+                change(false),
+            )
+        }
+        ChangeKind::ConfigureOtaMode => tool::<ConfigureOtaModeParams, ChangeToolOutput>(
+            name,
+            "Configure OTA mode",
+            "Sets devices' automatic-update mode (auto, confirmation, off) and window start_hour-end_hour (0-23, or -1 for any time; start before end in auto). Previews first; carried out only with confirm: true or the user's confirmation.",
+            change(true),
+        ),
+        ChangeKind::CancelScheduledUpdate => tool::<CancelScheduledUpdateParams, ChangeToolOutput>(
+            name,
+            "Cancel scheduled updates",
+            "Cancels the firmware update reservations of devices. Previews first (warns about devices with nothing to cancel); carried out only with confirm: true or the user's confirmation.",
+            change(true),
+        ),
+    }
 }
 
 /// Every tool; without the change tools in read-only mode.
@@ -256,14 +299,7 @@ pub fn tools(read_only: bool, api_writes_allowed: bool) -> Vec<Tool> {
         ),
     ];
     if !read_only {
-        list.extend([
-            tool::<ScheduleFirmwareUpdateParams, ChangeToolOutput>("schedule_firmware_update", "Schedule a firmware update",
-                "Schedules a staged firmware file onto devices: transfer at transfer_datetime (Unix ms, future), update at execute_datetime (YYYYMMDDHHMM in timezone UTC±hh:mm). Always previews first (devices, current state, warnings: already reserved, offline, file not fitting the model). Without confirm: true it changes nothing and returns the preview (or asks the user, if your client supports it); call again with confirm: true (and preview_digest) to carry it out.", change(false)),
-            tool::<ConfigureOtaModeParams, ChangeToolOutput>("configure_ota_mode", "Configure OTA mode",
-                "Sets devices' automatic-update mode (auto, confirmation, off) and window start_hour-end_hour (0-23, or -1 for any time; start before end in auto). Previews first; carried out only with confirm: true or the user's confirmation.", change(true)),
-            tool::<CancelScheduledUpdateParams, ChangeToolOutput>("cancel_scheduled_update", "Cancel scheduled updates",
-                "Cancels the firmware update reservations of devices. Previews first (warns about devices with nothing to cancel); carried out only with confirm: true or the user's confirmation.", change(true)),
-        ]);
+        list.extend(ChangeKind::ALL.map(change_tool));
     }
     list
 }
