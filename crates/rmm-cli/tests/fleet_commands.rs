@@ -176,7 +176,7 @@ async fn bad_input_is_reported_field_by_field_with_exit_code_2() {
         .await;
     assert_eq!(code, 2, "{err}");
     assert!(
-        err.contains("transfer:") && err.contains("execute_datetime"),
+        err.contains("--transfer") && err.contains("execute_datetime"),
         "{err}"
     );
     let (code, _, err) = s.run(&["devices", "--page-size", "500"]).await;
