@@ -273,7 +273,7 @@ async fn validation_reports_every_problem_including_cloud_checks() {
     );
 
     let ota = ChangeRequest::ConfigureOtaMode(SetOtaMode {
-        device_ids: vec!["bad".into()],
+        device_ids: vec![" ".into()],
         ota_mode: "sometimes".into(),
         start_hour: 30,
         end_hour: 4,
