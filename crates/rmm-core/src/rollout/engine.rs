@@ -534,8 +534,9 @@ impl RolloutEngine {
         request: ChangeRequest,
         caller: &Caller,
     ) -> Result<Option<bool>, OperationError> {
-        let preview = self.ops.preview(&request).await?;
-        let result = self.ops.apply(&request, &preview.digest, caller).await?;
+        let change = self.ops.check(&request)?;
+        let preview = self.ops.preview(&change).await?;
+        let result = self.ops.apply(&change, &preview.digest, caller).await?;
         Ok(result.took_effect)
     }
 
