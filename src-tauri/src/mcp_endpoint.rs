@@ -30,6 +30,17 @@ const APPROVAL_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 const MAX_SESSIONS: usize = 30;
 const MAX_CALLS: usize = 20;
 
+/// The `rmm` that stdio entries start: the one installed beside this app when there is one (a
+/// host that starts servers with a minimal `PATH` then still finds it), else `rmm` on `PATH`.
+fn rmm_program() -> String {
+    let name = if cfg!(windows) { "rmm.exe" } else { "rmm" };
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join(name)))
+        .filter(|path| path.is_file())
+        .map_or_else(|| "rmm".to_owned(), |path| path.display().to_string())
+}
+
 /// What the user chose for the endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
@@ -371,7 +382,7 @@ impl McpEndpoint {
         let url = status
             .url
             .unwrap_or_else(|| format!("http://127.0.0.1:{}/mcp", status.port));
-        let stdio = StdioCommand::rmm("rmm", Some(&profile_name), false).with_session_env();
+        let stdio = StdioCommand::rmm(rmm_program(), Some(&profile_name), false).with_session_env();
         let text = |v: serde_json::Value| serde_json::to_string_pretty(&v).unwrap_or_default();
         Ok(McpClientConfigs {
             secret: secret.expose().to_owned(),
