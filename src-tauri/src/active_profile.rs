@@ -301,8 +301,15 @@ fn profile_parts(
             rule: format!("{login_url:?} is not an absolute URL ({e})"),
         })
     })?;
+    let dashboard = resolved
+        .profile
+        .dashboard_url
+        .as_deref()
+        .and_then(|u| url::Url::parse(u).ok());
     let sign_in = SignInProfile {
         name: resolved.profile.name.clone(),
+        handover_origins: crate::login_window::expected_origins(&login_url, dashboard.as_ref()),
+        username: resolved.profile.username.clone(),
         login_url,
         api_origin: resolved.api_base_url()?.origin().ascii_serialization(),
         validator: Arc::new(rmm_auth::TokenValidator::new(resolved.validation_rules()?)),

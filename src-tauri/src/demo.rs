@@ -78,8 +78,11 @@ impl DemoSimulator {
             jwks_url: Some(parse("JWKS URL", &info.jwks_url)?),
             ..rmm_auth::ValidationRules::default()
         };
+        let dashboard = parse("dashboard URL", &info.dashboard_url)?;
         Ok(crate::session::SignInProfile {
             name: DEMO_PROFILE.to_string(),
+            handover_origins: crate::login_window::expected_origins(&login_url, Some(&dashboard)),
+            username: Some(info.username.clone()),
             login_url,
             api_origin,
             validator: std::sync::Arc::new(rmm_auth::TokenValidator::new(rules)),

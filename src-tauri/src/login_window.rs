@@ -1,7 +1,10 @@
 //! The login window: a webview with its own data folder per profile that opens the profile's
-//! login URL with `token_capture.js` injected into every frame. The script hands the token over
-//! by navigating to a reserved URL, which the navigation handler here takes and cancels: the
-//! remote pages need no Tauri command for it (the window has no capability at all).
+//! login URL with `token_capture.js` injected into its top frame only. The script hands the
+//! token over by navigating to a reserved URL, which the navigation handler here takes and
+//! cancels: the remote pages need no Tauri command for it (the window has no capability at
+//! all). A hand-over counts only with the window's one-time nonce (which only the top frame's
+//! script knows, so a frame of another origin cannot forge one) and from a page of an expected
+//! origin; any other is cancelled and ignored, and the sign-in goes on waiting.
 
 use std::path::PathBuf;
 
@@ -19,12 +22,29 @@ const CAPTURE_HOST: &str = "mcp-rmm-capture.invalid";
 
 const SCRIPT_TEMPLATE: &str = include_str!("token_capture.js");
 
-/// The capture script for an API origin (e.g. `http://127.0.0.1:4004`).
-pub fn capture_script(api_origin: &str) -> String {
+/// The capture script for an API origin (e.g. `http://127.0.0.1:4004`) and a window's nonce.
+pub fn capture_script(api_origin: &str, nonce: &str) -> String {
     let quote = |s: &str| serde_json::Value::String(s.to_string()).to_string();
     SCRIPT_TEMPLATE
         .replace("__RMM_API_ORIGIN__", &quote(api_origin))
         .replace("__RMM_CAPTURE_URL__", &quote(CAPTURE_URL))
+        .replace("__RMM_NONCE__", &quote(nonce))
+}
+
+/// A fresh one-time nonce for a login window (128 random bits, hex).
+pub fn new_nonce() -> String {
+    let bytes: [u8; 16] = rand::random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Where a login window accepts a hand-over from.
+#[derive(Debug, Clone)]
+pub struct Handover {
+    /// The nonce only the window's own script knows.
+    pub nonce: String,
+    /// The origins of the pages that may hand a token over (the login page, the dashboard it
+    /// returns to); empty when none is known beyond the top frame's own script.
+    pub origins: Vec<String>,
 }
 
 /// What a navigation of the login window means.
@@ -34,24 +54,61 @@ pub enum Navigation {
     Page,
     /// The capture script's hand-over, with the token (cancel the navigation).
     Captured(String),
-    /// The reserved URL without a token (cancel, ignore).
-    Empty,
+    /// The reserved URL without a valid hand-over (cancel, ignore, keep waiting); says why.
+    Refused(&'static str),
 }
 
 /// Reads a navigation of the login window. Never log `url`: it may hold the token.
-pub fn read_navigation(url: &Url) -> Navigation {
+pub fn read_navigation(url: &Url, handover: &Handover) -> Navigation {
     if url.host_str() != Some(CAPTURE_HOST) {
         return Navigation::Page;
     }
-    let token = url.fragment().and_then(|fragment| {
-        url::form_urlencoded::parse(fragment.as_bytes())
-            .find(|(name, _)| name == "token")
-            .map(|(_, value)| value.into_owned())
-    });
+    let mut token = None;
+    let mut nonce = None;
+    let mut origin = None;
+    for (name, value) in url::form_urlencoded::parse(url.fragment().unwrap_or("").as_bytes()) {
+        match name.as_ref() {
+            "token" => token = Some(value.into_owned()),
+            "nonce" => nonce = Some(value.into_owned()),
+            "origin" => origin = Some(value.into_owned()),
+            _ => {}
+        }
+    }
+    // Compared whole; the nonce is not secret once the window is gone, and a wrong one here
+    // only ever comes from a page that cannot know it.
+    if nonce.as_deref() != Some(handover.nonce.as_str()) {
+        return Navigation::Refused("not from the login window's own script (a frame, or a page)");
+    }
+    let origin = origin.unwrap_or_default();
+    if !handover.origins.is_empty() && !handover.origins.contains(&origin) {
+        return Navigation::Refused("from a page of an unexpected origin");
+    }
     match token {
         Some(token) if !token.is_empty() => Navigation::Captured(token),
-        _ => Navigation::Empty,
+        _ => Navigation::Refused("without a token"),
     }
+}
+
+/// The origins a profile's login may hand a token over from: the login page's, the page its
+/// `redirect_uri` returns to, and the dashboard's. Empty when neither of the last two is known
+/// (a profile of only a login page and an API base): the dashboard's pages hand the token over
+/// and their origin is not known, so only the top frame's nonce is required then.
+pub fn expected_origins(login_url: &Url, dashboard_url: Option<&Url>) -> Vec<String> {
+    let mut origins = vec![login_url.origin().ascii_serialization()];
+    let redirect = login_url
+        .query_pairs()
+        .find(|(name, _)| name == "redirect_uri")
+        .and_then(|(_, value)| Url::parse(&value).ok());
+    for url in redirect.iter().chain(dashboard_url) {
+        let origin = url.origin().ascii_serialization();
+        if !origins.contains(&origin) {
+            origins.push(origin);
+        }
+    }
+    if redirect.is_none() && dashboard_url.is_none() {
+        return Vec::new();
+    }
+    origins
 }
 
 /// Where a profile's login webview keeps its cookies (the IdP session used by Refresh).
@@ -68,6 +125,7 @@ pub fn open(
     profile: &str,
     login_url: &Url,
     api_origin: &str,
+    origins: Vec<String>,
     visible: bool,
     on_token: impl Fn(String) + Send + 'static,
 ) -> Result<(), CommandError> {
@@ -78,7 +136,11 @@ pub fn open(
         }
         return Ok(());
     }
-    let captured = std::sync::atomic::AtomicBool::new(false);
+    let handover = Handover {
+        nonce: new_nonce(),
+        origins,
+    };
+    let script = capture_script(api_origin, &handover.nonce);
     let builder =
         WebviewWindowBuilder::new(app, LOGIN_WINDOW, WebviewUrl::External(login_url.clone()))
             .title("Sign in — MCP-RMM")
@@ -93,16 +155,19 @@ pub fn open(
         builder.data_directory(data_folder(app, profile)?)
     };
     builder
-        .initialization_script_for_all_frames(capture_script(api_origin))
-        .on_navigation(move |url| match read_navigation(url) {
+        // The top frame only: a frame of the page (another origin's) gets no script.
+        .initialization_script(script)
+        .on_navigation(move |url| match read_navigation(url, &handover) {
             Navigation::Page => true,
             Navigation::Captured(token) => {
-                if !captured.swap(true, std::sync::atomic::Ordering::SeqCst) {
-                    on_token(token);
-                }
+                // Each hand-over is checked; a refused one leaves the window waiting.
+                on_token(token);
                 false
             }
-            Navigation::Empty => false,
+            Navigation::Refused(why) => {
+                tracing::warn!(why, "a token hand-over in the login window was ignored");
+                false
+            }
         })
         .build()
         .map(drop)
@@ -127,28 +192,84 @@ pub fn close(app: &AppHandle) {
 mod tests {
     use super::*;
 
+    fn handover() -> Handover {
+        Handover {
+            nonce: "n0nce".into(),
+            origins: vec!["http://127.0.0.1:4002".into()],
+        }
+    }
+
     #[test]
-    fn the_reserved_url_carries_the_token_in_its_fragment() {
-        let url = Url::parse("https://mcp-rmm-capture.invalid/#token=a.b%2Bc.d").unwrap();
+    fn the_reserved_url_carries_the_token_the_nonce_and_the_origin() {
+        let url = Url::parse(
+            "https://mcp-rmm-capture.invalid/#token=a.b%2Bc.d&nonce=n0nce&origin=http%3A%2F%2F127.0.0.1%3A4002",
+        )
+        .unwrap();
         assert_eq!(
-            read_navigation(&url),
+            read_navigation(&url, &handover()),
             Navigation::Captured("a.b+c.d".into())
         );
-        let empty = Url::parse("https://mcp-rmm-capture.invalid/#token=").unwrap();
-        assert_eq!(read_navigation(&empty), Navigation::Empty);
+        let empty = Url::parse(
+            "https://mcp-rmm-capture.invalid/#token=&nonce=n0nce&origin=http%3A%2F%2F127.0.0.1%3A4002",
+        )
+        .unwrap();
+        assert!(matches!(
+            read_navigation(&empty, &handover()),
+            Navigation::Refused(_)
+        ));
+    }
+
+    #[test]
+    fn a_forged_handover_is_refused() {
+        // Issue 13, finding 4: a frame navigating itself to the reserved address.
+        for forged in [
+            "https://mcp-rmm-capture.invalid/#token=junk",
+            "https://mcp-rmm-capture.invalid/#token=junk&nonce=guess&origin=http%3A%2F%2F127.0.0.1%3A4002",
+            "https://mcp-rmm-capture.invalid/#token=junk&nonce=n0nce&origin=http%3A%2F%2F127.0.0.1%3A9",
+            "https://mcp-rmm-capture.invalid/#token=junk&nonce=n0nce",
+        ] {
+            let url = Url::parse(forged).unwrap();
+            assert!(
+                matches!(read_navigation(&url, &handover()), Navigation::Refused(_)),
+                "{forged}"
+            );
+        }
     }
 
     #[test]
     fn other_pages_load_even_with_a_token_in_their_fragment() {
         let url = Url::parse("http://127.0.0.1:4000/callback#token=x").unwrap();
-        assert_eq!(read_navigation(&url), Navigation::Page);
+        assert_eq!(read_navigation(&url, &handover()), Navigation::Page);
     }
 
     #[test]
-    fn the_script_names_the_api_origin_and_the_reserved_url_quoted() {
-        let script = capture_script("http://127.0.0.1:4004");
+    fn expected_origins_are_the_login_page_its_return_and_the_dashboard() {
+        let login = Url::parse(
+            "https://t.auth0.example/authorize?client_id=x&redirect_uri=https%3A%2F%2Fdash.example%2Fcb",
+        )
+        .unwrap();
+        let dash = Url::parse("https://dash.example/").unwrap();
+        assert_eq!(
+            expected_origins(&login, Some(&dash)),
+            ["https://t.auth0.example", "https://dash.example"]
+        );
+        assert_eq!(
+            expected_origins(&login, None),
+            ["https://t.auth0.example", "https://dash.example"]
+        );
+        let plain = Url::parse("https://t.auth0.example/login").unwrap();
+        assert!(expected_origins(&plain, None).is_empty());
+    }
+
+    #[test]
+    fn the_script_names_the_api_origin_the_reserved_url_and_the_nonce_quoted() {
+        let script = capture_script("http://127.0.0.1:4004", "abc123");
         assert!(script.contains("var API_ORIGIN = \"http://127.0.0.1:4004\";"));
         assert!(script.contains("\"https://mcp-rmm-capture.invalid/\""));
+        assert!(script.contains("var NONCE = \"abc123\";"));
+        assert!(script.contains("window.top !== window"));
         assert!(!script.contains("__RMM_"));
+        assert_ne!(new_nonce(), new_nonce());
+        assert_eq!(new_nonce().len(), 32);
     }
 }

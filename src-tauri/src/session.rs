@@ -22,6 +22,11 @@ pub struct SignInProfile {
     pub name: String,
     pub login_url: Url,
     pub api_origin: String,
+    /// The origins of the pages that may hand a token over in the login window (the login
+    /// page's, the dashboard's); empty when only the top frame's own script is known.
+    pub handover_origins: Vec<String>,
+    /// The user the profile is for; a token of another user is refused.
+    pub username: Option<String>,
     pub validator: Arc<TokenValidator>,
     pub store: Arc<dyn TokenStore>,
 }
@@ -138,6 +143,7 @@ impl SessionState {
             .validate(&jwt, TokenOrigin::EmbeddedWebview)
             .await
             .map_err(|e| CommandError::new(ErrorCode::TokenRejected, e.to_string()))?;
+        check_identity(&token, profile.username.as_deref())?;
         self.keep(token, "the login window").await
     }
 
@@ -200,6 +206,27 @@ impl SessionState {
     }
 }
 
+/// Refuses a token of another user than the profile's (a page could hand over a valid token
+/// of an account of its choosing, signing the app and its agents in to that tenant).
+fn check_identity(token: &AccessToken, username: Option<&str>) -> Result<(), CommandError> {
+    let Some(expected) = username.map(str::trim).filter(|u| !u.is_empty()) else {
+        return Ok(());
+    };
+    let claims = token.claims();
+    let user = claims.email.as_deref().or(claims.sub.as_deref());
+    if user.is_some_and(|u| u.trim().eq_ignore_ascii_case(expected)) {
+        return Ok(());
+    }
+    Err(CommandError::new(
+        ErrorCode::TokenRejected,
+        format!(
+            "the sign-in handed over a token of {}, not of the profile's user {expected}: it was \
+             refused; sign in as {expected}, or change the profile's user in Settings",
+            user.unwrap_or("an unnamed user")
+        ),
+    ))
+}
+
 fn show_token(info: &mut SessionInfo, token: &AccessToken) {
     let claims = token.claims();
     info.signed_in = true;
@@ -239,19 +266,21 @@ pub async fn sign_in(
         &profile.name,
         &profile.login_url,
         &profile.api_origin,
+        profile.handover_origins.clone(),
         !silent,
         move |jwt| {
             let shared = Arc::clone(&shared);
             let handle = handle.clone();
             tauri::async_runtime::spawn(async move {
-                if let Err(error) = shared.accept(jwt).await {
-                    tracing::warn!(code = ?error.code, message = %error.message, "the captured token was refused");
-                    shared.update(|info| {
-                        info.signing_in = false;
-                        info.last_error = Some(error);
-                    });
+                match shared.accept(jwt).await {
+                    Ok(_) => login_window::close(&handle),
+                    // A refused hand-over does not end the sign-in: the window stays and
+                    // waits for the real token; the header says what was refused.
+                    Err(error) => {
+                        tracing::warn!(code = ?error.code, message = %error.message, "a captured token was refused; still waiting");
+                        shared.update(|info| info.last_error = Some(error));
+                    }
                 }
-                login_window::close(&handle);
             });
         },
     )?;
@@ -361,6 +390,8 @@ mod tests {
                 name: "test".into(),
                 login_url: Url::parse("http://127.0.0.1:1/login").unwrap(),
                 api_origin: "http://127.0.0.1:2".into(),
+                handover_origins: Vec::new(),
+                username: None,
                 validator: Arc::new(TokenValidator::new(rmm_auth::ValidationRules::default())),
                 store: store.clone(),
             }),
@@ -370,5 +401,57 @@ mod tests {
         assert_eq!(error.code, ErrorCode::TokenRejected);
         assert!(!state.snapshot().signed_in);
         assert!(store.load_token().unwrap().is_none());
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_valid_token_of_another_user_is_refused_and_the_right_one_then_accepted() {
+        // Issue 13, finding 4: a page handing over a valid token of an account of its choosing
+        // signed the app in to that tenant.
+        let sim = rmm_sim::start(rmm_sim::SimConfig {
+            devices: 1,
+            ..rmm_sim::SimConfig::default()
+        })
+        .await
+        .unwrap();
+        let i = sim.info().clone();
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn TokenStore> = Arc::new(rmm_auth::FileStore::new(dir.path().join("t")));
+        let state = SessionState::new(
+            Some(SignInProfile {
+                name: "test".into(),
+                login_url: Url::parse(&i.login_url).unwrap(),
+                api_origin: "http://127.0.0.1:2".into(),
+                handover_origins: Vec::new(),
+                username: Some(i.username.to_uppercase()),
+                validator: Arc::new(TokenValidator::new(rmm_auth::ValidationRules {
+                    issuer: Some(i.issuer.clone()),
+                    audience: Some(i.audience.clone()),
+                    jwks_url: Some(Url::parse(&i.jwks_url).unwrap()),
+                    ..rmm_auth::ValidationRules::default()
+                })),
+                store: store.clone(),
+            }),
+            None,
+        );
+        let other = sim.mint_token(&rmm_sim::TokenSpec {
+            email: Some("someone.else@example.com".into()),
+            ..rmm_sim::TokenSpec::default()
+        });
+        let error = state.accept(other).await.unwrap_err();
+        assert_eq!(error.code, ErrorCode::TokenRejected);
+        assert!(
+            error.message.contains("someone.else@example.com")
+                && error.message.contains(&i.username.to_uppercase()),
+            "{}",
+            error.message
+        );
+        assert!(!state.snapshot().signed_in);
+        assert!(store.load_token().unwrap().is_none());
+
+        // The profile's own user (whatever the case of the address) signs in.
+        let info = state.accept(sim.valid_token()).await.unwrap();
+        assert!(info.signed_in);
+        assert!(store.load_token().unwrap().is_some());
+        sim.shutdown().await;
     }
 }

@@ -1,17 +1,26 @@
-// Injected by MCP-RMM at document start into every frame of the login window (and nowhere
-// else). It watches the page's own requests and hands the first `authorization: Bearer` value
-// sent to the API origin, or an `access_token` in the URL fragment, to the app by navigating
-// to a reserved URL that the app intercepts and cancels. It has no access to any app command.
+// Injected by MCP-RMM at document start into the top frame of the login window only (never
+// into a frame, nor anywhere else). It watches the page's own requests and hands each new
+// `authorization: Bearer` value sent to the API origin, or an `access_token` in the URL
+// fragment, to the app by navigating to a reserved URL that the app intercepts and cancels.
+// The hand-over names this page's origin and carries a one-time nonce that only this script
+// knows, so a frame of another origin cannot forge one. It has no access to any app command.
 (function () {
   "use strict";
+  if (window.top !== window) return;
   var API_ORIGIN = __RMM_API_ORIGIN__;
   var CAPTURE_URL = __RMM_CAPTURE_URL__;
-  var handedOver = false;
+  var NONCE = __RMM_NONCE__;
+  // Each value is handed over once; a refused one does not stop the next.
+  var handedOver = {};
 
   function handOver(token) {
-    if (handedOver || !token) return;
-    handedOver = true;
-    location.replace(CAPTURE_URL + "#token=" + encodeURIComponent(token));
+    if (!token || handedOver[token]) return;
+    handedOver[token] = true;
+    var fragment = new URLSearchParams();
+    fragment.set("token", token);
+    fragment.set("nonce", NONCE);
+    fragment.set("origin", location.origin);
+    location.replace(CAPTURE_URL + "#" + fragment.toString());
   }
 
   function originOf(url) {
