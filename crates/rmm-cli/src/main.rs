@@ -8,6 +8,7 @@ mod fleet_commands;
 mod fleet_connection;
 mod logging;
 mod mcp_command;
+mod rollout_commands;
 mod sim_command;
 
 use std::process::ExitCode;
@@ -51,6 +52,8 @@ enum Command {
     Auth(auth_commands::AuthCommand),
     #[command(flatten)]
     Fleet(fleet_commands::FleetCommand),
+    /// Phased firmware rollouts: plan, start, run, status, pause, resume, promote, abort, retry, history.
+    Rollout(Box<rollout_commands::RolloutArgs>),
     /// Serve the MCP endpoint for agents: --stdio, or --http 127.0.0.1:PORT (--print-config for a client configuration).
     Mcp(mcp_command::McpArgs),
 }
@@ -71,6 +74,7 @@ fn main() -> ExitCode {
             Command::Auth(cmd) => auth_commands::run(cmd, &cli.global).await,
             Command::Fleet(cmd) => fleet_commands::run(cmd, &cli.global).await,
             Command::Mcp(args) => mcp_command::run(args, &cli.global).await,
+            Command::Rollout(args) => rollout_commands::run(*args, &cli.global).await,
         }
     });
     match outcome {
@@ -103,12 +107,18 @@ pub enum Failure {
     /// A change was not carried out: not confirmed, or the devices changed since the preview.
     #[error("{0}")]
     NotDone(String),
+    /// A rollout is paused (by a gate or a person).
+    #[error("{0}")]
+    Paused(String),
+    /// A rollout finished, and some devices failed.
+    #[error("{0}")]
+    FinishedWithFailures(String),
 }
 
 impl Failure {
     /// Exit codes tell failures apart for scripts: 2 bad input, 3 sign-in needed or refused,
     /// 4 refused by the cloud, 5 cloud unreachable or failing, 6 change not carried out,
-    /// 1 anything local.
+    /// 7 rollout paused, 8 rollout finished with failures, 1 anything local.
     fn exit_code(&self) -> u8 {
         match self {
             Failure::BadInput(_) => 2,
@@ -117,6 +127,8 @@ impl Failure {
             Failure::CloudRefused(_) => 4,
             Failure::Cloud(_) => 5,
             Failure::NotDone(_) => 6,
+            Failure::Paused(_) => 7,
+            Failure::FinishedWithFailures(_) => 8,
         }
     }
 }

@@ -707,6 +707,12 @@ impl RolloutEngine {
         }
     }
 
+    /// Renews this runner's lease (a runner waiting between cycles keeps it).
+    pub fn renew_lease(&self, id: i64) -> Result<(), RolloutError> {
+        let r = self.record(id)?;
+        self.lease(&r)
+    }
+
     /// Gives up the lease (the runner stops cleanly).
     pub fn release(&self, id: i64) -> Result<(), RolloutError> {
         Ok(self.store.release_lease(id, &self.holder)?)
