@@ -6,6 +6,7 @@
 // ag-theme-quartz.css bundled by Vite) rather than the Theming API, which injects <style>
 // elements: that way the app's CSP keeps style-src 'self'. The "auto-dark" theme class follows
 // the system light/dark setting.
+import { spreadsheetSafe } from "./csv_safety";
 import {
   ClientSideRowModelApiModule,
   ClientSideRowModelModule,
@@ -162,7 +163,12 @@ export function createFleetGrid(
     selected: () => api.getSelectedRows(),
     matching: () => collect((cb) => api.forEachNodeAfterFilterAndSort(cb)),
     // Every column, shown or not: the file is the data, not the view.
-    csv: () => api.getDataAsCsv({ allColumns: true }) ?? "",
+    // Values come from printers: no cell may run as a spreadsheet formula.
+    csv: () =>
+      api.getDataAsCsv({
+        allColumns: true,
+        processCellCallback: (p) => spreadsheetSafe(String(p.value ?? "")),
+      }) ?? "",
     destroy: () => api.destroy(),
   };
 }
