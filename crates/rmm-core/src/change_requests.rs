@@ -241,7 +241,11 @@ impl ScheduleUpdate {
             None => {
                 problems.push(
                     "timezone",
-                    format!("must be `UTC±hh:mm` between UTC-12:00 and UTC+14:00, e.g. UTC+05:30; got {:?}", self.timezone),
+                    format!(
+                        "{}; got {:?}",
+                        crate::time_zone::TIME_ZONE_RULE,
+                        self.timezone
+                    ),
                 );
                 None
             }
@@ -330,9 +334,15 @@ pub const DEFAULT_OTA_END_HOUR: i64 = 4;
 /// that existing agent prompts and scripts mean the same thing.
 pub const DEFAULT_SCHEDULE_TIME_ZONE: &str = "UTC+05:30";
 
-/// `UTC+05:30` → the offset; `None` when not of that form or out of range.
+/// `UTC+05:30` (the prefix in any case, spaces around) → the offset, by `crate::time_zone`'s
+/// rule; `None` without the `UTC` prefix, when malformed or out of range. Schedules and plans
+/// name the zone with its prefix so that `+05:30` is never mistaken for a time.
 pub fn parse_utc_offset(text: &str) -> Option<TimeZoneOffset> {
-    text.strip_prefix("UTC")?.parse().ok()
+    let text = text.trim();
+    if !text.get(..3).is_some_and(|p| p.eq_ignore_ascii_case("utc")) {
+        return None;
+    }
+    crate::time_zone::parse_time_zone(text)
 }
 
 /// `YYYYMMDDHHMM` local to `timezone` (`UTC±hh:mm`) → Unix milliseconds: the transfer time as
@@ -469,7 +479,7 @@ mod tests {
             firmware_file_id: " ".into(),
             transfer_datetime: NOW - 1,
             execute_datetime: "2025-06-16".into(),
-            timezone: "+05:30".into(),
+            timezone: "UTC+5:30".into(),
             group_id: Some(String::new()),
         });
         let problems = request.check(NOW).unwrap_err();

@@ -1,4 +1,25 @@
-//! Core.
+//! `rmm-core`: what a user or an agent can do with a Sharp printer fleet, and every rule that
+//! goes with it. The CLI (`rmm`), the MCP endpoint (`rmm-mcp`) and the desktop app
+//! (`src-tauri`) are faces over this crate: they translate their user's words into these
+//! calls and the answers back, and carry no rule of their own.
+//!
+//! The public surface:
+//!
+//! - [`FleetOperations`]: the reads (devices, one device, summary, tenants, firmware files,
+//!   the audit log) and the changes. A change goes through one path: a [`ChangeRequest`] (as
+//!   asked, one of the [`ChangeKind`]s) is parsed by [`FleetOperations::check`] into a
+//!   [`CheckedChange`] or into every [`Problem`] at once; [`FleetOperations::preview`] checks
+//!   it against the cloud and shows what it will do ([`ChangePreview`], with a digest);
+//!   [`FleetOperations::apply`] carries it out only with the digest of the preview the person
+//!   saw, and records it in the [`AuditLog`] with who asked ([`Caller`]).
+//! - [`OperationError`] / [`FailureKind`]: why an operation did not happen, sorted by what the
+//!   caller can do about it; each face maps it to its own shape (exit code, MCP error, Tauri
+//!   error).
+//! - [`settings`]: profiles, the settings file, the old tool's environment variables, and
+//!   [`connect_profile`] to turn a profile into operations; [`rollout`]: phased rollouts
+//!   built on the same change path.
+//! - One home for shared rules and defaults: time zones ([`parse_time_zone`]), the clock
+//!   ([`Clock`], [`system_clock`]), the OTA window defaults, device and page limits.
 
 // Phased firmware rollouts: plans, previews, the engine.
 pub mod rollout;
@@ -20,6 +41,7 @@ mod fleet_views;
 mod operation_error;
 mod problems;
 mod profile_connection;
+mod time_zone;
 
 pub use audit::{AuditEntry, AuditError, AuditLog, AuditQuery, NewAuditEntry};
 pub use caller::{Caller, TokenFacts};
@@ -47,3 +69,4 @@ pub use profile_connection::{
     DEFAULT_TIME_ZONE, ProfileConnection, connect_profile, connect_profile_with_login,
     default_audit_path,
 };
+pub use time_zone::{TIME_ZONE_RULE, parse_time_zone, stored_time_zone};

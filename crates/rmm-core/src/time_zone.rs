@@ -38,9 +38,21 @@ mod tests {
             ("UTC+14:00", 840),
             ("UTC-12:00", -720),
         ] {
-            assert_eq!(parse_time_zone(text).map(|z| z.minutes()), Some(minutes), "{text}");
+            assert_eq!(
+                parse_time_zone(text).map(|z| z.minutes()),
+                Some(minutes),
+                "{text}"
+            );
         }
-        for bad in ["UTC-13:00", "UTC+14:30", "+5:30", "UTC", "", "GMT+01:00", "utc+1"] {
+        for bad in [
+            "UTC-13:00",
+            "UTC+14:30",
+            "+5:30",
+            "UTC",
+            "",
+            "GMT+01:00",
+            "utc+1",
+        ] {
             assert_eq!(parse_time_zone(bad), None, "{bad}");
         }
     }

@@ -73,21 +73,16 @@ struct Checked {
 }
 
 /// A time zone as the form takes it (`UTC+05:30`, `utc-08:00`, `+05:30`) as the profile keeps
-/// it (`+05:30`); empty is none.
+/// it (`+05:30`); empty is none. The rule is `crate::time_zone`'s, the same that connecting
+/// and scheduling use.
 pub fn normalize_time_zone(text: &str) -> Result<Option<String>, String> {
     let text = text.trim();
     if text.is_empty() {
         return Ok(None);
     }
-    let offset = match text.get(..3) {
-        Some(prefix) if prefix.eq_ignore_ascii_case("utc") => &text[3..],
-        _ => text,
-    };
-    resolve::check_time_zone(offset)
-        .map(|()| Some(offset.to_owned()))
-        .map_err(|_| {
-            format!("{text:?} must be UTC±hh:mm, e.g. UTC+05:30 or UTC-08:00 (hours 00-14, minutes 00-59)")
-        })
+    crate::time_zone::parse_time_zone(text)
+        .map(|zone| Some(crate::time_zone::stored_time_zone(zone)))
+        .ok_or_else(|| format!("{text:?} {}", crate::time_zone::TIME_ZONE_RULE))
 }
 
 /// Checks every field of `edit`; all problems at once.
@@ -323,10 +318,42 @@ mod tests {
             Some("+01:00")
         );
         assert_eq!(normalize_time_zone("").unwrap(), None);
-        for bad in ["UTC+15:00", "UTC+05:60", "CET", "UTC 05:00", "UTC+5:30"] {
+        for bad in [
+            "UTC+15:00",
+            "UTC-13:00",
+            "UTC+05:60",
+            "CET",
+            "UTC 05:00",
+            "UTC+5:30",
+        ] {
             let rule = normalize_time_zone(bad).unwrap_err();
             assert!(rule.contains("UTC±hh:mm"), "{bad}: {rule}");
         }
+    }
+
+    /// A zone the settings accept is a zone the API client connects with (UTC-13:00 used to
+    /// save and then fail when connecting).
+    #[test]
+    fn every_zone_that_saves_connects() {
+        let mut accepted = 0;
+        for minutes in (-15 * 60..=15 * 60).step_by(15) {
+            let sign = if minutes < 0 { '-' } else { '+' };
+            let m: i32 = minutes;
+            let text = format!("UTC{sign}{:02}:{:02}", m.abs() / 60, m.abs() % 60);
+            let Ok(Some(stored)) = normalize_time_zone(&text) else {
+                continue;
+            };
+            accepted += 1;
+            assert!(resolve::check_time_zone(&stored).is_ok(), "{text}");
+            let config = rmm_api::ApiConfig::new(
+                "https://api.example.com",
+                rmm_api::SecretString::from("key".to_owned()),
+                &stored,
+            );
+            assert!(config.is_ok(), "{text} saves but does not connect");
+        }
+        // -12:00..=+14:00 in quarter hours.
+        assert_eq!(accepted, 26 * 4 + 1);
     }
 
     #[test]

@@ -367,20 +367,13 @@ pub(super) fn check_url(field: &str, value: &str) -> Result<Url, SettingsError> 
 }
 
 pub(super) fn check_time_zone(tz: &str) -> Result<(), SettingsError> {
-    let b = tz.as_bytes();
-    let ok = b.len() == 6
-        && (b[0] == b'+' || b[0] == b'-')
-        && b[3] == b':'
-        && [1, 2, 4, 5].iter().all(|&i| b[i].is_ascii_digit())
-        && tz[1..3].parse::<u8>().is_ok_and(|h| h <= 14)
-        && tz[4..6].parse::<u8>().is_ok_and(|m| m < 60);
-    if ok {
-        Ok(())
-    } else {
-        Err(invalid(
+    // The one rule (crate::time_zone), in the form a profile keeps: `+05:30`.
+    match crate::time_zone::parse_time_zone(tz) {
+        Some(zone) if crate::time_zone::stored_time_zone(zone) == tz => Ok(()),
+        _ => Err(invalid(
             "time_zone",
-            format!("{tz:?} must be a UTC offset like +05:30 or -08:00"),
-        ))
+            format!("{tz:?} must be a UTC offset like +05:30 or -08:00, between -12:00 and +14:00"),
+        )),
     }
 }
 
