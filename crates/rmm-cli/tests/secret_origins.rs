@@ -133,7 +133,7 @@ async fn a_dotenv_in_the_current_folder_is_not_read_by_mcp_stdio() {
         )
         .await
         .unwrap();
-    assert_eq!(page.structured_content.unwrap()["returned"], 5);
+    assert_eq!(page.structured_content.unwrap()["summary"]["returned"], 5);
     client.cancel().await.unwrap();
     evil.assert_untouched("rmm mcp --stdio list_devices", &refs(&secrets_of(&s)));
 }
