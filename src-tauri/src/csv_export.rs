@@ -70,6 +70,7 @@ fn save_into(dir: &Path, name: &str, contents: &str) -> Result<PathBuf, CommandE
 
 /// Saves the CSV text in the Downloads folder (else the home folder); returns the file's path.
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all, err(Display, level = "warn"))]
 #[specta::specta]
 pub async fn save_csv(
     app: AppHandle,

@@ -56,6 +56,7 @@ impl From<&rmm_api::FleetProgress> for FleetProgress {
 /// Every device of the group (the token's tenant when `group_id` is null) and the summary of
 /// the same fetch; a `FleetProgress` event per page.
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all, err(Display, level = "warn"))]
 #[specta::specta]
 pub async fn load_fleet(
     app: AppHandle,
@@ -75,6 +76,7 @@ pub async fn load_fleet(
 
 /// These devices read again; ids no longer found are left out.
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all, err(Display, level = "warn"))]
 #[specta::specta]
 pub async fn refresh_devices(
     active: State<'_, ActiveProfile>,
@@ -87,6 +89,7 @@ pub async fn refresh_devices(
 
 /// The tenants the signed-in user may manage: what the header and dialogs name a tenant by.
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all, err(Display, level = "warn"))]
 #[specta::specta]
 pub async fn tenants(active: State<'_, ActiveProfile>) -> Result<Vec<TenantView>, CommandError> {
     let ops = active.fleet().operations()?.clone();
@@ -95,6 +98,7 @@ pub async fn tenants(active: State<'_, ActiveProfile>) -> Result<Vec<TenantView>
 
 /// The staged firmware files (up to the cloud's page of 100) and the models each fits.
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all, err(Display, level = "warn"))]
 #[specta::specta]
 pub async fn firmware_files(
     active: State<'_, ActiveProfile>,
@@ -106,6 +110,7 @@ pub async fn firmware_files(
 
 /// Validates and previews a change; nothing is changed.
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all, err(Display, level = "warn"))]
 #[specta::specta]
 pub async fn preview_change(
     active: State<'_, ActiveProfile>,
@@ -120,6 +125,7 @@ pub async fn preview_change(
 
 /// Carries out a change whose preview (`digest`) the person confirmed, recorded as theirs.
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all, err(Display, level = "warn"))]
 #[specta::specta]
 pub async fn apply_change(
     active: State<'_, ActiveProfile>,
@@ -138,6 +144,7 @@ pub async fn apply_change(
 
 /// Audit log entries, newest first.
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all, err(Display, level = "warn"))]
 #[specta::specta]
 pub async fn audit_entries(
     active: State<'_, ActiveProfile>,

@@ -10,6 +10,7 @@ use crate::mcp_endpoint::{McpClientConfigs, McpEndpoint, McpSettings, McpStatus}
 
 /// The endpoint: on/off, address, read-only, connected agents and their calls.
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all, err(Display, level = "warn"))]
 #[specta::specta]
 pub async fn mcp_status(endpoint: State<'_, Arc<McpEndpoint>>) -> Result<McpStatus, CommandError> {
     Ok(endpoint.status().await)
@@ -17,6 +18,7 @@ pub async fn mcp_status(endpoint: State<'_, Arc<McpEndpoint>>) -> Result<McpStat
 
 /// Turns the endpoint on or off, or changes its port or read-only switch.
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all, err(Display, level = "warn"))]
 #[specta::specta]
 pub async fn mcp_configure(
     endpoint: State<'_, Arc<McpEndpoint>>,
@@ -27,6 +29,7 @@ pub async fn mcp_configure(
 
 /// The endpoint secret and ready-to-paste configurations for Claude Desktop, Cursor, VS Code.
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all, err(Display, level = "warn"))]
 #[specta::specta]
 pub async fn mcp_client_configs(
     endpoint: State<'_, Arc<McpEndpoint>>,
@@ -36,6 +39,7 @@ pub async fn mcp_client_configs(
 
 /// The person's answer to an agent's change request.
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all, err(Display, level = "warn"))]
 #[specta::specta]
 pub fn answer_approval(
     endpoint: State<'_, Arc<McpEndpoint>>,

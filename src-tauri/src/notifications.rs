@@ -13,6 +13,7 @@ const MAX_BODY: usize = 500;
 /// Shows a desktop notification; `false` when the OS has no notification service (the UI's
 /// in-app message is then all the person gets).
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all, err(Display, level = "warn"))]
 #[specta::specta]
 pub fn notify_person(app: AppHandle, title: String, body: String) -> Result<bool, CommandError> {
     if title.trim().is_empty() {

@@ -127,6 +127,7 @@ async fn list(active: &ActiveProfile, switched: bool) -> Result<ProfileList, Com
 
 /// The profiles of the settings file (shared with the `rmm` command line) and the one in use.
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all, err(Display, level = "warn"))]
 #[specta::specta]
 pub async fn list_profiles(active: State<'_, ActiveProfile>) -> Result<ProfileList, CommandError> {
     list(&active, false).await
@@ -135,6 +136,7 @@ pub async fn list_profiles(active: State<'_, ActiveProfile>) -> Result<ProfileLi
 /// Saves a profile (bad fields come back as `bad_input` with `problems`, nothing saved). The
 /// app switches to it when no profile is in use yet or when it is the one in use.
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all, err(Display, level = "warn"))]
 #[specta::specta]
 pub async fn save_profile(
     app: AppHandle,
@@ -151,6 +153,7 @@ pub async fn save_profile(
 
 /// Switches to the profile called `name`, and remembers it for the next start.
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all, err(Display, level = "warn"))]
 #[specta::specta]
 pub async fn use_profile(
     app: AppHandle,
@@ -164,6 +167,7 @@ pub async fn use_profile(
 
 /// Starts the built-in simulator (once) and switches to it, as `--demo` does.
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all, err(Display, level = "warn"))]
 #[specta::specta]
 pub async fn start_demo(
     app: AppHandle,
@@ -178,6 +182,7 @@ pub async fn start_demo(
 /// embedded webviews): rmm-auth types the profile's user name and saved password and captures
 /// the token. It runs in the background; `session_status` tells when it is done.
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all, err(Display, level = "warn"))]
 #[specta::specta]
 pub async fn sign_in_with_chromium(
     app: AppHandle,

@@ -251,6 +251,7 @@ pub fn session_status(active: State<'_, ActiveProfile>) -> SessionInfo {
 /// Opens the login window (`silent`: hidden, for Refresh while the IdP session lasts). The
 /// token arrives later; `session_status` tells when.
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all, err(Display, level = "warn"))]
 #[specta::specta]
 pub async fn sign_in(
     app: AppHandle,
@@ -301,6 +302,7 @@ pub async fn sign_in(
 
 /// Forgets the token: removes it from the keyring and closes any login window.
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all, err(Display, level = "warn"))]
 #[specta::specta]
 pub async fn sign_out(
     app: AppHandle,

@@ -472,7 +472,7 @@ export type DeviceView_Deserialize = {
 	ota_mode: string,
 	/**  The update window `start-end` (hours; -1 = any time). */
 	ota_window?: string | null,
-	/**  online or offline. */
+	/**  online, offline, or unknown when the cloud did not say. */
 	connection: string,
 	/**  The firmware file reserved for this device, if any. */
 	reserved_file_id?: string | null,
@@ -498,7 +498,7 @@ export type DeviceView_Serialize = {
 	ota_mode: string,
 	/**  The update window `start-end` (hours; -1 = any time). */
 	ota_window?: string,
-	/**  online or offline. */
+	/**  online, offline, or unknown when the cloud did not say. */
 	connection: string,
 	/**  The firmware file reserved for this device, if any. */
 	reserved_file_id?: string,
