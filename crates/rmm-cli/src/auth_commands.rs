@@ -354,7 +354,7 @@ impl Drop for EchoOff {
 
 fn print_signed_in(token: &AccessToken, where_kept: &str) {
     let c = token.claims();
-    println!(
+    out!(
         "Signed in as {} (tenant {}); token {}; kept in {}",
         c.email
             .as_deref()
@@ -405,7 +405,7 @@ async fn status(args: &StatusArgs, global: &GlobalArgs) -> Result<(), Failure> {
     let (token, store) = load_token(&args.store, global).await?;
     let Some(token) = token else {
         if args.json {
-            println!(
+            out!(
                 "{}",
                 serde_json::json!({"signedIn": false, "store": store.describe()})
             );
@@ -420,7 +420,7 @@ async fn status(args: &StatusArgs, global: &GlobalArgs) -> Result<(), Failure> {
         .unwrap_or_default();
     let left = token.remaining_at(SystemTime::now());
     if args.json {
-        println!(
+        out!(
             "{}",
             serde_json::json!({
                 "signedIn": true,
@@ -436,7 +436,7 @@ async fn status(args: &StatusArgs, global: &GlobalArgs) -> Result<(), Failure> {
             })
         );
     } else {
-        println!(
+        out!(
             "user:    {}\ntenant:  {}\ntoken:   {}\nsource:  {}\nstored:  {}",
             c.email.as_deref().or(c.sub.as_deref()).unwrap_or("unknown"),
             c.tenant_id.as_deref().unwrap_or("unknown"),
@@ -452,7 +452,7 @@ async fn token(args: &StoreArgs, global: &GlobalArgs) -> Result<(), Failure> {
     let (token, _) = load_token(args, global).await?;
     match token {
         Some(t) if t.remaining_at(SystemTime::now()).is_some() => {
-            println!("{}", t.expose_jwt());
+            out!("{}", t.expose_jwt());
             Ok(())
         }
         Some(_) => Err(Failure::Local(
@@ -495,12 +495,12 @@ async fn logout(args: &LogoutArgs, global: &GlobalArgs) -> Result<(), Failure> {
                 ))
             })?;
         }
-        println!(
+        out!(
             "Signed out of profile {}: token, saved credentials and browser session removed",
             resolved.profile.name
         );
     } else {
-        println!(
+        out!(
             "Signed out of profile {}: token removed",
             resolved.profile.name
         );

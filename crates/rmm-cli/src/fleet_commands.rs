@@ -203,7 +203,7 @@ pub async fn run(cmd: FleetCommand, global: &GlobalArgs) -> Result<(), Failure> 
 fn print_json(value: &impl Serialize) -> Result<(), Failure> {
     let text = serde_json::to_string_pretty(value)
         .map_err(|e| Failure::Local(format!("cannot write JSON: {e}")))?;
-    println!("{text}");
+    out!("{text}");
     Ok(())
 }
 
@@ -330,9 +330,9 @@ async fn devices(args: &DevicesArgs, global: &GlobalArgs) -> Result<(), Failure>
     if args.common.json {
         return print_json(&listing);
     }
-    println!("{}", table(&DEVICE_HEADERS, &device_rows(&listing.devices)));
+    out!("{}", table(&DEVICE_HEADERS, &device_rows(&listing.devices)));
     let last = listing.start_index + listing.returned;
-    println!(
+    out!(
         "\n{} of {} devices shown ({}-{}); {} of them need an update. Group {}.",
         listing.returned,
         listing.total_devices,
@@ -346,7 +346,7 @@ async fn devices(args: &DevicesArgs, global: &GlobalArgs) -> Result<(), Failure>
         listing.group_id
     );
     if !args.all && last < listing.total_devices {
-        println!("More: --start {last}, or --all for the whole fleet.");
+        out!("More: --start {last}, or --all for the whole fleet.");
     }
     Ok(())
 }
@@ -366,16 +366,19 @@ async fn summary(args: &GroupArgs, global: &GlobalArgs) -> Result<(), Failure> {
     if args.json {
         return print_json(&summary);
     }
-    println!(
+    out!(
         "Group {}: {} devices, {} need an update, {} offline.",
-        summary.group_id, summary.total_devices, summary.needs_update, summary.offline
+        summary.group_id,
+        summary.total_devices,
+        summary.needs_update,
+        summary.offline
     );
     let counts = |title: &str, counts: &[rmm_core::Count]| {
         let rows: Vec<Vec<String>> = counts
             .iter()
             .map(|c| vec![c.value.clone(), c.devices.to_string()])
             .collect();
-        println!("\n{}", table(&[title, "DEVICES"], &rows));
+        out!("\n{}", table(&[title, "DEVICES"], &rows));
     };
     counts("MODEL", &summary.by_model);
     let steps: Vec<Vec<String>> = summary
@@ -390,7 +393,7 @@ async fn summary(args: &GroupArgs, global: &GlobalArgs) -> Result<(), Failure> {
             ]
         })
         .collect();
-    println!(
+    out!(
         "\n{}",
         table(&["MODEL", "FIRMWARE", "LATEST", "DEVICES"], &steps)
     );
@@ -424,11 +427,11 @@ async fn firmware(args: &FirmwareArgs, global: &GlobalArgs) -> Result<(), Failur
             ]
         })
         .collect();
-    println!(
+    out!(
         "{}",
         table(&["FILE ID", "TITLE", "FILE NAME", "FITS"], &rows)
     );
-    println!(
+    out!(
         "\n{} of {} files; group {}.",
         listing.files.len(),
         listing.total_files,
@@ -481,7 +484,7 @@ async fn change(
         // stdout carries one JSON document at the end; the preview goes to stderr.
         eprintln!("{}", preview_text(&preview));
     } else {
-        println!("{}", preview_text(&preview));
+        out!("{}", preview_text(&preview));
     }
     if !args.yes {
         if !std::io::stdin().is_terminal() {
@@ -499,7 +502,7 @@ async fn change(
     if json {
         return print_json(&serde_json::json!({"preview": preview, "result": result}));
     }
-    println!(
+    out!(
         "Done: {} ({}); {} device(s){}; audit entry {}.",
         result.action,
         result.outcome,
@@ -511,9 +514,7 @@ async fn change(
         result.audit_id
     );
     if result.took_effect != Some(true) && result.outcome != ChangeOutcomeKind::Confirmed {
-        println!(
-            "The cloud's answer was lost; the devices were read back: see `rmm audit --json`."
-        );
+        out!("The cloud's answer was lost; the devices were read back: see `rmm audit --json`.");
     }
     Ok(())
 }
@@ -623,7 +624,7 @@ async fn audit(args: &AuditArgs) -> Result<(), Failure> {
             ]
         })
         .collect();
-    println!(
+    out!(
         "{}",
         table(
             &[

@@ -3,6 +3,10 @@
 //! Each subcommand lives in its own module and only translates between the terminal and the
 //! libraries; the rules live in the crates below.
 
+// First: the `out!` macro is used by every module after it.
+#[macro_use]
+mod output;
+
 mod auth_commands;
 mod fleet_commands;
 mod fleet_connection;

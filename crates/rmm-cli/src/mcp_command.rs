@@ -174,7 +174,7 @@ async fn print_config(args: &McpArgs, global: &GlobalArgs) -> Result<(), Failure
     };
     let text = serde_json::to_string_pretty(&config)
         .map_err(|e| Failure::Local(format!("cannot write JSON: {e}")))?;
-    println!("{text}");
+    out!("{text}");
     if args.client.as_deref() == Some("vscode") {
         eprintln!(
             "rmm: VS Code asks for the endpoint secret when it first connects and keeps it in its own secret storage; `rmm mcp --print-config` (or the app's Agents tab) shows it."

@@ -301,12 +301,12 @@ fn rollout_failure(e: RolloutError) -> Failure {
 
 fn print_json(value: &impl Serialize) -> Result<(), Failure> {
     let text = serde_json::to_string_pretty(value).map_err(|e| Failure::Local(e.to_string()))?;
-    println!("{text}");
+    out!("{text}");
     Ok(())
 }
 
 fn print_preview(p: &RolloutPreview) {
-    println!(
+    out!(
         "Rollout {:?} on group {}: {} devices in {} waves",
         p.name,
         p.group_id,
@@ -314,9 +314,13 @@ fn print_preview(p: &RolloutPreview) {
         p.waves.len()
     );
     for t in &p.targets {
-        println!(
+        out!(
             "  {}: {} devices → {} (file {} {:?})",
-            t.model, t.devices, t.version, t.file_id, t.file_title
+            t.model,
+            t.devices,
+            t.version,
+            t.file_id,
+            t.file_title
         );
     }
     for w in &p.waves {
@@ -325,7 +329,7 @@ fn print_preview(p: &RolloutPreview) {
             .iter()
             .filter_map(|d| d.first_slot_ms.map(|ms| (ms, d.first_slot_local.clone())))
             .min();
-        println!(
+        out!(
             "  {:<8} {:>6} devices, soak {} min{}",
             w.label,
             w.devices.len(),
@@ -341,7 +345,7 @@ fn print_preview(p: &RolloutPreview) {
         entry.0 += 1;
     }
     for (kind, (n, included)) in kinds {
-        println!(
+        out!(
             "  conflict {kind}: {n} devices ({})",
             if included { "included" } else { "left out" }
         );
@@ -351,21 +355,21 @@ fn print_preview(p: &RolloutPreview) {
         .iter()
         .find(|c| c.kind == ConflictKind::NoFittingFile)
     {
-        println!("    e.g. {}", c.message);
+        out!("    e.g. {}", c.message);
     }
     for note in &p.notes {
-        println!("  note: {note}");
+        out!("  note: {note}");
     }
-    println!("digest: {}", p.digest);
-    println!("start it with: rmm rollout start ... --digest {}", p.digest);
+    out!("digest: {}", p.digest);
+    out!("start it with: rmm rollout start ... --digest {}", p.digest);
 }
 
 fn print_status(s: &RolloutStatus) {
     let r = &s.rollout;
-    println!("Rollout {} {:?}: {}", r.id, r.name, s.summary);
+    out!("Rollout {} {:?}: {}", r.id, r.name, s.summary);
     for w in &s.waves {
         let c = &w.counts;
-        println!(
+        out!(
             "  {:<10} {:>5} devices: {} verified, {} failing, {} failed, {} under way, {} pending, {} aborted{}",
             w.label,
             c.total,
@@ -432,7 +436,7 @@ pub async fn run(args: RolloutArgs, global: &GlobalArgs) -> Result<(), Failure> 
                     if json {
                         print_json(&serde_json::json!({"id": id}))
                     } else {
-                        println!("Rollout {id} started. Drive it with: rmm rollout run {id}");
+                        out!("Rollout {id} started. Drive it with: rmm rollout run {id}");
                         Ok(())
                     }
                 }
@@ -471,10 +475,10 @@ pub async fn run(args: RolloutArgs, global: &GlobalArgs) -> Result<(), Failure> 
                 return print_json(&list);
             }
             if list.is_empty() {
-                println!("No rollouts yet (see `rmm rollout plan`).");
+                out!("No rollouts yet (see `rmm rollout plan`).");
             }
             for r in list {
-                println!(
+                out!(
                     "{:>4}  {:<9} wave {}/{}  {:?}  {}",
                     r.id,
                     r.state.as_str(),
@@ -494,7 +498,7 @@ pub async fn run(args: RolloutArgs, global: &GlobalArgs) -> Result<(), Failure> 
             if json {
                 print_json(&serde_json::json!({"retried": n}))
             } else {
-                println!("{n} failed devices will be tried again (rmm rollout run {id}).");
+                out!("{n} failed devices will be tried again (rmm rollout run {id}).");
                 Ok(())
             }
         }
@@ -503,13 +507,13 @@ pub async fn run(args: RolloutArgs, global: &GlobalArgs) -> Result<(), Failure> 
             if json {
                 return print_json(&report);
             }
-            println!(
+            out!(
                 "Aborted: {} reservations removed, {} devices had not started.",
                 report.stopped.len(),
                 report.never_started
             );
             if !report.not_stoppable.is_empty() {
-                println!(
+                out!(
                     "Already updating, could not be stopped: {}",
                     report.not_stoppable.join(", ")
                 );
@@ -524,7 +528,7 @@ pub async fn run(args: RolloutArgs, global: &GlobalArgs) -> Result<(), Failure> 
                 return print_json(&events);
             }
             for e in events {
-                println!(
+                out!(
                     "{}  {:<16} {}{}",
                     rmm_core::rollout::local_text(e.at_ms, 0),
                     e.kind,
@@ -544,7 +548,7 @@ pub async fn run(args: RolloutArgs, global: &GlobalArgs) -> Result<(), Failure> 
                     print_json(&report)?;
                 } else {
                     let c = &status.counts;
-                    println!(
+                    out!(
                         "{}  wave {}  {} verified, {} failing, {} under way, {} pending of {}  (+{} reserved this cycle)",
                         rmm_core::rollout::local_text(clock(), 0),
                         report.wave,

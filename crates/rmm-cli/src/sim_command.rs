@@ -92,7 +92,7 @@ pub async fn run(args: SimArgs, global: &GlobalArgs) -> Result<(), Failure> {
     let line = serde_json::to_string(sim.info())
         .map_err(|error| Failure::Local(format!("cannot print the connection details: {error}")))?;
     // The one line on stdout is the contract with scripts and tests; logs go to stderr.
-    println!("{line}");
+    out!("{line}");
     tracing::info!(api = %sim.info().api_base_url, "simulator ready");
     wait_for_interrupt().await;
     sim.shutdown().await;

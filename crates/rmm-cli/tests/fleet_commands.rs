@@ -197,3 +197,34 @@ async fn without_a_sign_in_commands_say_so_at_once_with_exit_code_3() {
     // A group the user cannot see (403) is a refusal of the request, not of the sign-in: exit
     // code 4, tested in cloud_refusal.rs.
 }
+
+/// `rmm devices --all | head -2`: the reader closes the pipe after a line or two; `rmm` ends
+/// quietly with status 0 (no panic, no backtrace), in its table and JSON forms.
+#[tokio::test]
+async fn a_reader_that_stops_early_ends_the_command_quietly() {
+    use std::process::Stdio;
+    use tokio::io::AsyncReadExt;
+
+    // Enough devices that the output is far larger than a pipe's buffer.
+    let s = Setup::new(3000, true).await;
+    for args in [
+        &["devices", "--all"][..],
+        &["devices", "--all", "--json"][..],
+        &["firmware"][..],
+    ] {
+        let mut command = tokio::process::Command::from(s.rmm(args));
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = command.spawn().unwrap();
+        let mut stdout = child.stdout.take().unwrap();
+        let mut first = [0u8; 16];
+        stdout.read_exact(&mut first).await.unwrap();
+        drop(stdout);
+        let output = child.wait_with_output().await.unwrap();
+        let err = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(0), "rmm {args:?}: {err}");
+        assert!(!err.contains("panicked"), "rmm {args:?}: {err}");
+    }
+}
