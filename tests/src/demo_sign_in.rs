@@ -50,10 +50,19 @@ pub async fn open_login_window_with(
     button: &str,
 ) -> Result<(String, String), String> {
     let main = session.window_handle().await?;
-    let sign_in = session
-        .wait_for(&format!("[data-testid=\"{button}\"]"), STEP)
-        .await?;
-    session.click(&sign_in).await?;
+    // The header may be redrawn between finding its button and clicking it (a profile just
+    // switched): find it again then.
+    let mut tries = 0;
+    loop {
+        let sign_in = session
+            .wait_for(&format!("[data-testid=\"{button}\"]"), STEP)
+            .await?;
+        match session.click(&sign_in).await {
+            Ok(()) => break,
+            Err(error) if error.contains("stale element reference") && tries < 5 => tries += 1,
+            Err(error) => return Err(error),
+        }
+    }
     let login = session
         .wait_for_new_window(std::slice::from_ref(&main), STEP)
         .await?;

@@ -103,11 +103,19 @@ export function startHeader(
 ): () => void {
   header.dataset.testid = "session-header";
   let info: SessionInfo | null = null;
+  // What was last drawn: the poll answers every second, and redrawing an unchanged header
+  // would replace its buttons under a pointer (or a test's click) for nothing.
+  let drawn = "";
   const redraw = () => {
     if (info) {
       if (!info.signedIn) names.clear();
       const name = info.signedIn && info.tenant ? names.nameOf(info.tenant, redraw) : null;
-      drawHeader(header, info, now(), act, name);
+      const left = info.expiresAt === null ? null : info.expiresAt - now();
+      const shown = JSON.stringify([info, name, left === null ? null : [timeLeftText(left), left < WARN_SECONDS]]);
+      if (shown !== drawn) {
+        drawHeader(header, info, now(), act, name);
+        drawn = shown;
+      }
       onSession(info);
     }
   };
