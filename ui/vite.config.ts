@@ -18,5 +18,9 @@ export default defineConfig({
   test: {
     environment: "happy-dom",
     include: ["src/**/*.test.ts"],
+    // A loaded 2-core CI machine can take seconds to set up happy-dom and the grid; these are not
+    // timed tests, so a slow start must not fail them (the default is 5 s).
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
   },
 });
