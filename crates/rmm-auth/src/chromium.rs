@@ -130,6 +130,13 @@ impl RunningBrowser {
                 "--disable-sync",
                 "--password-store=basic",
             ]);
+        // DevTools over two pipes only this process holds, never a TCP port: any local user
+        // can connect to a port on 127.0.0.1 and read the password field. (Windows has no
+        // pipe transport yet; there chromiumoxide's port stays, see the README.)
+        #[cfg(unix)]
+        {
+            builder = builder.remote_debugging_pipe();
+        }
         if mode == BrowserMode::Visible {
             builder = builder.with_head();
         }
