@@ -122,13 +122,15 @@ impl RunningBrowser {
             .viewport(None)
             .launch_timeout(Duration::from_secs(30))
             .request_timeout(Duration::from_secs(30))
+            // Without the leading "--": chromiumoxide adds it, and "----disable-gpu" is a
+            // flag Chromium ignores.
             .args([
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-                "--disable-sync",
-                "--password-store=basic",
+                "disable-gpu",
+                "disable-background-networking",
+                "disable-component-update",
+                "no-first-run",
+                "disable-sync",
+                "password-store=basic",
             ]);
         // DevTools over two pipes only this process holds, never a TCP port: any local user
         // can connect to a port on 127.0.0.1 and read the password field. (Windows has no

@@ -164,7 +164,17 @@ async fn the_login_browser_has_no_devtools_port_and_still_captures_the_token() {
         "no Chromium process was seen during the login ({} samples): {seen:?}",
         seen.samples
     );
+    assert!(
+        chromium
+            .iter()
+            .any(|args| args.iter().any(|a| a == "--disable-component-update")),
+        "rmm-auth's own flags reach Chromium well-formed: {chromium:?}"
+    );
     for (pid, args) in &seen.cmdlines {
+        assert!(
+            !args.iter().any(|a| a.starts_with("----")),
+            "process {pid} got a malformed flag Chromium ignores: {args:?}"
+        );
         assert!(
             !args
                 .iter()
