@@ -401,7 +401,8 @@ mod tests {
     /// The app over the settings and the profile choice in `dir`, keeping its audit log there.
     fn app_over(dir: tempfile::TempDir, endpoint_file: Option<PathBuf>) -> Fixture {
         let notify: Notify = Arc::new(|_| {});
-        let endpoint = McpEndpoint::new(None, endpoint_file, notify);
+        let ports_dir = Some(dir.path().join("mcp-endpoint"));
+        let endpoint = McpEndpoint::new(None, endpoint_file, ports_dir, notify);
         let active = ActiveProfile::new(
             endpoint.clone(),
             ActiveProfileConfig {
@@ -438,7 +439,7 @@ mod tests {
         f.endpoint
             .configure(McpSettings {
                 enabled: true,
-                port: 0,
+                port: None,
                 read_only: false,
             })
             .await
@@ -467,6 +468,85 @@ mod tests {
         again.active.restore(false).await.unwrap();
         assert_eq!(again.active.current().name(), Some("office"));
         again.endpoint.shutdown().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_endpoint_serves_the_profiles_saved_port_and_refuses_a_taken_one() {
+        let f = fixture();
+        let office = Choice::Profile {
+            name: "office".into(),
+        };
+        f.active.switch_to(office, false).await.unwrap();
+        let on = McpSettings {
+            enabled: true,
+            port: None,
+            read_only: false,
+        };
+        let status = f.endpoint.configure(on).await.unwrap();
+        let url = status.url.clone().unwrap();
+        // The port `rmm --profile office mcp --http` and its --print-config would take.
+        let saved = rmm_mcp::port_path_in(&f.dir.path().join("mcp-endpoint"), "office");
+        let port: u16 = std::fs::read_to_string(&saved)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        assert_eq!(url, format!("http://127.0.0.1:{port}/mcp"));
+        assert!(!url.contains(":8765/"), "no fixed port: {url}");
+        let configs = f.endpoint.client_configs().await.unwrap();
+        assert!(configs.cursor.contains(&url), "{}", configs.cursor);
+
+        // Off, then someone else takes the port: the endpoint says so and does not start, and
+        // no configuration points at a port it does not hold.
+        f.endpoint
+            .configure(McpSettings {
+                enabled: false,
+                ..on
+            })
+            .await
+            .unwrap();
+        let squatter = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+        let error = f.endpoint.configure(on).await.unwrap_err();
+        assert!(
+            error
+                .message
+                .contains(&format!("port {port} is already taken")),
+            "{}",
+            error.message
+        );
+        assert!(
+            error.message.contains("Apply"),
+            "in the Agents tab's words: {}",
+            error.message
+        );
+        let status = f.endpoint.status().await;
+        assert!(!status.running && status.url.is_none(), "{status:?}");
+        assert_eq!(status.error.as_deref(), Some(error.message.as_str()));
+        let refused = f.endpoint.client_configs().await.unwrap_err();
+        assert!(
+            refused.message.contains("endpoint is off"),
+            "{}",
+            refused.message
+        );
+        drop(squatter);
+
+        // A port the person typed is taken as it is.
+        let chosen = std::net::TcpListener::bind(("127.0.0.1", 0))
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let status = f
+            .endpoint
+            .configure(McpSettings {
+                port: Some(chosen),
+                ..on
+            })
+            .await
+            .unwrap();
+        assert_eq!(status.port, Some(chosen));
+        assert_eq!(status.url, Some(format!("http://127.0.0.1:{chosen}/mcp")));
+        f.endpoint.shutdown().await;
     }
 
     #[tokio::test(flavor = "multi_thread")]

@@ -77,6 +77,7 @@ fn main() {
             let endpoint = McpEndpoint::new(
                 None,
                 config_dir.as_ref().map(|dir| dir.join("mcp-endpoint.json")),
+                rmm_mcp::saved_ports_dir().ok(),
                 window_notifier(app.handle().clone()),
             );
             let active = ActiveProfile::new(

@@ -3,6 +3,9 @@
 //! relays to. Every change an agent asks for waits for the person's answer in the approval
 //! dialog; every session and call shows in the activity list. Its settings (on/off, port,
 //! read-only) are kept in a small JSON file beside the app's config; they hold no secret.
+//! Without a port of the person's choosing, the endpoint takes the profile's own port, the one
+//! `rmm mcp --http` and `--print-config` use (rmm-mcp's `endpoint_port`), never a fixed one
+//! that another local user could take first.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -22,8 +25,6 @@ use tokio::sync::oneshot;
 use crate::app_files::{read_json, write_json};
 use crate::command_error::{CommandError, ErrorCode};
 
-/// The port the endpoint takes unless the user picks another (the same as `rmm mcp`'s).
-pub const DEFAULT_PORT: u16 = 8765;
 /// How long an approval waits for the person before the agent is told nobody answered.
 const APPROVAL_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 /// The activity list keeps this many sessions, and this many calls of each.
@@ -42,23 +43,13 @@ fn rmm_program() -> String {
 }
 
 /// What the user chose for the endpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub struct McpSettings {
     pub enabled: bool,
-    /// 0 takes any free port.
-    pub port: u16,
+    /// The person's choice; none: the profile's own port, chosen free once and saved.
+    pub port: Option<u16>,
     pub read_only: bool,
-}
-
-impl Default for McpSettings {
-    fn default() -> Self {
-        Self {
-            enabled: false,
-            port: DEFAULT_PORT,
-            read_only: false,
-        }
-    }
 }
 
 /// One call in the activity list.
@@ -92,7 +83,8 @@ pub struct McpStatus {
     pub running: bool,
     /// `http://127.0.0.1:PORT/mcp` while running.
     pub url: Option<String>,
-    pub port: u16,
+    /// The port the person chose; none: the profile's own (the address is in `url`).
+    pub port: Option<u16>,
     pub read_only: bool,
     /// Where `rmm mcp --stdio` finds the app, while running.
     pub socket_path: Option<String>,
@@ -165,6 +157,8 @@ pub struct McpEndpoint {
     /// Swapped when the app switches profile ([`McpEndpoint::switch_profile`]).
     profile: std::sync::RwLock<Option<Arc<EndpointProfile>>>,
     settings_file: Option<PathBuf>,
+    /// The folder of each profile's saved port (shared with `rmm mcp`).
+    ports_dir: Option<PathBuf>,
     notify: Notify,
     running: tokio::sync::Mutex<Running>,
     agents: Mutex<Vec<AgentSession>>,
@@ -187,10 +181,12 @@ fn random_id() -> String {
 
 impl McpEndpoint {
     /// An endpoint over `profile` (none: the app has no fleet connection, and the endpoint
-    /// cannot be turned on), with its settings read from `settings_file`.
+    /// cannot be turned on), with its settings read from `settings_file` and the profiles'
+    /// saved ports in `ports_dir`.
     pub fn new(
         profile: Option<EndpointProfile>,
         settings_file: Option<PathBuf>,
+        ports_dir: Option<PathBuf>,
         notify: Notify,
     ) -> Arc<Self> {
         let settings = settings_file
@@ -200,6 +196,7 @@ impl McpEndpoint {
         Arc::new(Self {
             profile: std::sync::RwLock::new(profile.map(Arc::new)),
             settings_file,
+            ports_dir,
             notify,
             running: tokio::sync::Mutex::new(Running {
                 settings,
@@ -242,10 +239,7 @@ impl McpEndpoint {
             enabled: running.settings.enabled,
             running: running.http.is_some(),
             url: running.http.as_ref().map(HttpEndpoint::url),
-            port: running
-                .http
-                .as_ref()
-                .map_or(running.settings.port, |h| h.addr().port()),
+            port: running.settings.port,
             read_only: running.settings.read_only,
             socket_path: running
                 .socket_path
@@ -300,7 +294,11 @@ impl McpEndpoint {
         let host: Arc<dyn EndpointHost> = self.clone();
         let ops = profile.operations.clone();
         let http_host = host.clone();
-        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], running.settings.port));
+        let port = match running.settings.port {
+            Some(port) => port,
+            None => self.profile_port(&profile.name)?,
+        };
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
         let http = rmm_mcp::serve_http(
             addr,
             move || RmmMcpServer::new(ops.clone(), options).with_host(http_host.clone(), "http"),
@@ -310,11 +308,31 @@ impl McpEndpoint {
             },
         )
         .await
-        .map_err(|e| CommandError::new(ErrorCode::Local, e.to_string()))?;
+        .map_err(|error| match error {
+            rmm_mcp::HttpEndpointError::PortTaken(addr) => CommandError::new(
+                ErrorCode::Local,
+                format!(
+                    "port {} is already taken by another program (perhaps another user's): the endpoint did not start, so no agent sends its secret there. Stop that program, or type another port and Apply",
+                    addr.port()
+                ),
+            ),
+            other => CommandError::new(ErrorCode::Local, other.to_string()),
+        })?;
         tracing::info!(url = %http.url(), read_only = options.read_only, "MCP endpoint of the app on");
         running.http = Some(http);
         self.start_socket(running, options, host).await;
         Ok(())
+    }
+
+    /// `profile`'s own port: the saved one, or a free one chosen now and saved.
+    fn profile_port(&self, profile: &str) -> Result<u16, CommandError> {
+        let dir = match &self.ports_dir {
+            Some(dir) => dir.clone(),
+            None => rmm_mcp::saved_ports_dir()
+                .map_err(|message| CommandError::new(ErrorCode::Local, message))?,
+        };
+        rmm_mcp::load_or_choose_port(&rmm_mcp::port_path_in(&dir, profile))
+            .map_err(|message| CommandError::new(ErrorCode::Local, message))
     }
 
     #[cfg(any(unix, windows))]
@@ -377,11 +395,15 @@ impl McpEndpoint {
     /// The secret and the client configurations for the endpoint's address.
     pub async fn client_configs(&self) -> Result<McpClientConfigs, CommandError> {
         let profile_name = self.profile()?.name.clone();
+        // Only the address the endpoint holds now: a configuration naming a port we do not
+        // hold would send the secret to whoever takes it.
+        let Some(url) = self.status().await.url else {
+            return Err(CommandError::new(
+                ErrorCode::Local,
+                "the endpoint is off: tick \"Let AI agents connect\" and Apply, then show the configurations for the address it holds",
+            ));
+        };
         let secret = self.secret().await?;
-        let status = self.status().await;
-        let url = status
-            .url
-            .unwrap_or_else(|| format!("http://127.0.0.1:{}/mcp", status.port));
         let stdio = StdioCommand::rmm(rmm_program(), Some(&profile_name), false).with_session_env();
         let text = |v: serde_json::Value| serde_json::to_string_pretty(&v).unwrap_or_default();
         Ok(McpClientConfigs {
@@ -605,7 +627,7 @@ mod tests {
         let events = Arc::new(Mutex::new(Vec::new()));
         let seen = events.clone();
         let notify: Notify = Arc::new(move |e| seen.lock().unwrap().push(e));
-        (McpEndpoint::new(None, None, notify), events)
+        (McpEndpoint::new(None, None, None, notify), events)
     }
 
     fn requested_id(events: &Mutex<Vec<EndpointEvent>>) -> String {
@@ -694,7 +716,7 @@ mod tests {
         let error = endpoint
             .configure(McpSettings {
                 enabled: true,
-                port: 0,
+                port: None,
                 read_only: false,
             })
             .await
@@ -711,11 +733,11 @@ mod tests {
         let path = dir.path().join("mcp-endpoint.json");
         let settings = McpSettings {
             enabled: true,
-            port: 9000,
+            port: Some(9000),
             read_only: true,
         };
         let (endpoint, _) = endpoint();
-        let endpoint = McpEndpoint::new(None, Some(path.clone()), endpoint.notify.clone());
+        let endpoint = McpEndpoint::new(None, Some(path.clone()), None, endpoint.notify.clone());
         endpoint.save(settings);
         assert_eq!(read_settings(&path), Some(settings));
         std::fs::write(&path, "{not json").unwrap();

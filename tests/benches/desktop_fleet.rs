@@ -96,7 +96,7 @@ mod bench {
         let (username, password) = demo_sign_in::demo_credentials().await?;
         let devices = DEVICES.to_string();
         let session =
-            Session::start_tauri_app(desktop.webdriver_url(), &app, &["--demo-devices", &devices])
+            Session::start_tauri_app(desktop.webdriver(), &app, &["--demo-devices", &devices])
                 .await?;
 
         // Notes, in the page, when the grid has shown every device (and the frame after).
@@ -262,7 +262,7 @@ mod bench {
     /// own (fresh folders and keyring: nothing kept from the big fleet's run).
     async fn demo_fleet_memory(app: &std::path::Path) -> Result<Vec<ProcessMemory>, String> {
         let desktop = Desktop::start()?;
-        let session = demo_sign_in::start_signed_in(desktop.webdriver_url(), app)
+        let session = demo_sign_in::start_signed_in(desktop.webdriver(), app)
             .await?
             .session;
         session

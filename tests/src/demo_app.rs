@@ -46,7 +46,7 @@ pub struct AgentEndpoint {
     pub configs: Value,
 }
 
-/// Turns the MCP endpoint on in the Agents view, on any free port, as a person does.
+/// Turns the MCP endpoint on in the Agents view, on the profile's own port, as a person does.
 pub async fn turn_on_endpoint(session: &Session) -> Result<AgentEndpoint, String> {
     let limit = std::time::Duration::from_secs(60);
     let agents = session.wait_for(&testid("nav-agents"), limit).await?;
@@ -57,10 +57,9 @@ pub async fn turn_on_endpoint(session: &Session) -> Result<AgentEndpoint, String
         .await?;
     script(
         session,
+        // The port left empty: the profile's own, chosen free at first start.
         "const port = document.querySelector('[data-testid=\"mcp-port\"]');
-         port.value = '0';
-         port.dispatchEvent(new Event('input', { bubbles: true }));
-         port.dispatchEvent(new Event('change', { bubbles: true }));
+         if (port.value !== '') { done('error: the port field holds ' + port.value); return; }
          const enabled = document.querySelector('[data-testid=\"mcp-enabled\"]');
          if (!enabled.checked) enabled.click();
          done('ok');",

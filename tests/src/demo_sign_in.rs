@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::webdriver::Session;
+use crate::webdriver::{Session, WebDriverAddress};
 
 /// How long any one step may take.
 const STEP: Duration = Duration::from_secs(60);
@@ -112,7 +112,7 @@ pub async fn sharp_start_login(
     session.click(&submit).await
 }
 
-/// `mcp-rmm --demo` started under the WebDriver at `webdriver_url`, and signed in.
+/// `mcp-rmm --demo` started under the WebDriver at `webdriver`, and signed in.
 pub struct SignedInDemo {
     pub session: Session,
     pub username: String,
@@ -120,9 +120,12 @@ pub struct SignedInDemo {
 }
 
 /// Starts the desktop app `app` with `--demo` and signs in as its user.
-pub async fn start_signed_in(webdriver_url: &str, app: &Path) -> Result<SignedInDemo, String> {
+pub async fn start_signed_in(
+    webdriver: &WebDriverAddress,
+    app: &Path,
+) -> Result<SignedInDemo, String> {
     let (username, password) = demo_credentials().await?;
-    let session = Session::start_tauri_app(webdriver_url, app, &["--demo"])
+    let session = Session::start_tauri_app(webdriver, app, &["--demo"])
         .await
         .map_err(|e| format!("the app did not start: {e}"))?;
     sign_in(&session, &username, &password)

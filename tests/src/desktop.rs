@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use crate::binaries::system_tool;
 use crate::processes::ProcessGroup;
+use crate::webdriver::WebDriverAddress;
 
 /// The WebDriver of WebKitGTK that tauri-driver drives on Linux.
 pub const WEBKIT_WEBDRIVER: &str = "/usr/bin/WebKitWebDriver";
@@ -22,7 +23,7 @@ pub struct Desktop {
     driver: ProcessGroup,
     _display: ProcessGroup,
     display: String,
-    webdriver_url: String,
+    webdriver: WebDriverAddress,
     home: tempfile::TempDir,
 }
 
@@ -91,19 +92,25 @@ impl Desktop {
             .stderr(Stdio::inherit());
         let mut driver = ProcessGroup::spawn("tauri-driver", command)?;
         wait_for_port(&mut driver, port, Duration::from_secs(30))?;
+        // tauri-driver listens before its WebKitWebDriver does, and drops a request that it
+        // cannot forward: the first new-session would then fail as a reset connection.
+        wait_for_port(&mut driver, native_port, Duration::from_secs(30))?;
 
         Ok(Self {
             driver,
             _display: display_group,
+            webdriver: WebDriverAddress {
+                url: format!("http://127.0.0.1:{port}"),
+                display: Some(display.clone()),
+            },
             display,
-            webdriver_url: format!("http://127.0.0.1:{port}"),
             home,
         })
     }
 
     /// The WebDriver endpoint (tauri-driver).
-    pub fn webdriver_url(&self) -> &str {
-        &self.webdriver_url
+    pub fn webdriver(&self) -> &WebDriverAddress {
+        &self.webdriver
     }
 
     /// The X display, e.g. `:99`.

@@ -16,13 +16,26 @@ const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 pub struct Session {
     http: reqwest::Client,
     url: String,
+    display: Option<String>,
 }
+
+/// Where a WebDriver serves, and the X display its app draws on (for screenshots that do not
+/// depend on WebKit).
+#[derive(Debug, Clone)]
+pub struct WebDriverAddress {
+    pub url: String,
+    pub display: Option<String>,
+}
+
+/// How long WebKit gets to answer a screenshot before the screen is read from the X server.
+/// Under a loaded CI machine WebKitWebDriver's snapshot has once stopped answering for a minute.
+const SCREENSHOT_LIMIT: Duration = Duration::from_secs(20);
 
 impl Session {
     /// Opens a session that starts the Tauri app `application` with `args` (tauri-driver's
     /// `tauri:options`).
     pub async fn start_tauri_app(
-        webdriver_url: &str,
+        webdriver: &WebDriverAddress,
         application: &Path,
         args: &[&str],
     ) -> Result<Self, String> {
@@ -36,6 +49,7 @@ impl Session {
                 "args": args,
             }}}
         });
+        let webdriver_url = &webdriver.url;
         let value = call(
             http.post(format!("{webdriver_url}/session"))
                 .json(&capabilities),
@@ -47,6 +61,7 @@ impl Session {
         Ok(Self {
             url: format!("{webdriver_url}/session/{id}"),
             http,
+            display: webdriver.display.clone(),
         })
     }
 
@@ -116,17 +131,39 @@ impl Session {
     }
 
     /// Takes a screenshot of the window and writes it as PNG to `path`; returns its bytes.
+    /// When WebKit does not answer within [`SCREENSHOT_LIMIT`], the picture is the X screen
+    /// instead (what a person would see, window and all), and a line on stderr says so.
     pub async fn screenshot(&self, path: &Path) -> Result<Vec<u8>, String> {
-        let value = call(self.http.get(format!("{}/screenshot", self.url))).await?;
-        let png = base64::engine::general_purpose::STANDARD
-            .decode(value.as_str().unwrap_or_default())
-            .map_err(|e| format!("the screenshot is not base64: {e}"))?;
+        let png = match self.webkit_screenshot().await {
+            Ok(png) => png,
+            Err(error) => match &self.display {
+                Some(display) => {
+                    eprintln!(
+                        "WebDriver's screenshot failed ({error}); reading the X screen {display}"
+                    );
+                    screen_png(display)?
+                }
+                None => return Err(error),
+            },
+        };
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)
                 .map_err(|e| format!("cannot make {}: {e}", dir.display()))?;
         }
         std::fs::write(path, &png).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
         Ok(png)
+    }
+
+    async fn webkit_screenshot(&self) -> Result<Vec<u8>, String> {
+        let value = call(
+            self.http
+                .get(format!("{}/screenshot", self.url))
+                .timeout(SCREENSHOT_LIMIT),
+        )
+        .await?;
+        base64::engine::general_purpose::STANDARD
+            .decode(value.as_str().unwrap_or_default())
+            .map_err(|e| format!("the screenshot is not base64: {e}"))
     }
 
     /// Waits for an element matching `css` and returns its reference.
@@ -234,12 +271,35 @@ impl Session {
     }
 }
 
+#[cfg(target_os = "linux")]
+fn screen_png(display: &str) -> Result<Vec<u8>, String> {
+    crate::x11_windows::X11Windows::connect(display)?.screen_png()
+}
+
+#[cfg(not(target_os = "linux"))]
+fn screen_png(display: &str) -> Result<Vec<u8>, String> {
+    Err(format!("no X screen to read on this system ({display})"))
+}
+
 async fn call(request: reqwest::RequestBuilder) -> Result<Value, String> {
     let response = request
         .send()
         .await
-        .map_err(|e| format!("WebDriver request failed: {e}"))?;
+        .map_err(|e| format!("WebDriver request failed: {}", error_chain(&e)))?;
     answer(response).await
+}
+
+/// An error with its causes: reqwest's own text ("error sending request") hides whether the
+/// connection was refused, reset or timed out.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// The `value` of a WebDriver answer, or its error as text.

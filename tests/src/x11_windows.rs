@@ -1,11 +1,12 @@
 //! The test desktop's top-level windows as the X server sees them, for the end-to-end tests:
 //! finding the app's window by its title, whether it is shown, and asking it to close the way
-//! a window manager's close button does (`WM_DELETE_WINDOW`), which WebDriver cannot.
+//! a window manager's close button does (`WM_DELETE_WINDOW`), which WebDriver cannot; and
+//! reading the screen, for a screenshot when WebKit does not answer.
 
 use x11rb::connection::Connection as _;
 use x11rb::protocol::xproto::{
-    Atom, AtomEnum, ClientMessageEvent, ConnectionExt as _, EventMask, GetPropertyReply, MapState,
-    Window,
+    Atom, AtomEnum, ClientMessageEvent, ConnectionExt as _, EventMask, GetPropertyReply,
+    ImageFormat, MapState, Window,
 };
 use x11rb::rust_connection::RustConnection;
 
@@ -65,6 +66,48 @@ impl X11Windows {
             }
         }
         Ok(titles)
+    }
+
+    /// The whole screen as the X server holds it, as PNG: what a person would see. Read with
+    /// `GetImage` on the root window, so it does not depend on the app answering.
+    pub fn screen_png(&self) -> Result<Vec<u8>, String> {
+        let geometry = self
+            .connection
+            .get_geometry(self.root)
+            .map_err(|e| e.to_string())
+            .and_then(|cookie| cookie.reply().map_err(|e| e.to_string()))
+            .map_err(|e| format!("cannot read the screen's size: {e}"))?;
+        let (width, height) = (geometry.width, geometry.height);
+        let image = self
+            .connection
+            .get_image(ImageFormat::Z_PIXMAP, self.root, 0, 0, width, height, !0)
+            .map_err(|e| e.to_string())
+            .and_then(|cookie| cookie.reply().map_err(|e| e.to_string()))
+            .map_err(|e| format!("cannot read the screen: {e}"))?;
+        let pixels = usize::from(width) * usize::from(height);
+        if image.data.len() < pixels * 4 {
+            return Err(format!(
+                "the screen's image has {} bytes for {width}x{height} pixels at depth {}",
+                image.data.len(),
+                image.depth
+            ));
+        }
+        // Depth 24 in 32-bit pixels, least significant byte first: blue, green, red, unused.
+        let rgb: Vec<u8> = image.data[..pixels * 4]
+            .chunks_exact(4)
+            .flat_map(|pixel| [pixel[2], pixel[1], pixel[0]])
+            .collect();
+        let mut png = Vec::new();
+        {
+            let mut encoder = png::Encoder::new(&mut png, u32::from(width), u32::from(height));
+            encoder.set_color(png::ColorType::Rgb);
+            encoder.set_depth(png::BitDepth::Eight);
+            encoder
+                .write_header()
+                .and_then(|mut writer| writer.write_image_data(&rgb))
+                .map_err(|e| format!("cannot encode the screen as PNG: {e}"))?;
+        }
+        Ok(png)
     }
 
     /// The one top-level window titled `title` that takes `WM_DELETE_WINDOW` (an app's real
@@ -138,5 +181,27 @@ impl X11Windows {
             .map_err(|e| e.to_string())
             .and_then(|cookie| cookie.reply().map_err(|e| e.to_string()))
             .map_err(|e| format!("cannot read a property of the X window {window:#x}: {e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::desktop::Desktop;
+
+    #[test]
+    fn the_screen_is_read_as_a_png_of_the_displays_size() {
+        let desktop = Desktop::start().unwrap();
+        let png = X11Windows::connect(desktop.display())
+            .unwrap()
+            .screen_png()
+            .unwrap();
+        let decoder = png::Decoder::new(std::io::Cursor::new(&png));
+        let reader = decoder.read_info().unwrap();
+        let info = reader.info();
+        // The test desktop's Xvfb screen (desktop.rs).
+        assert_eq!((info.width, info.height), (1280, 800));
+        assert_eq!(info.color_type, png::ColorType::Rgb);
     }
 }

@@ -19,7 +19,7 @@ async fn the_demo_app_window_shows_the_ui_and_the_running_simulator() {
     let app = binaries::desktop_app().unwrap_or_else(|e| panic!("{e}"));
     let mut desktop = Desktop::start().unwrap_or_else(|e| panic!("{e}"));
 
-    let session = Session::start_tauri_app(desktop.webdriver_url(), &app, &["--demo"])
+    let session = Session::start_tauri_app(desktop.webdriver(), &app, &["--demo"])
         .await
         .unwrap_or_else(|e| panic!("the app did not start under {}: {e}", desktop.display()));
 

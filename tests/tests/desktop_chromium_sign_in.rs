@@ -22,7 +22,7 @@ async fn the_demo_signs_in_through_a_visible_chromium() {
     let app = binaries::desktop_app().unwrap_or_else(|e| panic!("{e}"));
     let desktop = Desktop::start().unwrap_or_else(|e| panic!("{e}"));
     let (username, _) = demo_sign_in::demo_credentials().await.unwrap();
-    let session = Session::start_tauri_app(desktop.webdriver_url(), &app, &["--demo"])
+    let session = Session::start_tauri_app(desktop.webdriver(), &app, &["--demo"])
         .await
         .unwrap_or_else(|e| panic!("the app did not start: {e}"));
     let main = session.window_handle().await.unwrap();

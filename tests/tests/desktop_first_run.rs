@@ -22,7 +22,7 @@ static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(())
 
 async fn start_without_demo(desktop: &Desktop) -> Session {
     let app = binaries::desktop_app().unwrap_or_else(|e| panic!("{e}"));
-    let session = Session::start_tauri_app(desktop.webdriver_url(), &app, &[])
+    let session = Session::start_tauri_app(desktop.webdriver(), &app, &[])
         .await
         .unwrap_or_else(|e| panic!("the app did not start: {e}"));
     session

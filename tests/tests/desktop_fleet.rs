@@ -86,7 +86,7 @@ async fn preview_and_confirm(session: &Session) -> String {
 async fn a_person_schedules_cancels_and_sets_ota_from_the_fleet_grid() {
     let app = binaries::desktop_app().unwrap_or_else(|e| panic!("{e}"));
     let desktop = Desktop::start().unwrap_or_else(|e| panic!("{e}"));
-    let demo = demo_sign_in::start_signed_in(desktop.webdriver_url(), &app)
+    let demo = demo_sign_in::start_signed_in(desktop.webdriver(), &app)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let session = demo.session;

@@ -18,7 +18,7 @@ const LIMIT: Duration = Duration::from_secs(60);
 async fn forged_handovers_from_frames_do_not_end_the_sign_in() {
     let app = binaries::desktop_app().unwrap_or_else(|e| panic!("{e}"));
     let desktop = Desktop::start().unwrap_or_else(|e| panic!("{e}"));
-    let session = Session::start_tauri_app(desktop.webdriver_url(), &app, &["--demo"])
+    let session = Session::start_tauri_app(desktop.webdriver(), &app, &["--demo"])
         .await
         .unwrap_or_else(|e| panic!("the app did not start: {e}"));
     let (main, login) = demo_sign_in::open_login_window(&session).await.unwrap();

@@ -91,7 +91,7 @@ async fn answer_dialog(session: &Session, approve: bool, shot: Option<&str>) -> 
 async fn an_agents_change_waits_for_the_persons_approval_in_the_app() {
     let app = binaries::desktop_app().unwrap_or_else(|e| panic!("{e}"));
     let desktop = Desktop::start().unwrap_or_else(|e| panic!("{e}"));
-    let demo = demo_sign_in::start_signed_in(desktop.webdriver_url(), &app)
+    let demo = demo_sign_in::start_signed_in(desktop.webdriver(), &app)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let session = demo.session;

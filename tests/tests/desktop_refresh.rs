@@ -26,7 +26,7 @@ const LOGIN_WINDOW: &str = "Sign in — MCP-RMM";
 async fn refresh_is_silent_while_the_idp_session_lasts_and_asks_to_sign_in_again_after() {
     let app = binaries::desktop_app().unwrap_or_else(|e| panic!("{e}"));
     let desktop = Desktop::start().unwrap_or_else(|e| panic!("{e}"));
-    let demo = demo_sign_in::start_signed_in(desktop.webdriver_url(), &app)
+    let demo = demo_sign_in::start_signed_in(desktop.webdriver(), &app)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let (session, username, password) = (demo.session, demo.username, demo.password);

@@ -22,7 +22,7 @@ async fn a_second_launch_hands_over_to_the_running_app_and_exits() {
     let app = binaries::desktop_app().unwrap_or_else(|e| panic!("{e}"));
     let mut desktop = Desktop::start().unwrap_or_else(|e| panic!("{e}"));
 
-    let session = Session::start_tauri_app(desktop.webdriver_url(), &app, &["--demo"])
+    let session = Session::start_tauri_app(desktop.webdriver(), &app, &["--demo"])
         .await
         .unwrap_or_else(|e| panic!("the app did not start under {}: {e}", desktop.display()));
     session

@@ -107,7 +107,7 @@ async fn without_a_tray_closing_quits_even_with_the_endpoint_on() {
 /// WebDriver session, the endpoint and the app's MCP socket.
 async fn start_with_endpoint(desktop: &Desktop) -> (Session, demo_app::AgentEndpoint, PathBuf) {
     let app = binaries::desktop_app().unwrap_or_else(|e| panic!("{e}"));
-    let session = demo_sign_in::start_signed_in(desktop.webdriver_url(), &app)
+    let session = demo_sign_in::start_signed_in(desktop.webdriver(), &app)
         .await
         .unwrap_or_else(|e| panic!("{e}"))
         .session;

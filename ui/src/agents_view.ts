@@ -65,6 +65,8 @@ export function createAgentsView(deps: { banner: ErrorBanner; toasts: Toasts }):
   port.type = "number";
   port.min = "1";
   port.max = "65535";
+  // Empty: the profile's own port, chosen free once and shared with `rmm mcp`.
+  port.placeholder = "automatic";
   const readOnly = el("input", "mcp-read-only");
   readOnly.type = "checkbox";
   const apply = button("mcp-apply", "Apply", () => void configure());
@@ -105,7 +107,7 @@ export function createAgentsView(deps: { banner: ErrorBanner; toasts: Toasts }):
 
   function showStatus(s: McpStatus) {
     enabled.checked = s.enabled;
-    port.value = String(s.port);
+    port.value = s.port === null ? "" : String(s.port);
     readOnly.checked = s.readOnly;
     running.textContent = s.running ? "The endpoint is running." : "The endpoint is off.";
     url.textContent = s.url ?? "";
@@ -134,7 +136,8 @@ export function createAgentsView(deps: { banner: ErrorBanner; toasts: Toasts }):
   async function configure() {
     apply.disabled = true;
     try {
-      showStatus(await mcpConfigure({ enabled: enabled.checked, port: Number(port.value), readOnly: readOnly.checked }));
+      const chosen = port.value.trim();
+      showStatus(await mcpConfigure({ enabled: enabled.checked, port: chosen === "" ? null : Number(chosen), readOnly: readOnly.checked }));
     } catch (err) {
       // The typed settings stay; the reason shows where the endpoint's errors do.
       error.textContent = errorText(err);

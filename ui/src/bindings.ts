@@ -39,7 +39,7 @@ export const commands = {
 	/**  The endpoint: on/off, address, read-only, connected agents and their calls. */
 	mcpStatus: () => typedError<McpStatus_Serialize, CommandError_Serialize>(__TAURI_INVOKE("mcp_status")),
 	/**  Turns the endpoint on or off, or changes its port or read-only switch. */
-	mcpConfigure: (settings: McpSettings) => typedError<McpStatus_Serialize, CommandError_Serialize>(__TAURI_INVOKE("mcp_configure", { settings })),
+	mcpConfigure: (settings: McpSettings_Deserialize) => typedError<McpStatus_Serialize, CommandError_Serialize>(__TAURI_INVOKE("mcp_configure", { settings })),
 	/**  The endpoint secret and ready-to-paste configurations for Claude Desktop, Cursor, VS Code. */
 	mcpClientConfigs: () => typedError<McpClientConfigs, CommandError_Serialize>(__TAURI_INVOKE("mcp_client_configs")),
 	/**  The person's answer to an agent's change request. */
@@ -653,10 +653,21 @@ export type McpClientConfigs = {
 };
 
 /**  What the user chose for the endpoint. */
-export type McpSettings = {
+export type McpSettings = McpSettings_Serialize | McpSettings_Deserialize;
+
+/**  What the user chose for the endpoint. */
+export type McpSettings_Deserialize = {
 	enabled: boolean,
-	/**  0 takes any free port. */
-	port: number,
+	/**  The person's choice; none: the profile's own port, chosen free once and saved. */
+	port?: number | null,
+	readOnly: boolean,
+};
+
+/**  What the user chose for the endpoint. */
+export type McpSettings_Serialize = {
+	enabled: boolean,
+	/**  The person's choice; none: the profile's own port, chosen free once and saved. */
+	port: number | null,
 	readOnly: boolean,
 };
 
@@ -669,7 +680,8 @@ export type McpStatus_Deserialize = {
 	running: boolean,
 	/**  `http://127.0.0.1:PORT/mcp` while running. */
 	url?: string | null,
-	port: number,
+	/**  The port the person chose; none: the profile's own (the address is in `url`). */
+	port?: number | null,
 	readOnly: boolean,
 	/**  Where `rmm mcp --stdio` finds the app, while running. */
 	socketPath?: string | null,
@@ -684,7 +696,8 @@ export type McpStatus_Serialize = {
 	running: boolean,
 	/**  `http://127.0.0.1:PORT/mcp` while running. */
 	url: string | null,
-	port: number,
+	/**  The port the person chose; none: the profile's own (the address is in `url`). */
+	port: number | null,
 	readOnly: boolean,
 	/**  Where `rmm mcp --stdio` finds the app, while running. */
 	socketPath: string | null,

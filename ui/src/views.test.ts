@@ -237,6 +237,21 @@ describe("agents", () => {
     expect(byTestId(document, "mcp-error")?.hidden).toBe(false);
   });
 
+  it("leaves the port empty when it is the profile's own, and sends none back", async () => {
+    vi.mocked(mcpStatus).mockResolvedValue({ ...status, port: null, url: "http://127.0.0.1:40111/mcp" });
+    vi.mocked(mcpConfigure).mockResolvedValue({ ...status, port: null });
+    const view = createAgentsView({ banner, toasts });
+    document.body.append(view.root);
+    await view.load();
+    const port = byTestId<HTMLInputElement>(document, "mcp-port");
+    expect(port?.value).toBe("");
+    expect(port?.placeholder).toBe("automatic");
+    expect(byTestId(document, "mcp-url")?.textContent).toBe("http://127.0.0.1:40111/mcp");
+    byTestId(document, "mcp-apply")?.click();
+    await settle();
+    expect(mcpConfigure).toHaveBeenCalledWith({ enabled: true, port: null, readOnly: false });
+  });
+
   it("masks the secret until shown, and copies it and the configurations", async () => {
     const writeText = vi.fn(() => Promise.resolve());
     Object.defineProperty(navigator, "clipboard", { value: { writeText }, configurable: true });

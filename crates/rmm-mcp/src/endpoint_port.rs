@@ -6,10 +6,20 @@
 
 use std::path::{Path, PathBuf};
 
+/// The folder of the saved ports, in the config folder that `rmm` and the app share.
+pub fn saved_ports_dir() -> Result<PathBuf, String> {
+    let dir = rmm_core::settings::config_dir().map_err(|e| e.to_string())?;
+    Ok(dir.join("mcp-endpoint"))
+}
+
 /// Where `profile`'s port is kept.
 pub fn saved_port_path(profile: &str) -> Result<PathBuf, String> {
-    let dir = rmm_core::settings::config_dir().map_err(|e| e.to_string())?;
-    Ok(dir.join("mcp-endpoint").join(format!("{profile}.port")))
+    Ok(port_path_in(&saved_ports_dir()?, profile))
+}
+
+/// Where `profile`'s port is kept inside the folder `dir` of saved ports.
+pub fn port_path_in(dir: &Path, profile: &str) -> PathBuf {
+    dir.join(format!("{profile}.port"))
 }
 
 /// The port saved at `path`, or a free loopback port chosen now and saved there.

@@ -21,7 +21,7 @@ pub use client_config::{
 };
 pub use connection_limits::ConnectionLimits;
 pub use endpoint_host::{Approval, CallSeen, EndpointHost};
-pub use endpoint_port::{load_or_choose_port, saved_port_path};
+pub use endpoint_port::{load_or_choose_port, port_path_in, saved_port_path, saved_ports_dir};
 pub use http_endpoint::{HttpEndpoint, HttpEndpointError, serve_http, serve_http_with_limits};
 pub use http_guard::{EndpointSecret, GuardConfig};
 pub use server::{AUTH_STATUS_URI, RECENT_AUDIT_URI, RmmMcpServer, ServerOptions};
