@@ -8,7 +8,11 @@ the connection comes up and names a protocol version (printed); tools/list parse
 pydantic models) and every tool's inputSchema and outputSchema is an object schema;
 list_devices answers structuredContent that validates against its outputSchema (jsonschema,
 the validator the SDK itself uses); a change tool called with bad arguments answers isError
-naming every bad field, and changes nothing.
+naming every bad field, and changes nothing; a change without confirm is a preview, with
+confirm it shows in the simulator; with elicitation (over 2026-07-28 the server asks through
+an InputRequiredResult, before it through elicitation/create), accepted carries the change
+out and declined changes nothing; --read-only lists no change tool and refuses one by name.
+A warning the SDK logs fails the check (but for the one known and reported).
 
 RMM_BIN names the rmm binary (default ../../../target/debug/rmm; it is not built here).
 Exits non-zero on the first failed check. No secret is printed.
@@ -26,13 +30,13 @@ import subprocess
 import sys
 import tempfile
 import urllib.request
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from importlib.metadata import version
 from pathlib import Path
 
 import httpx2
 import jsonschema
-from mcp import Client, StdioServerParameters
+from mcp import Client, StdioServerParameters, types
 from mcp.client.streamable_http import streamable_http_client
 
 HERE = Path(__file__).resolve().parent
@@ -99,8 +103,8 @@ def start_simulator() -> dict:
     return info
 
 
-def start_http_endpoint() -> tuple[str, dict[str, str]]:
-    """A running `rmm mcp --http 127.0.0.1:PORT` and the url and headers --print-config gives."""
+def start_http_endpoint(*extra: str) -> tuple[str, dict[str, str]]:
+    """A running `rmm mcp --http 127.0.0.1:PORT ...extra` and the url and headers --print-config gives."""
     addr = f"127.0.0.1:{free_port()}"
     printed = rmm("mcp", "--print-config", "--http", addr)
     assert printed.returncode == 0, printed.stderr
@@ -108,7 +112,7 @@ def start_http_endpoint() -> tuple[str, dict[str, str]]:
     assert entry["url"] == f"http://{addr}/mcp", entry["url"]
     assert re.fullmatch(r"Bearer \S+", entry["headers"]["Authorization"]), "a bearer header"
     server = subprocess.Popen(
-        [RMM, "--profile", PROFILE, "mcp", "--http", addr],
+        [RMM, "--profile", PROFILE, "mcp", "--http", addr, *extra],
         env=FULL_ENV,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -179,6 +183,17 @@ async def check(name: str, client: Client, info: dict) -> None:
     assert sim_device(info, device["device_id"])["otaMode"] == before, "nothing changed"
 
 
+@asynccontextmanager
+async def connect(transport: str, mode: str, stdio: StdioServerParameters, url: str, headers: dict, **options):
+    if transport == "stdio":
+        async with Client(stdio, mode=mode, **options) as client:
+            yield client
+        return
+    async with httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(30, read=300)) as http:
+        async with Client(streamable_http_client(url, http_client=http), mode=mode, **options) as client:
+            yield client
+
+
 def no_new_warning(name: str) -> None:
     found, warnings.messages[:] = list(warnings.messages), []
     for message in found:
@@ -187,19 +202,108 @@ def no_new_warning(name: str) -> None:
     assert not unknown, f"SDK warnings over {name}: {unknown}"
 
 
+async def some_device(client: Client, mode: str) -> dict:
+    """An online device without a reservation whose OTA mode is not `mode`."""
+    page = await client.call_tool("list_devices", {"all": True})
+    for device in page.structured_content["devices"]:
+        if "connection" not in device and "reserved_file_id" not in device and device["ota_mode"] != mode:
+            return device
+    raise AssertionError(f"no online device to change to {mode}")
+
+
+async def check_preview_then_confirm(name: str, client: Client, info: dict) -> None:
+    """Without elicitation: a change without confirm is a preview; with confirm it is done."""
+    device = await some_device(client, "off")
+    arguments = {"device_ids": [device["device_id"]], "ota_mode": "off"}
+    preview = await client.call_tool("configure_ota_mode", arguments)
+    assert not preview.is_error, preview
+    assert preview.structured_content["status"] == "preview", preview.structured_content
+    assert sim_device(info, device["device_id"])["otaMode"] != "off", "nothing changed yet"
+    digest = preview.structured_content["preview"]["digest"]
+    done = await client.call_tool("configure_ota_mode", {**arguments, "confirm": True, "preview_digest": digest})
+    assert done.structured_content["status"] == "done", done
+    assert sim_device(info, device["device_id"])["otaMode"] == "off"
+    print(f"{SDK} over {name}: preview, then confirmed: done")
+
+
+class Answers:
+    """An elicitation callback that answers what it is told to and remembers the question."""
+
+    def __init__(self) -> None:
+        self.answer = types.ElicitResult(action="decline")
+        self.asked: list[types.ElicitRequestParams] = []
+
+    async def __call__(self, context, params):  # noqa: ANN001 (the SDK's ElicitationFnT)
+        self.asked.append(params)
+        return self.answer
+
+
+async def check_elicitation(name: str, client: Client, answers: Answers, info: dict) -> None:
+    """With elicitation: accepted carries the change out, declined changes nothing."""
+    device = await some_device(client, "confirmation")
+    answers.answer = types.ElicitResult(action="accept", content={"confirm": True})
+    answers.asked.clear()
+    done = await client.call_tool(
+        "configure_ota_mode",
+        {"device_ids": [device["device_id"]], "ota_mode": "confirmation", "start_hour": 1, "end_hour": 3},
+    )
+    assert done.structured_content["status"] == "done", done
+    assert len(answers.asked) == 1, answers.asked
+    schema = answers.asked[0].requested_schema
+    assert schema["properties"]["confirm"].get("description"), schema
+    assert sim_device(info, device["device_id"])["otaMode"] == "confirmation"
+
+    other = await some_device(client, "off")
+    before = sim_device(info, other["device_id"])["otaMode"]
+    arguments = {"device_ids": [other["device_id"]], "ota_mode": "off"}
+    if client.protocol_version >= "2026-07-28":
+        # One round by hand: the question comes back as an InputRequiredResult, not a request.
+        answers.asked.clear()
+        first = await client.session.call_tool("configure_ota_mode", arguments, allow_input_required=True)
+        assert isinstance(first, types.InputRequiredResult), first
+        assert list(first.input_requests) == ["confirm"], first.input_requests
+        assert first.request_state, "a request state to send back"
+        assert answers.asked == [], "no elicitation/create request on 2026-07-28"
+    answers.answer = types.ElicitResult(action="decline")
+    answers.asked.clear()
+    declined = await client.call_tool("configure_ota_mode", arguments)
+    assert declined.structured_content["status"] == "declined", declined
+    assert len(answers.asked) == 1, answers.asked
+    assert sim_device(info, other["device_id"])["otaMode"] == before, "nothing changed"
+    print(f"{SDK} over {name}: elicitation accepted: done; declined: nothing changed")
+
+
+async def check_read_only(name: str, client: Client) -> None:
+    """--read-only: no change tool listed, and one called by name is refused."""
+    names = [t.name for t in (await client.list_tools()).tools]
+    assert "list_devices" in names, names
+    for tool in CHANGE_TOOLS:
+        assert tool not in names, f"{tool} listed"
+    refused = await client.call_tool("cancel_scheduled_update", {"device_ids": ["mn=U2hhcnA=:sn=MQ=="], "confirm": True})
+    assert refused.is_error is True, refused
+    assert "read-only" in refused.content[0].text, refused.content
+    print(f"{SDK} over {name}, --read-only: no change tool listed, cancel_scheduled_update refused")
+
+
 async def main() -> None:
     assert Path(RMM).exists(), f"{RMM} is missing: build it first (cargo build -p rmm-cli)"
     info = start_simulator()
     url, headers = start_http_endpoint()
     stdio = StdioServerParameters(command=RMM, args=["--profile", PROFILE, "mcp", "--stdio", "--standalone"], env=ENV)
+    read_only_url, _ = start_http_endpoint("--read-only")
+    read_only_stdio = stdio.model_copy(update={"args": [*stdio.args, "--read-only"]})
     for mode in ["auto", "legacy"]:
-        async with Client(stdio, mode=mode) as client:
-            await check(f"stdio (mode {mode})", client, info)
-        no_new_warning(f"stdio (mode {mode})")
-        async with httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(30, read=300)) as http:
-            async with Client(streamable_http_client(url, http_client=http), mode=mode) as client:
-                await check(f"streamable HTTP (mode {mode})", client, info)
-        no_new_warning(f"streamable HTTP (mode {mode})")
+        for transport in ["stdio", "streamable HTTP"]:
+            name = f"{transport} (mode {mode})"
+            async with connect(transport, mode, stdio, url, headers) as client:
+                await check(name, client, info)
+                await check_preview_then_confirm(name, client, info)
+            answers = Answers()
+            async with connect(transport, mode, stdio, url, headers, elicitation_callback=answers) as client:
+                await check_elicitation(name, client, answers, info)
+            async with connect(transport, mode, read_only_stdio, read_only_url, headers) as client:
+                await check_read_only(name, client)
+            no_new_warning(name)
     print(f"{SDK}: every check passed")
 
 
