@@ -1,10 +1,12 @@
 // `rmm mcp` driven by MCP clients nobody on this project wrote: the official TypeScript SDK
 // client (@modelcontextprotocol/sdk) and the MCP Inspector CLI (@modelcontextprotocol/inspector),
 // both pinned in package-lock.json, against a simulator (`rmm sim`) signed in with `rmm login`.
-// Over stdio and streamable HTTP: tools/list (no error, no validator warning, the Inspector's
-// --strict lint clean), a read, a preview without confirm, a confirmed change visible in the
-// simulator, bad arguments as isError, elicitation accepted and declined, --read-only, and the
-// --print-config output used as pasted (the Inspector's --config, the SDK's HTTP transport).
+// Each scenario runs once over stdio and once over streamable HTTP (`rmm mcp --http`, with the
+// url and bearer header `--print-config` gives): tools/list (no error, no validator warning,
+// the Inspector's --strict lint clean), a read, a preview without confirm, a confirmed change
+// visible in the simulator, bad arguments as isError, elicitation accepted and declined,
+// --read-only; then the --print-config output used as pasted (the Inspector's --config, the
+// SDK's HTTP transport). The protocol version each transport negotiated is printed.
 //
 // RMM_BIN names the rmm binary (default ../../target/debug/rmm; it is not built here).
 import { test, before, after } from "node:test";
@@ -55,20 +57,89 @@ async function freePort() {
   });
 }
 
-async function stdioClient(extra = [], { elicit } = {}) {
+// How a client reaches `rmm mcp` with some extra flags (e.g. --read-only): a transport the SDK
+// client connects with. stdio starts the server itself; http starts one `rmm mcp --http` per
+// set of flags (kept until the end) and uses the url and headers `--print-config` gives.
+const TRANSPORTS = {
+  stdio: async (extra) =>
+    new StdioClientTransport({
+      command: RMM,
+      args: ["--profile", PROFILE, "mcp", "--stdio", "--standalone", ...extra],
+      env,
+      stderr: "pipe",
+    }),
+  http: async (extra) => {
+    const { url, headers } = await httpEndpoint(extra);
+    return new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers } });
+  },
+};
+// The protocol version each transport's initialize result named (printed, never asserted
+// elsewhere: the README quotes them).
+const negotiated = {};
+const endpoints = new Map();
+
+/// A running `rmm mcp --http 127.0.0.1:PORT ...extra` and its client entry from --print-config.
+async function httpEndpoint(extra = []) {
+  const key = extra.join(" ");
+  if (!endpoints.has(key)) endpoints.set(key, startHttpEndpoint(extra));
+  return endpoints.get(key);
+}
+
+async function startHttpEndpoint(extra) {
+  const addr = `127.0.0.1:${await freePort()}`;
+  const printed = rmm(["mcp", "--print-config", "--http", addr]);
+  assert.equal(printed.code, 0, printed.err);
+  const entry = JSON.parse(printed.out).mcpServers["mcp-rmm"];
+  assert.equal(entry.url, `http://${addr}/mcp`);
+  assert.match(entry.headers.Authorization, /^Bearer \S+$/);
+  const server = spawn(RMM, ["--profile", PROFILE, "mcp", "--http", addr, ...extra], {
+    env: fullEnv,
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  children.push(server);
+  // It says so on stderr once it listens.
+  await new Promise((ok, fail) => {
+    const lines = createInterface({ input: server.stderr });
+    lines.on("line", (line) => {
+      if (/MCP endpoint on/.test(line)) ok();
+    });
+    server.once("exit", (code) => fail(new Error(`rmm mcp --http ${extra.join(" ")} exited with ${code}`)));
+  });
+  return { url: entry.url, headers: entry.headers };
+}
+
+async function connect(transport, extra = [], { elicit } = {}) {
   const client = new Client(
-    { name: "sdk-test", version: "1.0.0" },
+    { name: `sdk-${transport}`, version: "1.0.0" },
     { capabilities: elicit ? { elicitation: {} } : {} },
   );
   if (elicit) client.setRequestHandler(ElicitRequestSchema, async (request) => elicit(request));
-  const transport = new StdioClientTransport({
-    command: RMM,
-    args: ["--profile", PROFILE, "mcp", "--stdio", "--standalone", ...extra],
-    env,
-    stderr: "pipe",
-  });
-  await client.connect(transport);
+  const t = await TRANSPORTS[transport](extra);
+  // The SDK hands the negotiated version to transports that want it (HTTP does, stdio not).
+  const own = t.setProtocolVersion?.bind(t);
+  t.setProtocolVersion = (version) => {
+    negotiated[transport] = version;
+    own?.(version);
+  };
+  await client.connect(t);
   return client;
+}
+
+/// Runs a program to its end without blocking the event loop: {status, stdout, stderr}.
+function run(program, args) {
+  return new Promise((ok, fail) => {
+    const child = spawn(program, args, { env: fullEnv, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill(), 120_000);
+    child.once("error", fail);
+    child.once("close", (status) => {
+      clearTimeout(timer);
+      ok({ status, stdout, stderr });
+    });
+  });
 }
 
 async function simDevice(id) {
@@ -110,119 +181,132 @@ after(() => {
   for (const child of children) child.kill();
 });
 
-test("the TypeScript SDK lists every tool, without a validator warning", async () => {
-  const before = warnings.length;
-  const client = await stdioClient();
-  const { tools } = await client.listTools();
-  const names = tools.map((t) => t.name);
-  for (const name of ["extract_auth_token", "list_devices", "make_api_request", "list_staged_firmware", ...CHANGE_TOOLS]) {
-    assert.ok(names.includes(name), `${name} in ${names}`);
-  }
-  assert.ok(tools.every((t) => t.outputSchema?.type === "object"), "every tool has an object output schema");
-  // A read checks the structured result against the output schema (ajv with formats).
-  const page = await client.callTool({ name: "list_devices", arguments: { page_size: 5 } });
-  assert.notEqual(page.isError, true);
-  assert.equal(page.structuredContent.summary.total_devices, 30);
-  assert.equal(page.structuredContent.devices.length, 5);
-  for (const key of ["device_id", "model_name", "serial_number", "ip_address", "current_firmware", "latest_firmware", "needs_update", "ota_mode"]) {
-    assert.ok(key in page.structuredContent.devices[0], key);
-  }
-  const firmware = await client.callTool({ name: "list_staged_firmware", arguments: {} });
-  assert.ok(firmware.structuredContent.firmware_files.length > 0);
-  await client.close();
-  const mine = warnings.slice(before).filter((w) => /format|schema/i.test(w));
-  assert.deepEqual(mine, [], "no schema or format warning from the SDK's validator");
-});
+for (const transport of Object.keys(TRANSPORTS)) {
+  test(`${transport}: the TypeScript SDK lists every tool, without a validator warning`, async (t) => {
+    const before = warnings.length;
+    const client = await connect(transport);
+    const server = client.getServerVersion();
+    assert.equal(server.name, "mcp-rmm", JSON.stringify(server));
+    assert.match(negotiated[transport] ?? "", /^\d{4}-\d{2}-\d{2}$/, "the protocol version the server answered");
+    t.diagnostic(`TypeScript SDK 1.32.2 over ${transport}: protocol ${negotiated[transport]}, server ${server.name} ${server.version}`);
+    const { tools } = await client.listTools();
+    const names = tools.map((t) => t.name);
+    for (const name of ["extract_auth_token", "list_devices", "make_api_request", "list_staged_firmware", ...CHANGE_TOOLS]) {
+      assert.ok(names.includes(name), `${name} in ${names}`);
+    }
+    assert.ok(tools.every((t) => t.outputSchema?.type === "object"), "every tool has an object output schema");
+    // A read checks the structured result against the output schema (ajv with formats).
+    const page = await client.callTool({ name: "list_devices", arguments: { page_size: 5 } });
+    assert.notEqual(page.isError, true);
+    assert.equal(page.structuredContent.summary.total_devices, 30);
+    assert.equal(page.structuredContent.devices.length, 5);
+    for (const key of ["device_id", "model_name", "serial_number", "ip_address", "current_firmware", "latest_firmware", "needs_update", "ota_mode"]) {
+      assert.ok(key in page.structuredContent.devices[0], key);
+    }
+    const firmware = await client.callTool({ name: "list_staged_firmware", arguments: {} });
+    assert.ok(firmware.structuredContent.firmware_files.length > 0);
+    await client.close();
+    const mine = warnings.slice(before).filter((w) => /format|schema/i.test(w));
+    assert.deepEqual(mine, [], "no schema or format warning from the SDK's validator");
+  });
 
-test("the Inspector CLI's --strict lint finds nothing in the tool list", () => {
-  const args = ["--cli", "--strict", "--method", "tools/list"];
-  for (const [k, v] of Object.entries(env)) args.push("-e", `${k}=${v}`);
-  args.push(RMM, "--profile", PROFILE, "mcp", "--stdio", "--standalone");
-  const r = spawnSync(INSPECTOR, args, { env: fullEnv, encoding: "utf8", timeout: 120_000 });
-  assert.equal(r.status, 0, r.stderr);
-  assert.doesNotMatch(r.stderr, /Error:|Warning:|portability/, r.stderr);
-  assert.ok(JSON.parse(r.stdout).tools.length >= 11);
-});
+  test(`${transport}: the Inspector CLI's --strict lint finds nothing in the tool list`, async () => {
+    const args = ["--cli", "--strict", "--method", "tools/list"];
+    if (transport === "http") {
+      const { url, headers } = await httpEndpoint();
+      args.push("--transport", "http", "--server-url", url);
+      for (const [k, v] of Object.entries(headers)) args.push("--header", `${k}: ${v}`);
+    } else {
+      for (const [k, v] of Object.entries(env)) args.push("-e", `${k}=${v}`);
+      args.push(RMM, "--profile", PROFILE, "mcp", "--stdio", "--standalone");
+    }
+    // Not spawnSync: the event loop keeps reading the endpoints' stderr meanwhile.
+    const r = await run(INSPECTOR, args);
+    assert.equal(r.status, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, /Error:|Warning:|portability/, r.stderr);
+    assert.ok(JSON.parse(r.stdout).tools.length >= 11);
+  });
 
-test("a change without confirm is a preview; with confirm it shows in the simulator", async () => {
-  const client = await stdioClient();
-  const device = await someDevice(client, "off");
-  const preview = await client.callTool({
-    name: "configure_ota_mode",
-    arguments: { device_ids: [device.device_id], ota_mode: "off" },
+  test(`${transport}: a change without confirm is a preview; with confirm it shows in the simulator`, async () => {
+    const client = await connect(transport);
+    const device = await someDevice(client, "off");
+    const preview = await client.callTool({
+      name: "configure_ota_mode",
+      arguments: { device_ids: [device.device_id], ota_mode: "off" },
+    });
+    assert.notEqual(preview.isError, true);
+    assert.equal(preview.structuredContent.status, "preview");
+    assert.notEqual((await simDevice(device.device_id)).otaMode, "off", "nothing changed yet");
+    const done = await client.callTool({
+      name: "configure_ota_mode",
+      arguments: {
+        device_ids: [device.device_id],
+        ota_mode: "off",
+        confirm: true,
+        preview_digest: preview.structuredContent.preview.digest,
+      },
+    });
+    assert.equal(done.structuredContent.status, "done", JSON.stringify(done));
+    assert.equal((await simDevice(device.device_id)).otaMode, "off");
+    await client.close();
   });
-  assert.notEqual(preview.isError, true);
-  assert.equal(preview.structuredContent.status, "preview");
-  assert.notEqual((await simDevice(device.device_id)).otaMode, "off", "nothing changed yet");
-  const done = await client.callTool({
-    name: "configure_ota_mode",
-    arguments: {
-      device_ids: [device.device_id],
-      ota_mode: "off",
-      confirm: true,
-      preview_digest: preview.structuredContent.preview.digest,
-    },
-  });
-  assert.equal(done.structuredContent.status, "done", JSON.stringify(done));
-  assert.equal((await simDevice(device.device_id)).otaMode, "off");
-  await client.close();
-});
 
-test("bad arguments come back as one isError result with every problem", async () => {
-  const client = await stdioClient();
-  const bad = await client.callTool({
-    name: "configure_ota_mode",
-    arguments: { device_ids: ["no such id", 7], ota_mode: "sometimes", start_hour: "two" },
+  test(`${transport}: bad arguments come back as one isError result with every problem`, async () => {
+    const client = await connect(transport);
+    const bad = await client.callTool({
+      name: "configure_ota_mode",
+      arguments: { device_ids: ["no such id", 7], ota_mode: "sometimes", start_hour: "two" },
+    });
+    assert.equal(bad.isError, true);
+    const body = JSON.parse(bad.content[0].text);
+    const fields = body.problems.map((p) => p.field).sort();
+    assert.deepEqual(fields, ["device_ids[0]", "device_ids[1]", "ota_mode", "start_hour"], bad.content[0].text);
+    await client.close();
   });
-  assert.equal(bad.isError, true);
-  const body = JSON.parse(bad.content[0].text);
-  const fields = body.problems.map((p) => p.field).sort();
-  assert.deepEqual(fields, ["device_ids[0]", "device_ids[1]", "ota_mode", "start_hour"], bad.content[0].text);
-  await client.close();
-});
 
-test("elicitation: accepted carries the change out, declined changes nothing", async () => {
-  let asked;
-  const yes = await stdioClient([], {
-    elicit: (request) => {
-      asked = request.params;
-      return { action: "accept", content: { confirm: true } };
-    },
-  });
-  const device = await someDevice(yes, "confirmation");
-  const done = await yes.callTool({
-    name: "configure_ota_mode",
-    arguments: { device_ids: [device.device_id], ota_mode: "confirmation", start_hour: 1, end_hour: 3 },
-  });
-  assert.equal(done.structuredContent.status, "done", JSON.stringify(done));
-  assert.ok(asked.requestedSchema.properties.confirm.description, "the confirm field has its description");
-  assert.equal((await simDevice(device.device_id)).otaMode, "confirmation");
-  await yes.close();
+  test(`${transport}: elicitation: accepted carries the change out, declined changes nothing`, async () => {
+    let asked;
+    const yes = await connect(transport, [], {
+      elicit: (request) => {
+        asked = request.params;
+        return { action: "accept", content: { confirm: true } };
+      },
+    });
+    const device = await someDevice(yes, "confirmation");
+    const done = await yes.callTool({
+      name: "configure_ota_mode",
+      arguments: { device_ids: [device.device_id], ota_mode: "confirmation", start_hour: 1, end_hour: 3 },
+    });
+    assert.equal(done.structuredContent.status, "done", JSON.stringify(done));
+    assert.ok(asked.requestedSchema.properties.confirm.description, "the confirm field has its description");
+    assert.equal((await simDevice(device.device_id)).otaMode, "confirmation");
+    await yes.close();
 
-  const no = await stdioClient([], { elicit: () => ({ action: "decline" }) });
-  const other = await someDevice(no, "off");
-  const before = (await simDevice(other.device_id)).otaMode;
-  const declined = await no.callTool({
-    name: "configure_ota_mode",
-    arguments: { device_ids: [other.device_id], ota_mode: "off" },
+    const no = await connect(transport, [], { elicit: () => ({ action: "decline" }) });
+    const other = await someDevice(no, "off");
+    const before = (await simDevice(other.device_id)).otaMode;
+    const declined = await no.callTool({
+      name: "configure_ota_mode",
+      arguments: { device_ids: [other.device_id], ota_mode: "off" },
+    });
+    assert.equal(declined.structuredContent.status, "declined");
+    assert.equal((await simDevice(other.device_id)).otaMode, before);
+    await no.close();
   });
-  assert.equal(declined.structuredContent.status, "declined");
-  assert.equal((await simDevice(other.device_id)).otaMode, before);
-  await no.close();
-});
 
-test("--read-only lists no change tool and refuses one called by name", async () => {
-  const client = await stdioClient(["--read-only"]);
-  const names = (await client.listTools()).tools.map((t) => t.name);
-  for (const name of CHANGE_TOOLS) assert.ok(!names.includes(name), `${name} listed`);
-  const refused = await client.callTool({
-    name: "cancel_scheduled_update",
-    arguments: { device_ids: ["mn=U2hhcnA=:sn=MQ=="], confirm: true },
+  test(`${transport}: --read-only lists no change tool and refuses one called by name`, async () => {
+    const client = await connect(transport, ["--read-only"]);
+    const names = (await client.listTools()).tools.map((t) => t.name);
+    for (const name of CHANGE_TOOLS) assert.ok(!names.includes(name), `${name} listed`);
+    const refused = await client.callTool({
+      name: "cancel_scheduled_update",
+      arguments: { device_ids: ["mn=U2hhcnA=:sn=MQ=="], confirm: true },
+    });
+    assert.equal(refused.isError, true);
+    assert.match(refused.content[0].text, /read-only/);
+    await client.close();
   });
-  assert.equal(refused.isError, true);
-  assert.match(refused.content[0].text, /read-only/);
-  await client.close();
-});
+}
 
 test("--print-config as pasted: the Inspector's --config and the SDK's HTTP transport", async () => {
   const addr = `127.0.0.1:${await freePort()}`;
