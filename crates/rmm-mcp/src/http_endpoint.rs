@@ -1,7 +1,7 @@
 //! The streamable HTTP transport: binds to loopback only, puts the guard in front of rmcp's
 //! `StreamableHttpService`, and serves many concurrent sessions (one `RmmMcpServer` each),
 //! with caps on its connections and a deadline for those without the secret
-//! (`connection_limits.rs`).
+//! (`connection_limits.rs`), and sessions ended as the spec says (`session_end.rs`).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -15,6 +15,7 @@ use tokio::task::JoinHandle;
 use crate::connection_limits::{ConnectionHandle, ConnectionLimits, LimitedListener};
 use crate::http_guard::{GuardConfig, guard};
 use crate::server::RmmMcpServer;
+use crate::session_end::session_end;
 
 /// The path the MCP endpoint answers on.
 pub const MCP_PATH: &str = "/mcp";
@@ -116,18 +117,16 @@ pub async fn serve_http_with_limits(
         // Our guard already refused other hosts; the SDK's check stays as a second line.
         .with_allowed_hosts(["localhost", "127.0.0.1", "::1", "[::1]"]);
     let cancel = config.cancellation_token.clone();
-    let service = StreamableHttpService::new(
-        move || Ok(make_server()),
-        Arc::new(LocalSessionManager::default()),
-        config,
-    );
-    let router =
-        Router::new()
-            .nest_service(MCP_PATH, service)
-            .layer(axum::middleware::from_fn_with_state(
-                Arc::new(guard_config),
-                guard,
-            ));
+    let sessions = Arc::new(LocalSessionManager::default());
+    let service = StreamableHttpService::new(move || Ok(make_server()), sessions.clone(), config);
+    // The guard is the outer layer: nothing, not even a session's end, runs before it.
+    let router = Router::new()
+        .nest_service(MCP_PATH, service)
+        .layer(axum::middleware::from_fn_with_state(sessions, session_end))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(guard_config),
+            guard,
+        ));
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         let listener = LimitedListener::new(listener, limits);

@@ -12,6 +12,7 @@ mod http_guard;
 pub mod local_socket;
 mod portable_schema;
 mod server;
+mod session_end;
 mod tool_catalog;
 mod tool_outputs;
 

@@ -637,6 +637,60 @@ async fn the_guard_refuses_before_anything_runs() {
     );
 }
 
+/// What the MCP Python SDK does when a 2025-11-25 client closes: DELETE with the session id.
+/// It takes 200, 204 or 405 as a clean end (rmcp alone answered 202); a session that already
+/// ended is 404, as the spec says; and without the secret the guard answers first.
+#[tokio::test]
+async fn ending_a_session_answers_no_content_then_not_found() {
+    let sim = rmm_sim::start(SimConfig::default()).await.unwrap();
+    let (http, secret) = endpoint(operations(&sim, sim.valid_token()), false).await;
+    let good = format!("Bearer {}", secret.expose());
+    let raw = reqwest::Client::new();
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "x", "version": "1"}}});
+    let opened = raw
+        .post(http.url())
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("authorization", &good)
+        .body(init.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert!(opened.status().is_success(), "{}", opened.status());
+    let session = opened.headers()["mcp-session-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let delete = |auth: Option<&str>| {
+        let mut request = raw
+            .delete(http.url())
+            .header("mcp-session-id", &session)
+            .header("mcp-protocol-version", "2025-11-25");
+        if let Some(auth) = auth {
+            request = request.header("authorization", auth);
+        }
+        request.send()
+    };
+    assert_eq!(delete(None).await.unwrap().status(), 401, "no secret");
+    assert_eq!(delete(Some(&good)).await.unwrap().status(), 204, "ended");
+    assert_eq!(
+        delete(Some(&good)).await.unwrap().status(),
+        404,
+        "already ended"
+    );
+    let after = raw
+        .post(http.url())
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("authorization", &good)
+        .header("mcp-session-id", &session)
+        .body(json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after.status(), 404, "an ended session takes no request");
+}
+
 #[tokio::test]
 async fn stdio_codec_serves_the_same_tools() {
     let sim = rmm_sim::start(SimConfig::default()).await.unwrap();
