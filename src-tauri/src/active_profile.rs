@@ -166,9 +166,12 @@ impl ActiveProfile {
             Choice::Profile { name } => {
                 let resolved = self.resolve(name)?;
                 let audit_path = self.config.audit_path.clone();
-                tokio::task::spawn_blocking(move || profile_parts(&resolved, &audit_path))
-                    .await
-                    .map_err(|e| CommandError::new(ErrorCode::Internal, e.to_string()))??
+                let settings_path = self.settings_path()?.to_owned();
+                tokio::task::spawn_blocking(move || {
+                    profile_parts(&resolved, &audit_path, settings_path)
+                })
+                .await
+                .map_err(|e| CommandError::new(ErrorCode::Internal, e.to_string()))??
             }
         };
         connected.session.load_saved().await;
@@ -287,6 +290,7 @@ fn demo_parts(
 fn profile_parts(
     resolved: &ResolvedProfile,
     audit_path: &Result<PathBuf, CommandError>,
+    settings_path: PathBuf,
 ) -> Result<(Connected, Option<EndpointProfile>), CommandError> {
     let connection = connect_fleet(resolved, audit_path.as_ref().map_err(Clone::clone)?)?;
     let login_url = resolved.profile.login_url.as_deref().ok_or(
@@ -314,6 +318,7 @@ fn profile_parts(
         api_origin: resolved.api_base_url()?.origin().ascii_serialization(),
         validator: Arc::new(rmm_auth::TokenValidator::new(resolved.validation_rules()?)),
         store: connection.store.clone(),
+        settings_path: Some(settings_path),
     };
     Ok(parts(
         Choice::Profile {

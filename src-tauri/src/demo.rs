@@ -87,6 +87,8 @@ impl DemoSimulator {
             api_origin,
             validator: std::sync::Arc::new(rmm_auth::TokenValidator::new(rules)),
             store: crate::session::keyring_store(DEMO_PROFILE),
+            // The simulator names its audience.
+            settings_path: None,
         })
     }
 

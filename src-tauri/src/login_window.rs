@@ -43,7 +43,7 @@ pub struct Handover {
     /// The nonce only the window's own script knows.
     pub nonce: String,
     /// The origins of the pages that may hand a token over (the login page, the dashboard it
-    /// returns to); empty when none is known beyond the top frame's own script.
+    /// returns to); never empty.
     pub origins: Vec<String>,
 }
 
@@ -56,6 +56,19 @@ pub enum Navigation {
     Captured(String),
     /// The reserved URL without a valid hand-over (cancel, ignore, keep waiting); says why.
     Refused(&'static str),
+    /// The window's own script handed a token over from a page of another origin than the
+    /// profile's (cancel, keep waiting, and say which origin: it may be a dashboard the
+    /// profile does not name yet).
+    FromUnexpectedOrigin(String),
+}
+
+/// What the login window hands to its caller.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Handed {
+    /// A token from an expected page, to be checked.
+    Token(String),
+    /// A hand-over from a page of this origin, refused.
+    FromUnexpectedOrigin(String),
 }
 
 /// Reads a navigation of the login window. Never log `url`: it may hold the token.
@@ -80,8 +93,8 @@ pub fn read_navigation(url: &Url, handover: &Handover) -> Navigation {
         return Navigation::Refused("not from the login window's own script (a frame, or a page)");
     }
     let origin = origin.unwrap_or_default();
-    if !handover.origins.is_empty() && !handover.origins.contains(&origin) {
-        return Navigation::Refused("from a page of an unexpected origin");
+    if !handover.origins.contains(&origin) {
+        return Navigation::FromUnexpectedOrigin(origin);
     }
     match token {
         Some(token) if !token.is_empty() => Navigation::Captured(token),
@@ -90,9 +103,9 @@ pub fn read_navigation(url: &Url, handover: &Handover) -> Navigation {
 }
 
 /// The origins a profile's login may hand a token over from: the login page's, the page its
-/// `redirect_uri` returns to, and the dashboard's. Empty when neither of the last two is known
-/// (a profile of only a login page and an API base): the dashboard's pages hand the token over
-/// and their origin is not known, so only the top frame's nonce is required then.
+/// `redirect_uri` returns to, and the dashboard's. Never empty: a profile that names neither
+/// of the last two takes a token from its login page's origin only (and the refusal of
+/// another names that origin, so a person can enter it as the dashboard).
 pub fn expected_origins(login_url: &Url, dashboard_url: Option<&Url>) -> Vec<String> {
     let mut origins = vec![login_url.origin().ascii_serialization()];
     let redirect = login_url
@@ -104,9 +117,6 @@ pub fn expected_origins(login_url: &Url, dashboard_url: Option<&Url>) -> Vec<Str
         if !origins.contains(&origin) {
             origins.push(origin);
         }
-    }
-    if redirect.is_none() && dashboard_url.is_none() {
-        return Vec::new();
     }
     origins
 }
@@ -127,7 +137,7 @@ pub fn open(
     api_origin: &str,
     origins: Vec<String>,
     visible: bool,
-    on_token: impl Fn(String) + Send + 'static,
+    on_handover: impl Fn(Handed) + Send + 'static,
 ) -> Result<(), CommandError> {
     if let Some(window) = app.get_webview_window(LOGIN_WINDOW) {
         if visible {
@@ -161,7 +171,12 @@ pub fn open(
             Navigation::Page => true,
             Navigation::Captured(token) => {
                 // Each hand-over is checked; a refused one leaves the window waiting.
-                on_token(token);
+                on_handover(Handed::Token(token));
+                false
+            }
+            Navigation::FromUnexpectedOrigin(origin) => {
+                tracing::warn!(%origin, "a token hand-over from an unexpected origin was refused");
+                on_handover(Handed::FromUnexpectedOrigin(origin));
                 false
             }
             Navigation::Refused(why) => {
@@ -230,7 +245,10 @@ mod tests {
         ] {
             let url = Url::parse(forged).unwrap();
             assert!(
-                matches!(read_navigation(&url, &handover()), Navigation::Refused(_)),
+                matches!(
+                    read_navigation(&url, &handover()),
+                    Navigation::Refused(_) | Navigation::FromUnexpectedOrigin(_)
+                ),
                 "{forged}"
             );
         }
@@ -258,7 +276,33 @@ mod tests {
             ["https://t.auth0.example", "https://dash.example"]
         );
         let plain = Url::parse("https://t.auth0.example/login").unwrap();
-        assert!(expected_origins(&plain, None).is_empty());
+        assert_eq!(expected_origins(&plain, None), ["https://t.auth0.example"]);
+    }
+
+    /// A profile of only a login page used to accept a hand-over from any origin.
+    #[test]
+    fn a_profile_of_only_a_login_page_takes_no_handover_from_another_origin() {
+        let plain = Url::parse("https://t.auth0.example/login").unwrap();
+        let handover = Handover {
+            nonce: "n0nce".into(),
+            origins: expected_origins(&plain, None),
+        };
+        let from = |origin: &str| {
+            let url = Url::parse(&format!(
+                "{CAPTURE_URL}#token=eyJ.x.y&nonce=n0nce&origin={}",
+                url::form_urlencoded::byte_serialize(origin.as_bytes()).collect::<String>()
+            ))
+            .unwrap();
+            read_navigation(&url, &handover)
+        };
+        assert_eq!(
+            from("https://evil.example"),
+            Navigation::FromUnexpectedOrigin("https://evil.example".into())
+        );
+        assert_eq!(
+            from("https://t.auth0.example"),
+            Navigation::Captured("eyJ.x.y".into())
+        );
     }
 
     #[test]

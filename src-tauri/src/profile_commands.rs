@@ -19,6 +19,8 @@ pub struct ProfileSummary {
     pub name: String,
     pub login_url: Option<String>,
     pub api_base_url: Option<String>,
+    pub dashboard_url: Option<String>,
+    pub idp_url: Option<String>,
     /// `UTC±hh:mm`, when set.
     pub time_zone: Option<String>,
     pub chromium_path: Option<String>,
@@ -43,15 +45,17 @@ pub struct ProfileList {
     pub switched: bool,
 }
 
-/// The Settings form as the user filled it in. Empty time zone, Chromium path and user name
-/// mean none; an empty or absent subscription key or password keeps the stored one. Not
-/// `Debug`: it holds secrets.
+/// The Settings form as the user filled it in. Empty dashboard URL, identity provider URL,
+/// time zone, Chromium path and user name mean none; an empty or absent subscription key or
+/// password keeps the stored one. Not `Debug`: it holds secrets.
 #[derive(Clone, Deserialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub struct ProfileInput {
     pub name: String,
     pub login_url: String,
     pub api_base_url: String,
+    pub dashboard_url: String,
+    pub idp_url: String,
     pub time_zone: String,
     pub chromium_path: String,
     pub subscription_key: Option<String>,
@@ -65,6 +69,8 @@ impl From<ProfileInput> for rmm_core::settings::ProfileEdit {
             name: input.name.trim().to_owned(),
             login_url: input.login_url,
             api_base_url: input.api_base_url,
+            dashboard_url: input.dashboard_url,
+            idp_url: input.idp_url,
             time_zone: input.time_zone,
             chromium_path: input.chromium_path,
             subscription_key: input
@@ -95,6 +101,8 @@ fn summary(profile: &rmm_core::settings::Profile) -> ProfileSummary {
         name: profile.name.clone(),
         login_url: profile.login_url.clone(),
         api_base_url: profile.api_base_url.clone(),
+        dashboard_url: profile.dashboard_url.clone(),
+        idp_url: profile.idp_url.clone(),
         time_zone: profile.time_zone.as_ref().map(|tz| format!("UTC{tz}")),
         chromium_path: profile
             .chromium_path
@@ -223,6 +231,8 @@ mod tests {
             name: " office ".into(),
             login_url: "https://l.example.com".into(),
             api_base_url: "https://a.example.com".into(),
+            dashboard_url: String::new(),
+            idp_url: String::new(),
             time_zone: String::new(),
             chromium_path: String::new(),
             subscription_key: Some(String::new()),

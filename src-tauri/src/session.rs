@@ -23,12 +23,15 @@ pub struct SignInProfile {
     pub login_url: Url,
     pub api_origin: String,
     /// The origins of the pages that may hand a token over in the login window (the login
-    /// page's, the dashboard's); empty when only the top frame's own script is known.
+    /// page's, the dashboard's); never empty (`login_window::expected_origins`).
     pub handover_origins: Vec<String>,
     /// The user the profile is for; a token of another user is refused.
     pub username: Option<String>,
     pub validator: Arc<TokenValidator>,
     pub store: Arc<dyn TokenStore>,
+    /// The settings file that holds the profile, where a profile without an audience learns
+    /// it at its first sign-in (`rmm_core::settings::learn_audience`); none for the demo.
+    pub settings_path: Option<std::path::PathBuf>,
 }
 
 /// What the header shows about the sign-in (no secret).
@@ -150,6 +153,17 @@ impl SessionState {
     /// Keeps a checked token in the keyring and shows who signed in; `how` is for the log.
     pub async fn keep(&self, token: AccessToken, how: &str) -> Result<SessionInfo, CommandError> {
         let profile = self.profile()?;
+        if let Some(path) = profile.settings_path.clone() {
+            let (name, audiences) = (profile.name.clone(), token.claims().audiences());
+            let check = tokio::task::spawn_blocking(move || {
+                rmm_core::settings::learn_audience(&path, &name, &audiences)
+            })
+            .await
+            .map_err(|e| CommandError::new(ErrorCode::Internal, e.to_string()))??;
+            if let Some(refusal) = check.refusal() {
+                return Err(CommandError::new(ErrorCode::TokenRejected, refusal));
+            }
+        }
         let store = profile.store.clone();
         let kept = token.clone();
         tokio::task::spawn_blocking(move || store.save_token(&kept))
@@ -204,6 +218,18 @@ impl SessionState {
             info.last_error = Some(error);
         });
     }
+}
+
+/// What the header says of a hand-over from a page the profile does not name.
+fn unexpected_origin(origin: &str) -> CommandError {
+    CommandError::new(
+        ErrorCode::TokenRejected,
+        format!(
+            "a page of {origin} handed a token over, but that is neither this profile's login \
+             page nor its dashboard: it was refused, and the sign-in is still waiting. If \
+             {origin} is your dashboard, enter it as the profile's Dashboard URL in Settings"
+        ),
+    )
 }
 
 /// Refuses a token of another user than the profile's (a page could hand over a valid token
@@ -269,9 +295,16 @@ pub async fn sign_in(
         &profile.api_origin,
         profile.handover_origins.clone(),
         !silent,
-        move |jwt| {
+        move |handed| {
             let shared = Arc::clone(&shared);
             let handle = handle.clone();
+            let jwt = match handed {
+                login_window::Handed::Token(jwt) => jwt,
+                login_window::Handed::FromUnexpectedOrigin(origin) => {
+                    shared.update(|info| info.last_error = Some(unexpected_origin(&origin)));
+                    return;
+                }
+            };
             tauri::async_runtime::spawn(async move {
                 match shared.accept(jwt).await {
                     Ok(_) => login_window::close(&handle),
@@ -396,6 +429,7 @@ mod tests {
                 username: None,
                 validator: Arc::new(TokenValidator::new(rmm_auth::ValidationRules::default())),
                 store: store.clone(),
+                settings_path: None,
             }),
             None,
         );
@@ -432,6 +466,7 @@ mod tests {
                     ..rmm_auth::ValidationRules::default()
                 })),
                 store: store.clone(),
+                settings_path: None,
             }),
             None,
         );
@@ -454,6 +489,69 @@ mod tests {
         let info = state.accept(sim.valid_token()).await.unwrap();
         assert!(info.signed_in);
         assert!(store.load_token().unwrap().is_some());
+        sim.shutdown().await;
+    }
+
+    /// Issue 13: a profile made in Settings had no audience, so any valid token of the issuer
+    /// was taken. Its first sign-in now teaches it the audience; a token for another is refused.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_profile_without_an_audience_learns_it_at_the_first_sign_in() {
+        let sim = rmm_sim::start(rmm_sim::SimConfig {
+            devices: 1,
+            ..rmm_sim::SimConfig::default()
+        })
+        .await
+        .unwrap();
+        let i = sim.info().clone();
+        let dir = tempfile::tempdir().unwrap();
+        let settings = dir.path().join("settings.toml");
+        let mut file = rmm_core::settings::SettingsFile::default();
+        file.profiles.insert(
+            "office".into(),
+            rmm_core::settings::Profile {
+                name: "office".into(),
+                ..Default::default()
+            },
+        );
+        file.save(&settings).unwrap();
+        let store: Arc<dyn TokenStore> = Arc::new(rmm_auth::FileStore::new(dir.path().join("t")));
+        let state = SessionState::new(
+            Some(SignInProfile {
+                name: "office".into(),
+                login_url: Url::parse(&i.login_url).unwrap(),
+                api_origin: "http://127.0.0.1:2".into(),
+                handover_origins: Vec::new(),
+                username: None,
+                // As Settings makes it: the issuer's keys, no audience.
+                validator: Arc::new(TokenValidator::new(rmm_auth::ValidationRules {
+                    issuer: Some(i.issuer.clone()),
+                    jwks_url: Some(Url::parse(&i.jwks_url).unwrap()),
+                    ..rmm_auth::ValidationRules::default()
+                })),
+                store: store.clone(),
+                settings_path: Some(settings.clone()),
+            }),
+            None,
+        );
+        assert!(state.accept(sim.valid_token()).await.unwrap().signed_in);
+        let learned = rmm_core::settings::SettingsFile::load(&settings).unwrap();
+        assert_eq!(
+            learned.profile("office").unwrap().audience.as_deref(),
+            Some(i.audience.as_str())
+        );
+
+        let foreign = sim.mint_token(&rmm_sim::TokenSpec {
+            audience: Some("https://another-api.example".into()),
+            ..rmm_sim::TokenSpec::default()
+        });
+        let error = state.accept(foreign).await.unwrap_err();
+        assert_eq!(error.code, ErrorCode::TokenRejected);
+        assert!(
+            error.message.contains("https://another-api.example")
+                && error.message.contains(&i.audience),
+            "{}",
+            error.message
+        );
         sim.shutdown().await;
     }
 }

@@ -129,6 +129,10 @@ async fn a_profile_set_up_at_first_run_keeps_its_key_in_the_keyring_only() {
         .await
         .unwrap();
     assert!(rule.contains("UTC±hh:mm"), "{rule}");
+    session
+        .screenshot(&artifacts_dir().join("desktop-profile-form.png"))
+        .await
+        .unwrap();
     let kept = rmm_e2e::demo_app::script(
         &session,
         "done(document.querySelector('[data-testid=\"profile-time-zone\"]').value);",

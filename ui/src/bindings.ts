@@ -729,21 +729,23 @@ export type Problem = {
 };
 
 /**
- *  The Settings form as the user filled it in. Empty time zone, Chromium path and user name
- *  mean none; an empty or absent subscription key or password keeps the stored one. Not
- *  `Debug`: it holds secrets.
+ *  The Settings form as the user filled it in. Empty dashboard URL, identity provider URL,
+ *  time zone, Chromium path and user name mean none; an empty or absent subscription key or
+ *  password keeps the stored one. Not `Debug`: it holds secrets.
  */
 export type ProfileInput = ProfileInput_Serialize | ProfileInput_Deserialize;
 
 /**
- *  The Settings form as the user filled it in. Empty time zone, Chromium path and user name
- *  mean none; an empty or absent subscription key or password keeps the stored one. Not
- *  `Debug`: it holds secrets.
+ *  The Settings form as the user filled it in. Empty dashboard URL, identity provider URL,
+ *  time zone, Chromium path and user name mean none; an empty or absent subscription key or
+ *  password keeps the stored one. Not `Debug`: it holds secrets.
  */
 export type ProfileInput_Deserialize = {
 	name: string,
 	loginUrl: string,
 	apiBaseUrl: string,
+	dashboardUrl: string,
+	idpUrl: string,
 	timeZone: string,
 	chromiumPath: string,
 	subscriptionKey?: string | null,
@@ -752,14 +754,16 @@ export type ProfileInput_Deserialize = {
 };
 
 /**
- *  The Settings form as the user filled it in. Empty time zone, Chromium path and user name
- *  mean none; an empty or absent subscription key or password keeps the stored one. Not
- *  `Debug`: it holds secrets.
+ *  The Settings form as the user filled it in. Empty dashboard URL, identity provider URL,
+ *  time zone, Chromium path and user name mean none; an empty or absent subscription key or
+ *  password keeps the stored one. Not `Debug`: it holds secrets.
  */
 export type ProfileInput_Serialize = {
 	name: string,
 	loginUrl: string,
 	apiBaseUrl: string,
+	dashboardUrl: string,
+	idpUrl: string,
 	timeZone: string,
 	chromiumPath: string,
 	subscriptionKey: string | null,
@@ -800,6 +804,8 @@ export type ProfileSummary_Deserialize = {
 	name: string,
 	loginUrl?: string | null,
 	apiBaseUrl?: string | null,
+	dashboardUrl?: string | null,
+	idpUrl?: string | null,
 	/**  `UTC±hh:mm`, when set. */
 	timeZone?: string | null,
 	chromiumPath?: string | null,
@@ -816,6 +822,8 @@ export type ProfileSummary_Serialize = {
 	name: string,
 	loginUrl: string | null,
 	apiBaseUrl: string | null,
+	dashboardUrl: string | null,
+	idpUrl: string | null,
 	/**  `UTC±hh:mm`, when set. */
 	timeZone: string | null,
 	chromiumPath: string | null,

@@ -17,6 +17,8 @@ const office = {
   name: "office",
   loginUrl: "https://login.example.com/authorize",
   apiBaseUrl: "https://api.example.com/rmm/",
+  dashboardUrl: "https://dashboard.example.com/",
+  idpUrl: null,
   timeZone: "UTC+01:00",
   chromiumPath: null,
   hasSubscriptionKey: true,
@@ -87,6 +89,7 @@ describe("the Settings tab", () => {
         problems: [
           { field: "time_zone", rule: '"UTC+5" must be UTC±hh:mm, e.g. UTC+05:30 or UTC-08:00 (hours 00-14, minutes 00-59)' },
           { field: "api_base_url", rule: "is required: an http(s) URL" },
+          { field: "idp_url", rule: '"idp.example.com" is not an absolute URL' },
         ],
       }),
     );
@@ -95,6 +98,7 @@ describe("the Settings tab", () => {
     v.newProfile();
     type(v.root, "profile-name", "lab");
     type(v.root, "profile-login-url", "https://login.example.com/");
+    type(v.root, "profile-idp-url", "idp.example.com");
     type(v.root, "profile-subscription-key", "k-typed");
     type(v.root, "profile-time-zone", "UTC+5");
     submit(v.root);
@@ -105,6 +109,8 @@ describe("the Settings tab", () => {
       name: "lab",
       loginUrl: "https://login.example.com/",
       apiBaseUrl: "",
+      dashboardUrl: "",
+      idpUrl: "idp.example.com",
       timeZone: "UTC+5",
       chromiumPath: "",
       subscriptionKey: "k-typed",
@@ -116,6 +122,8 @@ describe("the Settings tab", () => {
     expect(tz?.textContent).toContain("UTC±hh:mm");
     expect(tz?.getAttribute("role")).toBe("alert");
     expect(byTestId(v.root, "problem-api_base_url")?.textContent).toBe("is required: an http(s) URL");
+    expect(byTestId(v.root, "problem-idp_url")?.textContent).toContain("not an absolute URL");
+    expect(byTestId<HTMLInputElement>(v.root, "profile-idp-url")?.value).toBe("idp.example.com");
     expect(byTestId(v.root, "problem-name")?.hidden).toBe(true);
     // Nothing typed is lost.
     expect(byTestId<HTMLInputElement>(v.root, "profile-time-zone")?.value).toBe("UTC+5");
@@ -136,6 +144,9 @@ describe("the Settings tab", () => {
     expect(vi.mocked(saveProfile).mock.calls[0]?.[0].subscriptionKey).toBeNull();
     expect(vi.mocked(saveProfile).mock.calls[0]?.[0].password).toBeNull();
     expect(vi.mocked(saveProfile).mock.calls[0]?.[0].username).toBe("admin@example.com");
+    // The addresses shown are sent back as they were.
+    expect(vi.mocked(saveProfile).mock.calls[0]?.[0].dashboardUrl).toBe("https://dashboard.example.com/");
+    expect(vi.mocked(saveProfile).mock.calls[0]?.[0].idpUrl).toBe("");
     expect(byTestId(v.root, "profile-form")?.hidden).toBe(true);
     expect(changed).toHaveBeenCalledOnce();
     expect(toasts.toast).toHaveBeenCalledWith("Profile office saved and in use", "ok");

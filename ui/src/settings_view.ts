@@ -1,7 +1,8 @@
 // The Settings tab: the profiles (shared with the `rmm` command line), which one the app uses,
-// switching to another, and a form to add or edit one (name, login URL, API base, subscription
-// key, time zone, Chromium path, and the user name and password that Sign in with Chromium
-// types). Every rule is rmm-core's: its problems come back field by field and show beside the
+// switching to another, and a form to add or edit one (name, login URL, API base, dashboard
+// and identity-provider addresses, subscription key, time zone, Chromium path, and the user name
+// and password that Sign in with Chromium types). Saving other addresses forgets the profile's
+// token: its secrets are bound to the addresses they were saved for. Every rule is rmm-core's: its problems come back field by field and show beside the
 // fields, with what was typed kept. The subscription key and the password are write-only: the
 // form says whether one is stored, never what it is.
 import {
@@ -23,6 +24,8 @@ export const PROFILE_FIELDS = [
   "name",
   "login_url",
   "api_base_url",
+  "dashboard_url",
+  "idp_url",
   "subscription_key",
   "time_zone",
   "chromium_path",
@@ -71,6 +74,8 @@ export function createSettingsView(deps: SettingsDeps): SettingsView {
   const name = input("profile-name", "office (letters, digits, - or _)");
   const loginUrl = input("profile-login-url", "https://…/authorize?…", "url");
   const apiBase = input("profile-api-base", "https://…/rmm/", "url");
+  const dashboard = input("profile-dashboard-url", "https://… (the page the sign-in returns to)", "url");
+  const idp = input("profile-idp-url", "https://… (Sharp-Start's sign-in page; empty: found at sign-in)", "url");
   const key = input("profile-subscription-key", "", "password");
   const keyState = el("span", "profile-key-state", undefined, "muted");
   const timeZone = input("profile-time-zone", "UTC+01:00 (empty: the cloud's default)");
@@ -93,6 +98,8 @@ export function createSettingsView(deps: SettingsDeps): SettingsView {
     labelled("Name", name, slots.slot("name")),
     labelled("Login URL", loginUrl, slots.slot("login_url")),
     labelled("API base", apiBase, slots.slot("api_base_url")),
+    labelled("Dashboard URL", dashboard, slots.slot("dashboard_url")),
+    labelled("Identity provider URL (the password is typed only there)", idp, slots.slot("idp_url")),
     labelled("Subscription key (kept in the OS keyring)", key, keyState, slots.slot("subscription_key")),
     labelled("Time zone (UTC±hh:mm)", timeZone, slots.slot("time_zone")),
     labelled("Chromium path", chromium, slots.slot("chromium_path")),
@@ -131,6 +138,8 @@ export function createSettingsView(deps: SettingsDeps): SettingsView {
     name.readOnly = profile !== null;
     loginUrl.value = profile?.loginUrl ?? "";
     apiBase.value = profile?.apiBaseUrl ?? "";
+    dashboard.value = profile?.dashboardUrl ?? "";
+    idp.value = profile?.idpUrl ?? "";
     key.value = "";
     timeZone.value = profile?.timeZone ?? "";
     chromium.value = profile?.chromiumPath ?? "";
@@ -225,6 +234,8 @@ export function createSettingsView(deps: SettingsDeps): SettingsView {
       name: name.value,
       loginUrl: loginUrl.value,
       apiBaseUrl: apiBase.value,
+      dashboardUrl: dashboard.value,
+      idpUrl: idp.value,
       timeZone: timeZone.value,
       chromiumPath: chromium.value,
       subscriptionKey: key.value === "" ? null : key.value,

@@ -4,6 +4,7 @@
 //! a saved profile's addresses). Secrets (password, subscription key)
 //! live in the token store (the OS keyring), never in the settings file.
 
+mod audience;
 mod edit;
 mod env;
 mod resolve;
@@ -15,6 +16,7 @@ use rmm_auth::{SecretKind, StoreError, TokenStore};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
+pub use audience::{AudienceCheck, learn_audience};
 pub use edit::{
     ProfileEdit, ProfileEditError, check_profile_edit, has_password, has_subscription_key,
     normalize_time_zone, profile_token_store, save_profile_edit_to,

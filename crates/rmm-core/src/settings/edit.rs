@@ -23,6 +23,11 @@ pub struct ProfileEdit {
     pub login_url: String,
     /// The RMM API base.
     pub api_base_url: String,
+    /// The dashboard the sign-in returns to (its pages hand the token over), or empty.
+    pub dashboard_url: String,
+    /// The identity provider's sign-in page (Sharp-Start: the saved password is typed only on
+    /// its origin), or empty.
+    pub idp_url: String,
     /// `UTC±hh:mm` (or `±hh:mm`), or empty.
     pub time_zone: String,
     /// An absolute path to the Chromium to drive, or empty.
@@ -42,6 +47,8 @@ impl std::fmt::Debug for ProfileEdit {
             .field("name", &self.name)
             .field("login_url", &self.login_url)
             .field("api_base_url", &self.api_base_url)
+            .field("dashboard_url", &self.dashboard_url)
+            .field("idp_url", &self.idp_url)
             .field("time_zone", &self.time_zone)
             .field("chromium_path", &self.chromium_path)
             .field("subscription_key_given", &self.subscription_key.is_some())
@@ -67,6 +74,8 @@ pub enum ProfileEditError {
 struct Checked {
     login_url: String,
     api_base_url: String,
+    dashboard_url: Option<String>,
+    idp_url: Option<String>,
     time_zone: Option<String>,
     chromium_path: Option<PathBuf>,
     username: Option<String>,
@@ -102,6 +111,18 @@ fn check(edit: &ProfileEdit) -> Result<Checked, Problems> {
     };
     let login_url = url("login_url", &edit.login_url);
     let api_base_url = url("api_base_url", &edit.api_base_url);
+    let mut optional_url = |field: &str, value: &str| -> Option<String> {
+        let value = value.trim();
+        if value.is_empty() {
+            return None;
+        }
+        if let Err(SettingsError::Invalid { rule, .. }) = resolve::check_url(field, value) {
+            problems.push(field, rule);
+        }
+        Some(value.to_owned())
+    };
+    let dashboard_url = optional_url("dashboard_url", &edit.dashboard_url);
+    let idp_url = optional_url("idp_url", &edit.idp_url);
     let time_zone = normalize_time_zone(&edit.time_zone).unwrap_or_else(|rule| {
         problems.push("time_zone", rule);
         None
@@ -155,6 +176,8 @@ fn check(edit: &ProfileEdit) -> Result<Checked, Problems> {
     problems.into_result().map(|()| Checked {
         login_url,
         api_base_url,
+        dashboard_url,
+        idp_url,
         time_zone,
         chromium_path,
         username,
@@ -183,14 +206,20 @@ pub fn save_profile_edit_to(path: &Path, edit: &ProfileEdit) -> Result<Profile, 
     profile.name = edit.name.clone();
     profile.login_url = Some(checked.login_url);
     profile.api_base_url = Some(checked.api_base_url);
+    profile.dashboard_url = checked.dashboard_url;
+    profile.idp_url = checked.idp_url;
     profile.time_zone = checked.time_zone;
     profile.chromium_path = checked.chromium_path;
     profile.username = checked.username;
     // The secrets first: a profile on disk whose secrets are missing would fail later and less
     // clearly.
     let secrets_given = edit.subscription_key.is_some() || edit.password.is_some();
+    // Every address a secret is bound to or a token is handed over from.
     let moved = before.as_ref().is_some_and(|b| {
-        b.login_url != profile.login_url || b.api_base_url != profile.api_base_url
+        b.login_url != profile.login_url
+            || b.api_base_url != profile.api_base_url
+            || b.dashboard_url != profile.dashboard_url
+            || b.idp_url != profile.idp_url
     });
     if secrets_given || moved {
         let store = profile_token_store(&profile)?;
@@ -240,6 +269,8 @@ mod tests {
             name: "office".into(),
             login_url: "https://login.example.com/authorize".into(),
             api_base_url: "https://api.example.com/rmm/".into(),
+            dashboard_url: "https://dashboard.example.com/".into(),
+            idp_url: "https://idp.example.com/login".into(),
             time_zone: "UTC+05:30".into(),
             chromium_path: String::new(),
             subscription_key: Some(SecretString::from("k-123456".to_owned())),
@@ -276,6 +307,8 @@ mod tests {
             name: "my office".into(),
             login_url: String::new(),
             api_base_url: "ftp://api.example.com".into(),
+            dashboard_url: "dashboard.example.com".into(),
+            idp_url: "ftp://idp.example.com".into(),
             time_zone: "UTC+5".into(),
             chromium_path: "chromium".into(),
             subscription_key: Some(SecretString::from("has space".to_owned())),
@@ -292,6 +325,8 @@ mod tests {
                 "name",
                 "login_url",
                 "api_base_url",
+                "dashboard_url",
+                "idp_url",
                 "time_zone",
                 "chromium_path",
                 "subscription_key",
@@ -363,6 +398,14 @@ mod tests {
         let saved = save_profile_edit_to(&path, &edit(dir.path())).unwrap();
         assert_eq!(saved.time_zone.as_deref(), Some("+05:30"));
         assert_eq!(saved.username.as_deref(), Some("admin@example.com"));
+        assert_eq!(
+            saved.dashboard_url.as_deref(),
+            Some("https://dashboard.example.com/")
+        );
+        assert_eq!(
+            saved.idp_url.as_deref(),
+            Some("https://idp.example.com/login")
+        );
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(
             !text.contains("k-123456") && !text.contains("pw-98765"),
@@ -385,11 +428,13 @@ mod tests {
             subscription_key: None,
             password: None,
             time_zone: String::new(),
+            dashboard_url: " ".into(),
             ..edit(dir.path())
         };
         // `edit()` rewrote the file with the bare profile; save over it.
         let saved = save_profile_edit_to(&path, &again).unwrap();
         assert_eq!(saved.time_zone, None);
+        assert_eq!(saved.dashboard_url, None, "empty is none");
         assert!(has_subscription_key(&saved).unwrap());
         assert!(has_password(&saved).unwrap());
     }
