@@ -190,6 +190,26 @@ async fn login(args: &LoginArgs, global: &GlobalArgs) -> Result<(), Failure> {
     ));
     let manager = TokenManager::new(login, Some(store.clone()), TokenManager::DEFAULT_MARGIN);
     let token = manager.login_now().await.map_err(|e| login_failure(&e))?;
+    // A profile without an audience learns it now; one with another audience refuses the
+    // token (and forgets it: the manager has already stored it).
+    let (name, audiences, s) = (
+        resolved.profile.name.clone(),
+        token.claims().audiences(),
+        store.clone(),
+    );
+    tokio::task::spawn_blocking(move || {
+        let local = |e: &dyn std::fmt::Display| Failure::Local(e.to_string());
+        let path = SettingsFile::default_path().map_err(|e| local(&e))?;
+        let check =
+            rmm_core::settings::learn_audience(&path, &name, &audiences).map_err(|e| local(&e))?;
+        if let Some(refusal) = check.refusal() {
+            s.delete_token().map_err(|e| local(&e))?;
+            return Err(Failure::Auth(refusal));
+        }
+        Ok(())
+    })
+    .await
+    .map_err(|_| Failure::Local("the settings task failed".to_owned()))??;
     if args.save_credentials {
         let s = store.clone();
         blocking(move || {

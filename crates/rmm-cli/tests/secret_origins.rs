@@ -237,3 +237,37 @@ async fn secrets_stay_with_the_origins_they_were_saved_for_whatever_the_settings
     }
     evil.assert_untouched("a moved settings file", &refs(&secrets_of(&s)));
 }
+
+/// Issue 13: a profile without an audience (as the app's Settings or a hand-written file make
+/// them) took any valid token of the issuer. `rmm login` now saves the first token's audience
+/// into the profile, and the next sign-in checks it.
+#[tokio::test]
+async fn a_profile_without_an_audience_learns_it_at_login() {
+    let s = Setup::new(5, false).await;
+    let i = s.sim.info().clone();
+    let mut secrets: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(s.secrets()).unwrap()).unwrap();
+    secrets["password"] = serde_json::json!(i.password);
+    std::fs::write(s.secrets(), secrets.to_string()).unwrap();
+    let settings = s.config_dir().join("settings.toml");
+    let text = std::fs::read_to_string(&settings).unwrap();
+    let without: String = text
+        .lines()
+        .filter(|line| !line.trim_start().starts_with("audience"))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    assert_ne!(without, text, "the fixture had an audience");
+    std::fs::write(&settings, without).unwrap();
+
+    let (code, _, err) = s.run(&["login"]).await;
+    assert_eq!(code, 0, "{err}");
+    let learned = rmm_core::settings::SettingsFile::load(&settings).unwrap();
+    assert_eq!(
+        learned
+            .profile(common::PROFILE)
+            .unwrap()
+            .audience
+            .as_deref(),
+        Some(i.audience.as_str())
+    );
+}
