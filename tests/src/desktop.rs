@@ -13,6 +13,9 @@ use crate::binaries::system_tool;
 use crate::processes::ProcessGroup;
 use crate::webdriver::WebDriverAddress;
 
+/// The file in the desktop's home that stderr goes to with `stderr_to_file`.
+const STDERR_FILE: &str = "stderr.log";
+
 /// The WebDriver of WebKitGTK that tauri-driver drives on Linux.
 pub const WEBKIT_WEBDRIVER: &str = "/usr/bin/WebKitWebDriver";
 
@@ -35,6 +38,13 @@ impl Desktop {
 
     /// Starts Xvfb and tauri-driver; fails with a clear message when a tool is missing.
     pub fn start() -> Result<Self, String> {
+        Self::start_with(&[], false)
+    }
+
+    /// [`Desktop::start`] with `env` for the app (tauri-driver's environment is passed on to
+    /// the app it starts), and with the stderr of the driver and the app written to
+    /// [`Desktop::stderr_path`] instead of the test's when `stderr_to_file`.
+    pub fn start_with(env: &[(&str, &str)], stderr_to_file: bool) -> Result<Self, String> {
         let xvfb = system_tool("Xvfb", "the `xvfb` package")?;
         let dbus_run_session = system_tool("dbus-run-session", "the `dbus` package")?;
         let tauri_driver = find_tauri_driver()?;
@@ -87,9 +97,16 @@ impl Desktop {
             .env("XDG_CONFIG_HOME", xdg("config")?)
             .env("XDG_RUNTIME_DIR", &runtime_dir)
             .env_remove("WAYLAND_DISPLAY")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit());
+            .stdout(Stdio::null());
+        if stderr_to_file {
+            let file = std::fs::File::create(home.path().join(STDERR_FILE))
+                .map_err(|e| format!("cannot make the stderr file: {e}"))?;
+            command.stderr(file);
+        } else {
+            command.stderr(Stdio::inherit());
+        }
         let mut driver = ProcessGroup::spawn("tauri-driver", command)?;
         wait_for_port(&mut driver, port, Duration::from_secs(30))?;
         // tauri-driver listens before its WebKitWebDriver does, and drops a request that it
@@ -106,6 +123,17 @@ impl Desktop {
             display,
             home,
         })
+    }
+
+    /// Where the driver's and the app's stderr go with [`Desktop::start_with`]'s
+    /// `stderr_to_file`.
+    pub fn stderr_path(&self) -> PathBuf {
+        self.home.path().join(STDERR_FILE)
+    }
+
+    /// The desktop's private home: its XDG folders, the keyring's bus address, the stderr file.
+    pub fn root(&self) -> &Path {
+        self.home.path()
     }
 
     /// The WebDriver endpoint (tauri-driver).
