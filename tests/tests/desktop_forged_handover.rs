@@ -1,6 +1,6 @@
 //! End-to-end, issue 13 finding 4: frames of another origin inside the login page forge the
 //! token hand-over (navigating themselves to the reserved capture address, with junk, with a
-//! guessed nonce). Before, the first such navigation ended the sign-in with junk and closed the
+//! guessed nonce, with a valid token of another user). Before, the first such navigation ended the sign-in with junk and closed the
 //! window; now each is ignored, the window stays, and the person's real sign-in still ends
 //! with the real token.
 #![cfg(target_os = "linux")]
@@ -24,30 +24,46 @@ async fn forged_handovers_from_frames_do_not_end_the_sign_in() {
     let (main, login) = demo_sign_in::open_login_window(&session).await.unwrap();
     let (username, password) = demo_sign_in::account_shown(&session).await.unwrap();
 
+    // A valid token of another user, signed with the demo simulator's key (a twin of the same
+    // seed holds it) and naming the demo's issuer (the login page's origin).
+    let login_origin = session
+        .execute_async("arguments[0](location.origin);")
+        .await
+        .unwrap();
+    let login_origin = login_origin.as_str().unwrap().to_owned();
+    let twin = rmm_sim::start(rmm_sim::SimConfig::default()).await.unwrap();
+    let intruder = twin.mint_token(&rmm_sim::TokenSpec {
+        email: Some("intruder@example.com".into()),
+        issuer: Some(format!("{login_origin}/")),
+        ..rmm_sim::TokenSpec::default()
+    });
+    twin.shutdown().await;
+
     // Opaque-origin frames (another origin than the page's) that hand over at once; the page
     // counts the frames that ran their script (each reports back before navigating).
     let injected = session
-        .execute_async(
+        .execute_async(&format!(
             r#"const done = arguments[arguments.length - 1];
              const forged = [
                "https://mcp-rmm-capture.invalid/#token=junk.junk.junk",
                "https://mcp-rmm-capture.invalid/#token=junk.junk.junk&nonce=0123456789abcdef0123456789abcdef&origin=" + encodeURIComponent(location.origin),
+               "https://mcp-rmm-capture.invalid/#token={intruder}&origin=" + encodeURIComponent(location.origin),
              ];
              let ran = 0;
-             window.addEventListener("message", (e) => { if (e.data === "forging") { ran += 1; if (ran === forged.length) done(ran); } });
-             for (const target of forged) {
+             window.addEventListener("message", (e) => {{ if (e.data === "forging") {{ ran += 1; if (ran === forged.length) done(ran); }} }});
+             for (const target of forged) {{
                const frame = document.createElement("iframe");
                frame.srcdoc = "<script>parent.postMessage('forging', '*'); location.replace(" + JSON.stringify(target) + ");<\/script>";
                frame.sandbox = "allow-scripts";
                document.body.appendChild(frame);
-             }
-             setTimeout(() => done(ran), 10000);"#,
-        )
+             }}
+             setTimeout(() => done(ran), 10000);"#
+        ))
         .await
         .unwrap();
     assert_eq!(
         injected,
-        serde_json::json!(2),
+        serde_json::json!(3),
         "the forging frames did not run"
     );
 
