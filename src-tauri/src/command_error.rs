@@ -108,7 +108,11 @@ impl From<SettingsError> for CommandError {
         };
         let mut answer = Self::new(code, message);
         if let Some((field, rule)) = problem {
-            answer.problems.push(Problem { field, rule });
+            answer.problems.push(Problem {
+                field,
+                rule,
+                hint: None,
+            });
         }
         answer
     }

@@ -32,6 +32,7 @@ fn check_name(name: &str) -> Result<(), CommandError> {
         rule: format!(
             "letters, digits, space, '-', '_' and '.', ending in .csv, at most {MAX_NAME} characters"
         ),
+        hint: None,
     });
     Err(error)
 }

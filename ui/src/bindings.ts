@@ -345,7 +345,7 @@ export type CommandError_Deserialize = {
 	code: ErrorCode,
 	message: string,
 	/**  Field-by-field problems of bad input (empty otherwise). */
-	problems: Problem[],
+	problems: Problem_Deserialize[],
 	/**  With `preview_changed`: the new preview to show and confirm instead. */
 	preview?: ChangePreview_Deserialize | null,
 };
@@ -355,7 +355,7 @@ export type CommandError_Serialize = {
 	code: ErrorCode,
 	message: string,
 	/**  Field-by-field problems of bad input (empty otherwise). */
-	problems: Problem[],
+	problems: Problem_Serialize[],
 	/**  With `preview_changed`: the new preview to show and confirm instead. */
 	preview: ChangePreview_Serialize | null,
 };
@@ -639,6 +639,13 @@ export type FleetSummary_Serialize = {
 	by_ota_mode: Count[],
 };
 
+/**  A listing that shows the values a field may take. */
+export type Hint = 
+/**  The fleet's devices and their ids. */
+"list_devices" | 
+/**  The staged firmware files and their ids. */
+"list_staged_firmware";
+
 /**  The connected agents changed. */
 export type McpActivity = {
 	agents: AgentSession[],
@@ -721,11 +728,26 @@ export type PreviewWarning_Serialize = {
 };
 
 /**  One field breaking one rule, e.g. `device_ids[2]`: "is not `mn=<base64>:sn=<base64>`". */
-export type Problem = {
+export type Problem = Problem_Serialize | Problem_Deserialize;
+
+/**  One field breaking one rule, e.g. `device_ids[2]`: "is not `mn=<base64>:sn=<base64>`". */
+export type Problem_Deserialize = {
 	/**  The parameter as the caller named it (`device_ids[1]`, `start_hour`). */
 	field: string,
 	/**  What the rule is and what was wrong. */
 	rule: string,
+	/**  Where the values the field may take are listed, when that helps. */
+	hint?: Hint | null,
+};
+
+/**  One field breaking one rule, e.g. `device_ids[2]`: "is not `mn=<base64>:sn=<base64>`". */
+export type Problem_Serialize = {
+	/**  The parameter as the caller named it (`device_ids[1]`, `start_hour`). */
+	field: string,
+	/**  What the rule is and what was wrong. */
+	rule: string,
+	/**  Where the values the field may take are listed, when that helps. */
+	hint?: Hint,
 };
 
 /**

@@ -4,7 +4,7 @@ import { beforeEach, describe, expect, it, vi } from "vitest";
 import { applyChange, firmwareFiles, previewChange, type ChangeResult, type FirmwareFileView } from "./backend";
 import { createCancelForm } from "./cancel_form";
 import { PREVIEW_CHANGED_NOTE, openChangeDialog, type ChangeDialogHooks } from "./change_dialog";
-import { generalText, placeProblems } from "./form_problems";
+import { generalText, placeProblems, ruleText } from "./form_problems";
 import { createOtaForm, otaRequest } from "./ota_form";
 import { createScheduleForm, fileGroups } from "./schedule_form";
 import { allByTestId, backendError, byTestId, device, preview, settle } from "./test_fixtures";
@@ -342,6 +342,13 @@ describe("general problems", () => {
     expect(generalText({ field: "device_ids[5]", rule: "is offline" }, ["A"])).toBe("device_ids[5]: is offline");
     expect(generalText({ field: "device_ids", rule: "must not be empty" }, [])).toBe("must not be empty");
     expect(generalText({ field: "group_id", rule: "is unknown" }, [])).toBe("group_id: is unknown");
+    // rmm-core's hints, in the app's words (not the MCP tool names).
+    expect(generalText({ field: "device_ids[0]", rule: "no device x in group g", hint: "list_devices" }, ["A"])).toBe(
+      "A: no device x in group g (see the Fleet tab)",
+    );
+    expect(ruleText({ field: "firmware_file_id", rule: "must name a staged firmware file", hint: "list_staged_firmware" })).toBe(
+      "must name a staged firmware file (see the Firmware tab)",
+    );
     const placed = placeProblems(
       [
         { field: "timezone", rule: "a" },

@@ -72,7 +72,7 @@ export class ProblemSlots {
     }
     for (const [field, list] of placed.byField) {
       const slot = this.slot(field);
-      slot.textContent = list.map((p) => p.rule).join("; ");
+      slot.textContent = list.map(ruleText).join("; ");
       slot.hidden = false;
     }
     for (const p of placed.general) {
@@ -84,10 +84,18 @@ export class ProblemSlots {
   }
 }
 
+/** Where the app shows the values a problem's hint points at (rmm-core gives the hint as data). */
+const HINT_PLACES = { list_devices: "the Fleet tab", list_staged_firmware: "the Firmware tab" } as const;
+
+/** A problem's rule, with its hint in the app's words. */
+export function ruleText(p: Problem): string {
+  return p.hint ? `${p.rule} (see ${HINT_PLACES[p.hint]})` : p.rule;
+}
+
 /** A general problem in words: the rule, after the device or field it is about. */
 export function generalText(p: Problem, deviceNames: readonly string[]): string {
-  if (p.field === "device_ids") return p.rule;
+  if (p.field === "device_ids") return ruleText(p);
   const m = /^device_ids\[(\d+)\]$/.exec(p.field);
   const name = m ? deviceNames[Number(m[1])] : undefined;
-  return `${name ?? p.field}: ${p.rule}`;
+  return `${name ?? p.field}: ${ruleText(p)}`;
 }

@@ -9,13 +9,14 @@ use clap::{Args, Subcommand};
 use rmm_api::FleetProgress;
 use rmm_core::{
     AuditQuery, CancelReservations, ChangeOutcomeKind, ChangePreview, ChangeRequest, ChangeResult,
-    CheckedChange, DeviceQuery, DeviceView, FleetOperations, Problems, ScheduleUpdate, SetOtaMode,
-    local_time_to_unix_ms, system_now_ms,
+    CheckedChange, DeviceQuery, DeviceView, FleetOperations, OperationError, Problems,
+    ScheduleUpdate, SetOtaMode, local_minute_ms, local_time_to_unix_ms, system_now_ms,
 };
 use serde::Serialize;
 
 use crate::auth_commands::StoreArgs;
 use crate::fleet_connection::{cli_user, connect, failure};
+use crate::problem_words::Command;
 use crate::{Failure, GlobalArgs};
 
 /// Reading and changing the fleet.
@@ -72,7 +73,7 @@ pub struct DevicesArgs {
     #[arg(long)]
     pub all: bool,
     /// Devices per page (1-100).
-    #[arg(long, default_value_t = 25, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = rmm_core::DEFAULT_PAGE_SIZE, allow_negative_numbers = true)]
     pub page_size: i64,
     /// The first device of the page (0-based).
     #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
@@ -316,7 +317,10 @@ async fn devices(args: &DevicesArgs, global: &GlobalArgs) -> Result<(), Failure>
         page_size: args.page_size,
     };
     // Bad flags are reported before any sign-in is needed.
-    query.validate(args.all).into_result().map_err(bad_input)?;
+    query
+        .validate(args.all)
+        .into_result()
+        .map_err(|p| bad_input(Command::Devices, &p))?;
     let ops = connect(global, &args.common.store).await?.operations;
     let listing = if args.all {
         let mut bar = ProgressBar::new();
@@ -351,8 +355,16 @@ async fn devices(args: &DevicesArgs, global: &GlobalArgs) -> Result<(), Failure>
     Ok(())
 }
 
-fn bad_input(problems: Problems) -> Failure {
-    Failure::BadInput(problems.to_string())
+fn bad_input(command: Command, problems: &Problems) -> Failure {
+    Failure::BadInput(command.render(problems))
+}
+
+/// `failure`, with the problems of bad input in the command's words.
+fn failure_of(command: Command, error: OperationError) -> Failure {
+    match error {
+        OperationError::Invalid(problems) => bad_input(command, &problems),
+        other => failure(other),
+    }
 }
 
 async fn summary(args: &GroupArgs, global: &GlobalArgs) -> Result<(), Failure> {
@@ -443,22 +455,26 @@ async fn firmware(args: &FirmwareArgs, global: &GlobalArgs) -> Result<(), Failur
 /// The schedule asked for on the command line, and the flags that could not be read.
 fn schedule_request(args: &ScheduleArgs) -> (ChangeRequest, Problems) {
     let timezone = args.timezone.trim().to_owned();
-    let transfer = local_time_to_unix_ms(args.transfer.trim(), &timezone);
+    let transfer_text = args.transfer.trim();
+    let written_well = local_minute_ms(transfer_text).is_some();
+    // With a zone core cannot read, the transfer cannot be placed in time: core reports the
+    // zone, and the transfer (if written well) is not judged against a guessed instant.
+    let transfer = local_time_to_unix_ms(transfer_text, &timezone).unwrap_or(i64::MAX);
     let request = ChangeRequest::ScheduleFirmwareUpdate(ScheduleUpdate {
         device_ids: args.change.device_ids.clone(),
         firmware_file_id: args.file.clone(),
-        transfer_datetime: transfer.unwrap_or_default(),
+        transfer_datetime: transfer,
         execute_datetime: args.execute.trim().to_owned(),
         timezone,
         group_id: args.change.common.group.clone(),
     });
     let mut unreadable = Problems::new();
-    if transfer.is_none() {
-        // Reported instead of core's reading of it (0 ms, "not in the future").
+    if !written_well {
+        // Reported instead of core's reading of the placeholder.
         unreadable.push(
             "transfer_datetime",
             format!(
-                "--transfer must be YYYYMMDDHHMM in the time zone (--timezone UTC±hh:mm), got {:?}",
+                "must be a real date and time written YYYYMMDDHHMM, e.g. 203001311400, in --timezone; got {:?}",
                 args.transfer
             ),
         );
@@ -474,11 +490,15 @@ async fn change(
     global: &GlobalArgs,
 ) -> Result<(), Failure> {
     // Input problems come at once, before any sign-in or cloud call.
+    let command = Command::Change(request.kind());
     let checked = request
         .check_beside(system_now_ms(), unreadable)
-        .map_err(bad_input)?;
+        .map_err(|p| bad_input(command, &p))?;
     let ops = connect(global, &args.common.store).await?.operations;
-    let preview = ops.preview(&checked).await.map_err(failure)?;
+    let preview = ops
+        .preview(&checked)
+        .await
+        .map_err(|e| failure_of(command, e))?;
     let json = args.common.json;
     if json {
         // stdout carries one JSON document at the end; the preview goes to stderr.
@@ -527,7 +547,7 @@ async fn apply(
     ops.apply(change, &preview.digest, &cli_user())
         .await
         .map_err(|e| match e {
-            rmm_core::OperationError::PreviewChanged(new) => Failure::NotDone(format!(
+            OperationError::PreviewChanged(new) => Failure::NotDone(format!(
                 "nothing was changed: the devices changed since the preview. The new preview:\n{}\nRun the command again to confirm it.",
                 preview_text(&new)
             )),

@@ -12,6 +12,7 @@ mod fleet_commands;
 mod fleet_connection;
 mod logging;
 mod mcp_command;
+mod problem_words;
 mod rollout_commands;
 mod sim_command;
 

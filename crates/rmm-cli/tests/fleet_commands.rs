@@ -159,8 +159,17 @@ async fn bad_input_is_reported_field_by_field_with_exit_code_2() {
         ])
         .await;
     assert_eq!(code, 2, "{err}");
-    for field in ["ota_mode", "start_hour", "end_hour", "device_ids[0]"] {
+    // In the terminal's words: the flags and arguments, not core's field names.
+    for field in [
+        "--mode:",
+        "--start:",
+        "--end:",
+        "DEVICE_ID 1st of the command:",
+    ] {
         assert!(err.contains(field), "{field} missing: {err}");
+    }
+    for core_name in ["ota_mode", "start_hour", "end_hour", "device_ids"] {
+        assert!(!err.contains(core_name), "{core_name} shown: {err}");
     }
     let (code, _, err) = s
         .run(&[
@@ -176,12 +185,54 @@ async fn bad_input_is_reported_field_by_field_with_exit_code_2() {
         .await;
     assert_eq!(code, 2, "{err}");
     assert!(
-        err.contains("--transfer") && err.contains("execute_datetime"),
+        err.contains("--transfer:") && err.contains("--execute:"),
+        "{err}"
+    );
+    assert!(!err.contains("execute_datetime"), "{err}");
+    // A bad zone is reported as the zone, not as a well-written transfer time (issue 15).
+    let (code, _, err) = s
+        .run(&[
+            "schedule",
+            "--file",
+            "f",
+            "--transfer",
+            "203001010000",
+            "--execute",
+            "203001010100",
+            "--timezone",
+            "IST",
+            "mn=QQ==:sn=QQ==",
+        ])
+        .await;
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("--timezone:") && err.contains("\"IST\""),
+        "{err}"
+    );
+    assert!(!err.contains("--transfer:"), "{err}");
+    // A past transfer is shown as a time in the zone, not in milliseconds.
+    let (code, _, err) = s
+        .run(&[
+            "schedule",
+            "--file",
+            "f",
+            "--transfer",
+            "202001010000",
+            "--execute",
+            "202001010100",
+            "--timezone",
+            "UTC+05:30",
+            "mn=QQ==:sn=QQ==",
+        ])
+        .await;
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("--transfer: must be in the future; got 2020-01-01 00:00 UTC+05:30"),
         "{err}"
     );
     let (code, _, err) = s.run(&["devices", "--page-size", "500"]).await;
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("page_size"), "{err}");
+    assert!(err.contains("--page-size:"), "{err}");
     assert_eq!(s.sim.stats().api_requests, 0);
 }
 

@@ -13,7 +13,7 @@ use crate::checked_change::{
     ChangeDetails, CheckedChange, CheckedOta, CheckedSchedule, OtaHour, OtaWindow, unix_ms,
     utc_offset,
 };
-use crate::problems::Problems;
+use crate::problems::{Hint, Problems};
 
 /// Most devices one change may name (a bigger change is a mistake more often than not).
 pub const MAX_DEVICES_PER_CHANGE: usize = 1000;
@@ -183,9 +183,10 @@ fn check_group_id(group: &str, problems: &mut Problems) {
 
 fn check_device_ids(ids: &[String], problems: &mut Problems) -> Vec<DeviceId> {
     if ids.is_empty() {
-        problems.push(
+        problems.push_with_hint(
             "device_ids",
-            "must name at least one device (`mn=<base64>:sn=<base64>`, see list_devices)",
+            "must name at least one device (`mn=<base64>:sn=<base64>`)",
+            Hint::ListDevices,
         );
         return Vec::new();
     }
@@ -219,17 +220,27 @@ impl ScheduleUpdate {
     fn check(&self, now_ms: i64, problems: &mut Problems) -> Option<CheckedSchedule> {
         let file = self.firmware_file_id.trim();
         if file.is_empty() || file.len() > 128 || file.chars().any(char::is_control) {
-            problems.push(
+            problems.push_with_hint(
                 "firmware_file_id",
-                "must name a staged firmware file (see list_staged_firmware)",
+                "must name a staged firmware file",
+                Hint::ListStagedFirmware,
             );
         }
         let transfer_at = if self.transfer_datetime <= now_ms {
+            // Shown in the request's zone when it can be read (else UTC), never as raw ms.
+            let zone = parse_utc_offset(&self.timezone).unwrap_or(TimeZoneOffset::UTC);
+            let text = |ms: i64| {
+                instant_of_ms(ms).map_or_else(
+                    || format!("{ms} ms"),
+                    |at| crate::checked_change::local_time_text(at, zone),
+                )
+            };
             problems.push(
                 "transfer_datetime",
                 format!(
-                    "must be in the future (Unix milliseconds); got {}, now is {now_ms}",
-                    self.transfer_datetime
+                    "must be in the future; got {}, now is {}",
+                    text(self.transfer_datetime),
+                    text(now_ms)
                 ),
             );
             None

@@ -10,6 +10,9 @@ use crate::problems::Problems;
 /// Most devices per page the cloud gives.
 pub const MAX_PAGE_SIZE: i64 = 100;
 
+/// Devices per page when the caller names no page size (every face's default).
+pub const DEFAULT_PAGE_SIZE: i64 = 25;
+
 /// A device listing: filters plus paging (paging is ignored for a whole-fleet listing).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct DeviceQuery {
@@ -39,7 +42,7 @@ impl Default for DeviceQuery {
             update_status: None,
             text: None,
             start_index: 0,
-            page_size: 25,
+            page_size: DEFAULT_PAGE_SIZE,
         }
     }
 }
@@ -96,7 +99,8 @@ impl DeviceQuery {
         let mut request = DeviceListRequest::new(group_id);
         if !whole_fleet {
             request.start_index = u32::try_from(self.start_index).unwrap_or(0);
-            request.count = u32::try_from(self.page_size).unwrap_or(25);
+            // Validated before: 1..=MAX_PAGE_SIZE.
+            request.count = u32::try_from(self.page_size.clamp(1, MAX_PAGE_SIZE)).unwrap_or(1);
         }
         if let Some(needs) = self.needs_update {
             request = request.with_filter(SimpleFilter::equals("needsUpdate", needs.to_string()));

@@ -25,7 +25,7 @@ use crate::device_query::DeviceQuery;
 use crate::fleet_summary::FleetSummary;
 use crate::fleet_views::{DeviceView, FirmwareFileView, TenantView};
 use crate::operation_error::{OperationError, SIGN_IN_INSTRUCTION};
-use crate::problems::Problems;
+use crate::problems::{Hint, Problems};
 
 /// Choices the user made in settings that change what operations allow.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -469,10 +469,15 @@ impl FleetOperations {
             .await?;
         match found.into_iter().next().flatten() {
             Some(device) => Ok(DeviceView::from(&device)),
-            None => Err(OperationError::invalid(
-                "device_id",
-                format!("no device {id} in group {group} (see list_devices)"),
-            )),
+            None => {
+                let mut problems = Problems::new();
+                problems.push_with_hint(
+                    "device_id",
+                    format!("no device {id} in group {group}"),
+                    Hint::ListDevices,
+                );
+                Err(OperationError::Invalid(problems))
+            }
         }
     }
 
@@ -640,9 +645,10 @@ impl FleetOperations {
         let devices = self.devices_by_id(&group, ids).await?;
         for (i, (id, device)) in ids.iter().zip(&devices).enumerate() {
             if device.is_none() {
-                problems.push(
+                problems.push_with_hint(
                     format!("device_ids[{i}]"),
-                    format!("no device {id} in group {group} (see list_devices)"),
+                    format!("no device {id} in group {group}"),
+                    Hint::ListDevices,
                 );
             }
         }
@@ -650,12 +656,13 @@ impl FleetOperations {
         if let ChangeDetails::Schedule(r) = change.details() {
             file = self.find_firmware_file(&group, &r.firmware_file_id).await?;
             if file.is_none() {
-                problems.push(
+                problems.push_with_hint(
                     "firmware_file_id",
                     format!(
-                        "no staged firmware file {} in group {group} (see list_staged_firmware)",
+                        "no staged firmware file {} in group {group}",
                         r.firmware_file_id
                     ),
+                    Hint::ListStagedFirmware,
                 );
             }
         }

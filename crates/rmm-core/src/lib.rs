@@ -55,7 +55,7 @@ pub use checked_change::{
     ChangeDetails, CheckedChange, CheckedOta, CheckedSchedule, OtaHour, OtaWindow, local_time_text,
     zone_text,
 };
-pub use device_query::{DeviceQuery, MAX_PAGE_SIZE};
+pub use device_query::{DEFAULT_PAGE_SIZE, DeviceQuery, MAX_PAGE_SIZE};
 pub use firmware_fit::{fits, model_key, models_of_file};
 pub use fleet_operations::{
     AuthStatus, ChangeOutcomeKind, ChangeResult, Clock, DeviceListing, FirmwareListing,
@@ -64,7 +64,7 @@ pub use fleet_operations::{
 pub use fleet_summary::{Count, FirmwareStep, FleetSummary};
 pub use fleet_views::{DeviceView, FirmwareFileView, ReservationTimes, TenantView};
 pub use operation_error::{FailureKind, OperationError, SIGN_IN_INSTRUCTION};
-pub use problems::{Problem, Problems};
+pub use problems::{Hint, Problem, Problems};
 pub use profile_connection::{
     DEFAULT_TIME_ZONE, ProfileConnection, connect_profile, connect_profile_with_login,
     default_audit_path,

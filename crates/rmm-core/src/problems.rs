@@ -1,5 +1,8 @@
 //! `Problems`: every reason a request is refused, field by field, collected so that a caller
-//! sees all of them at once instead of fixing one per try.
+//! sees all of them at once instead of fixing one per try. A problem names its field as core
+//! names it and may carry a [`Hint`] (where the valid values are listed) as data: each face
+//! renders field and hint in its own user's words (a CLI flag and `rmm devices`, an MCP
+//! parameter and `list_devices`, a form field and the Fleet tab).
 
 use std::fmt;
 
@@ -14,6 +17,20 @@ pub struct Problem {
     pub field: String,
     /// What the rule is and what was wrong.
     pub rule: String,
+    /// Where the values the field may take are listed, when that helps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<Hint>,
+}
+
+/// A listing that shows the values a field may take.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Hint {
+    /// The fleet's devices and their ids.
+    ListDevices,
+    /// The staged firmware files and their ids.
+    ListStagedFirmware,
 }
 
 /// All the problems of one request (never empty when returned as an error).
@@ -36,6 +53,21 @@ impl Problems {
         self.0.push(Problem {
             field: field.into(),
             rule: rule.into(),
+            hint: None,
+        });
+    }
+
+    /// One problem whose valid values `hint` lists.
+    pub fn push_with_hint(
+        &mut self,
+        field: impl Into<String>,
+        rule: impl Into<String>,
+        hint: Hint,
+    ) {
+        self.0.push(Problem {
+            field: field.into(),
+            rule: rule.into(),
+            hint: Some(hint),
         });
     }
 

@@ -187,7 +187,7 @@ impl Arguments {
             let judged_a_default = unreadable.iter().any(|p| p.field == field)
                 || (index.is_none() && unreadable.mentions(base));
             if !judged_a_default {
-                problems.push(field, rule.rule);
+                problems.0.push(rmm_core::Problem { field, ..rule });
             }
         }
         problems

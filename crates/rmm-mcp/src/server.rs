@@ -154,7 +154,7 @@ impl RmmMcpServer {
             "list_devices" => {
                 let query = DeviceQuery {
                     group_id: args.opt_string("group_id"),
-                    page_size: args.int_or("page_size", 25),
+                    page_size: args.int_or("page_size", rmm_core::DEFAULT_PAGE_SIZE),
                     start_index: args.int_or("start_index", 0),
                     needs_update: args.opt_bool("needs_update"),
                     model: args.opt_string("model"),
@@ -644,13 +644,37 @@ fn read_result(tool: &str, value: Value) -> CallToolResult {
 
 /// A tool error an agent can act on: the message, the kind, and every problem.
 pub(crate) fn error_result(e: &OperationError) -> CallToolResult {
-    let mut text = e.to_string();
+    let mut text = match e {
+        OperationError::Invalid(problems) => problems_text(problems),
+        other => other.to_string(),
+    };
     if let (Some(problems), OperationError::CloudRefused { .. }) = (e.problems(), e) {
         text.push('\n');
-        text.push_str(&problems.to_string());
+        text.push_str(&problems_text(problems));
     }
     let body = json!({"error": e.kind(), "message": text, "problems": e.problems().map(|p| &p.0)});
     CallToolResult::error(vec![ContentBlock::text(body.to_string())])
+}
+
+/// Core's problems in an agent's words: each field is the tool parameter, and a hint names the
+/// tool that lists the values.
+fn problems_text(problems: &rmm_core::Problems) -> String {
+    let count = problems.len();
+    let mut text = format!(
+        "{count} problem{} with the request:",
+        if count == 1 { "" } else { "s" }
+    );
+    for p in problems.iter() {
+        text.push_str(&format!("\n- {}: {}", p.field, p.rule));
+        match p.hint {
+            Some(rmm_core::Hint::ListDevices) => text.push_str(" (see list_devices)"),
+            Some(rmm_core::Hint::ListStagedFirmware) => {
+                text.push_str(" (see list_staged_firmware)");
+            }
+            None => {}
+        }
+    }
+    text
 }
 
 /// Sends a progress notification per page loaded, when the client asked for progress.

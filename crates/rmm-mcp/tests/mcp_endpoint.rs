@@ -369,6 +369,24 @@ async fn reads_and_validation_over_http() {
     let bad = call(&client, "schedule_firmware_update", json!({"device_ids": [], "firmware_file_id": "", "transfer_datetime": 1, "execute_datetime": "2025", "timezone": "IST"})).await;
     let body = error_body(&bad);
     assert!(body["problems"].as_array().unwrap().len() >= 5, "{body}");
+    // Hints are data, rendered in an agent's words: the tool that lists the values.
+    let problem = |field: &str| {
+        body["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["field"] == field)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {field}: {body}"))
+    };
+    assert_eq!(problem("device_ids")["hint"], "list_devices");
+    assert_eq!(problem("firmware_file_id")["hint"], "list_staged_firmware");
+    assert!(problem("timezone").get("hint").is_none(), "{body}");
+    let message = body["message"].as_str().unwrap();
+    assert!(
+        message.contains("(see list_devices)") && message.contains("(see list_staged_firmware)"),
+        "{message}"
+    );
     let outside = call(
         &client,
         "make_api_request",
