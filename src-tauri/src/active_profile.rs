@@ -293,23 +293,8 @@ fn profile_parts(
     settings_path: PathBuf,
 ) -> Result<(Connected, Option<EndpointProfile>), CommandError> {
     let connection = connect_fleet(resolved, audit_path.as_ref().map_err(Clone::clone)?)?;
-    let login_url = resolved.profile.login_url.as_deref().ok_or(
-        rmm_core::settings::SettingsError::Missing {
-            field: "login_url",
-            hint: "set the login URL of the profile in Settings",
-        },
-    )?;
-    let login_url = url::Url::parse(login_url).map_err(|e| {
-        CommandError::from(rmm_core::settings::SettingsError::Invalid {
-            field: "login_url".into(),
-            rule: format!("{login_url:?} is not an absolute URL ({e})"),
-        })
-    })?;
-    let dashboard = resolved
-        .profile
-        .dashboard_url
-        .as_deref()
-        .and_then(|u| url::Url::parse(u).ok());
+    let login_url = resolved.login_url()?;
+    let dashboard = resolved.dashboard_url()?;
     let sign_in = SignInProfile {
         name: resolved.profile.name.clone(),
         handover_origins: crate::login_window::expected_origins(&login_url, dashboard.as_ref()),

@@ -635,7 +635,7 @@ async fn audit(args: &AuditArgs) -> Result<(), Failure> {
         .map(|e| {
             vec![
                 e.id.to_string(),
-                unix_ms_text(e.at_ms),
+                rmm_core::utc_time_text(e.at_ms),
                 format!("{} {}", e.caller.kind(), e.caller.name()),
                 e.action.clone(),
                 e.device_ids.len().to_string(),
@@ -662,37 +662,12 @@ async fn audit(args: &AuditArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-/// `YYYY-MM-DD HH:MM:SS` (UTC) of a Unix millisecond.
-fn unix_ms_text(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let days = secs.div_euclid(86_400);
-    let rest = secs.rem_euclid(86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
-        rest / 3600,
-        (rest % 3600) / 60,
-        rest % 60
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn dates_and_tables_read_right() {
-        assert_eq!(unix_ms_text(0), "1970-01-01 00:00:00");
-        assert_eq!(unix_ms_text(1_709_210_096_000), "2024-02-29 12:34:56");
         let t = table(&["A", "BB"], &[vec!["long cell".into(), "x".into()]]);
         assert_eq!(t, "A          BB\nlong cell  x");
     }

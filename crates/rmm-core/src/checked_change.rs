@@ -130,6 +130,23 @@ pub fn local_time_text(at: OffsetDateTime, zone: TimeZoneOffset) -> String {
     )
 }
 
+/// `2024-02-29 12:34:56 UTC`: a Unix millisecond (an audit entry's time) for people; the raw
+/// number when it is out of `time`'s range.
+pub fn utc_time_text(ms: i64) -> String {
+    match crate::change_requests::instant_of_ms(ms) {
+        Some(at) => format!(
+            "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
+            at.year(),
+            u8::from(at.month()),
+            at.day(),
+            at.hour(),
+            at.minute(),
+            at.second()
+        ),
+        None => format!("{ms} ms"),
+    }
+}
+
 /// `YYYYMMDDHHMM` of an instant's local time in its own offset (the cloud's execute time).
 pub(crate) fn minute_digits(at: PrimitiveDateTime) -> String {
     format!(
@@ -245,6 +262,14 @@ impl CheckedChange {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn audit_times_are_utc_dates_with_seconds() {
+        assert_eq!(utc_time_text(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(utc_time_text(1_709_210_096_000), "2024-02-29 12:34:56 UTC");
+        assert_eq!(utc_time_text(-1_000), "1969-12-31 23:59:59 UTC");
+        assert_eq!(utc_time_text(i64::MAX), format!("{} ms", i64::MAX));
+    }
 
     #[test]
     fn windows_and_times_read_as_people_write_them() {

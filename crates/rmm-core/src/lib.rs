@@ -53,7 +53,7 @@ pub use change_requests::{
 };
 pub use checked_change::{
     ChangeDetails, CheckedChange, CheckedOta, CheckedSchedule, OtaHour, OtaWindow, local_time_text,
-    zone_text,
+    utc_time_text, zone_text,
 };
 pub use device_query::{DEFAULT_PAGE_SIZE, DeviceQuery, MAX_PAGE_SIZE};
 pub use firmware_fit::{fits, model_key, models_of_file};

@@ -458,6 +458,28 @@ impl ResolvedProfile {
         check_url("api_base_url", v)
     }
 
+    /// The login page, checked (every face's one rule for it).
+    pub fn login_url(&self) -> Result<Url, SettingsError> {
+        let v = self
+            .profile
+            .login_url
+            .as_deref()
+            .ok_or(SettingsError::Missing {
+                field: "login_url",
+                hint: "set it in the profile (the app's Settings), with AUTH0_LOGIN_URL or --login-url",
+            })?;
+        check_url("login_url", v)
+    }
+
+    /// The dashboard, checked, when the profile names one.
+    pub fn dashboard_url(&self) -> Result<Option<Url>, SettingsError> {
+        self.profile
+            .dashboard_url
+            .as_deref()
+            .map(|v| check_url("dashboard_url", v))
+            .transpose()
+    }
+
     /// What a token of this profile must satisfy.
     pub fn validation_rules(&self) -> Result<ValidationRules, SettingsError> {
         let p = &self.profile;
@@ -507,13 +529,7 @@ impl ResolvedProfile {
         subscription_key: Option<SecretString>,
     ) -> Result<LoginConfig, SettingsError> {
         let p = &self.profile;
-        let login_url = check_url(
-            "login_url",
-            p.login_url.as_deref().ok_or(SettingsError::Missing {
-                field: "login_url",
-                hint: "set it in the profile, with AUTH0_LOGIN_URL or --login-url",
-            })?,
-        )?;
+        let login_url = self.login_url()?;
         let username = p.username.clone().ok_or(SettingsError::Missing {
             field: "username",
             hint: "set it in the profile, with USERNAME_1 or --username",
