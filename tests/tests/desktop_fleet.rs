@@ -169,7 +169,9 @@ async fn a_person_schedules_cancels_and_sets_ota_from_the_fleet_grid() {
         .await
         .unwrap();
 
-    // Schedule: a fitting file, transfer tomorrow, execute the day after, local time zone.
+    // Schedule: a file that fits every selected model when there is one (else one for another
+    // model, which must then be allowed explicitly), transfer tomorrow, execute the day after,
+    // local time zone.
     let schedule = session
         .wait_for(&testid("action-schedule"), LIMIT)
         .await
@@ -184,8 +186,10 @@ async fn a_person_schedules_cancels_and_sets_ota_from_the_fleet_grid() {
         "const select = document.querySelector('[data-testid=\"schedule-file\"]');
          for (let i = 0; i < 100 && select.querySelectorAll('option[value]:not([value=\"\"])').length === 0; i++)
            await new Promise((r) => setTimeout(r, 100));
-         const option = select.querySelector('option[value]:not([value=\"\"])');
+         const fitting = select.querySelector('optgroup[data-group=\"fits\"] option');
+         const option = fitting ?? select.querySelector('option[value]:not([value=\"\"])');
          if (!option) { done('error: no firmware file offered'); return; }
+         if (!fitting) document.querySelector('[data-testid=\"schedule-allow-other-model\"]').click();
          select.value = option.value;
          select.dispatchEvent(new Event('change', { bubbles: true }));
          const local = (days) => {

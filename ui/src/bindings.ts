@@ -907,6 +907,11 @@ export type ScheduleUpdate_Deserialize = {
 	/**  `UTC±hh:mm`, e.g. `UTC+05:30`. */
 	timezone: string,
 	group_id?: string | null,
+	/**
+	 *  Go ahead although the file names another model than a device's: only when a person
+	 *  (or an agent) says so explicitly; the preview and the audit log show it.
+	 */
+	allow_other_model?: boolean,
 };
 
 /**  Schedule a firmware file onto devices (an `UpdateReservation` in the cloud). */
@@ -920,6 +925,11 @@ export type ScheduleUpdate_Serialize = {
 	/**  `UTC±hh:mm`, e.g. `UTC+05:30`. */
 	timezone: string,
 	group_id: string | null,
+	/**
+	 *  Go ahead although the file names another model than a device's: only when a person
+	 *  (or an agent) says so explicitly; the preview and the audit log show it.
+	 */
+	allow_other_model: boolean,
 };
 
 /**  What the header shows about the sign-in (no secret). */

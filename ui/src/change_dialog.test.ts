@@ -90,7 +90,22 @@ describe("schedule form", () => {
       execute_datetime: "202612020300",
       timezone: "UTC+01:00",
       group_id: null,
+      allow_other_model: false,
     });
+  });
+
+  it("allows a file for another model only when the box is ticked", async () => {
+    const form = createScheduleForm(devices, new Date());
+    await form.ready;
+    openChangeDialog(form, hooks());
+    setValue("schedule-file", "f-other");
+    const allow = document.querySelector<HTMLInputElement>('[data-testid="schedule-allow-other-model"]');
+    expect(allow?.checked).toBe(false);
+    if (allow) allow.checked = true;
+    vi.mocked(previewChange).mockResolvedValue(preview(["d1", "d2"]));
+    click("form-preview");
+    await settle();
+    expect(vi.mocked(previewChange).mock.calls.at(-1)?.[0]).toMatchObject({ firmware_file_id: "f-other", allow_other_model: true });
   });
 
   it("sends empty dates as 0 and \"\" and shows each problem beside its field", async () => {

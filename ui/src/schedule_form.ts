@@ -29,6 +29,8 @@ export interface ScheduleValues {
   transfer: string;
   execute: string;
   timezone: string;
+  /** Go ahead although the file names another model (rmm-core refuses it otherwise). */
+  allowOtherModel?: boolean;
 }
 
 /**
@@ -47,6 +49,7 @@ export function scheduleRequest(values: ScheduleValues, deviceIds: string[]): Ch
     execute_datetime: executeStamp(values.execute),
     timezone: values.timezone,
     group_id: null,
+    allow_other_model: values.allowOtherModel ?? false,
   };
 }
 
@@ -104,6 +107,10 @@ export function createScheduleForm(devices: DeviceView[], now: Date = new Date()
   timezone.id = "schedule-timezone";
   timezone.value = systemOffsetText(now);
   timezone.placeholder = "UTC+01:00";
+  const allowOther = el("input", "schedule-allow-other-model");
+  allowOther.type = "checkbox";
+  const allowOtherLabel = el("label", undefined, undefined, "checkbox-field");
+  allowOtherLabel.append(allowOther, el("span", undefined, "Allow a file made for another model"));
 
   const described = (input: HTMLElement, field: string) =>
     input.setAttribute("aria-describedby", `problem-${field}`);
@@ -120,6 +127,7 @@ export function createScheduleForm(devices: DeviceView[], now: Date = new Date()
     labelled("Transfer at", transfer, problems.slot("transfer_datetime")),
     labelled("Install at", execute, problems.slot("execute_datetime")),
     labelled("Time zone", timezone, problems.slot("timezone")),
+    allowOtherLabel,
   );
 
   const models = devices.map((d) => d.model);
@@ -139,7 +147,13 @@ export function createScheduleForm(devices: DeviceView[], now: Date = new Date()
     ready,
     request: () =>
       scheduleRequest(
-        { fileId: file.value, transfer: transfer.value, execute: execute.value, timezone: timezone.value },
+        {
+          fileId: file.value,
+          transfer: transfer.value,
+          execute: execute.value,
+          timezone: timezone.value,
+          allowOtherModel: allowOther.checked,
+        },
         devices.map((d) => d.device_id),
       ),
     focusFirst: () => file.focus(),

@@ -123,6 +123,10 @@ pub struct ScheduleArgs {
     /// The devices' time zone, UTC±hh:mm.
     #[arg(long, default_value = rmm_core::DEFAULT_SCHEDULE_TIME_ZONE, value_name = "UTC±hh:mm")]
     pub timezone: String,
+    /// Go ahead although the file names another model than a device's (shown in the preview
+    /// and the audit log).
+    #[arg(long)]
+    pub allow_other_model: bool,
     #[command(flatten)]
     pub change: ChangeArgs,
 }
@@ -467,6 +471,7 @@ fn schedule_request(args: &ScheduleArgs) -> (ChangeRequest, Problems) {
         execute_datetime: args.execute.trim().to_owned(),
         timezone,
         group_id: args.change.common.group.clone(),
+        allow_other_model: args.allow_other_model,
     });
     let mut unreadable = Problems::new();
     if !written_well {

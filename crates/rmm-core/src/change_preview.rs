@@ -157,10 +157,15 @@ impl ChangePreview {
                                 d,
                                 WarningKind::FileDoesNotFitModel,
                                 format!(
-                                    "file {:?} is for {} but {id} is a {}",
+                                    "file {:?} is for {} but {id} is a {}{}",
                                     file.title,
                                     file.fits_models.join(", "),
-                                    d.model_name
+                                    d.model_name,
+                                    if r.allow_other_model {
+                                        " (another model allowed explicitly)"
+                                    } else {
+                                        ""
+                                    }
                                 ),
                             ),
                             None => warn(
@@ -292,6 +297,7 @@ mod tests {
             execute_datetime: "203001010200".into(),
             timezone: "UTC+05:30".into(),
             group_id: None,
+            allow_other_model: false,
         })
         .check(0)
         .unwrap()

@@ -31,6 +31,10 @@ pub struct ScheduleUpdate {
     /// `UTC±hh:mm`, e.g. `UTC+05:30`.
     pub timezone: String,
     pub group_id: Option<String>,
+    /// Go ahead although the file names another model than a device's: only when a person
+    /// (or an agent) says so explicitly; the preview and the audit log show it.
+    #[serde(default)]
+    pub allow_other_model: bool,
 }
 
 /// Cancel the reservations of devices.
@@ -287,6 +291,7 @@ impl ScheduleUpdate {
             transfer_at,
             execute_at,
             time_zone: offset,
+            allow_other_model: self.allow_other_model,
         })
     }
 }
@@ -411,6 +416,7 @@ mod tests {
             execute_datetime: "202506160200".into(),
             timezone: "UTC+05:30".into(),
             group_id: None,
+            allow_other_model: false,
         }
     }
 
@@ -492,6 +498,7 @@ mod tests {
             execute_datetime: "2025-06-16".into(),
             timezone: "UTC+5:30".into(),
             group_id: Some(String::new()),
+            allow_other_model: false,
         });
         let problems = request.check(NOW).unwrap_err();
         for field in [

@@ -40,6 +40,8 @@ pub struct CheckedSchedule {
     pub execute_at: OffsetDateTime,
     /// The devices' time zone, the one `execute_at` is written in for the cloud.
     pub time_zone: TimeZoneOffset,
+    /// The person said to go ahead although the file names another model.
+    pub allow_other_model: bool,
 }
 
 /// An OTA mode and window for devices.
@@ -243,6 +245,7 @@ impl CheckedChange {
                 execute_datetime: s.execute_digits(),
                 timezone: zone_text(s.time_zone),
                 group_id,
+                allow_other_model: s.allow_other_model,
             }),
             ChangeDetails::Cancel => ChangeRequest::CancelScheduledUpdate(CancelReservations {
                 device_ids,

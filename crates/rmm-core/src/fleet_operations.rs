@@ -666,6 +666,26 @@ impl FleetOperations {
                 );
             }
         }
+        // Firmware named for another model stops the change, unless allowed explicitly.
+        if let (ChangeDetails::Schedule(r), Some(file)) = (change.details(), &file)
+            && !r.allow_other_model
+        {
+            for (i, device) in devices.iter().enumerate() {
+                if let Some(d) = device
+                    && crate::firmware_fit::fits(&file.fits_models, &d.model_name) == Some(false)
+                {
+                    problems.push(
+                        format!("device_ids[{i}]"),
+                        format!(
+                            "is a {} but file {:?} is for {}: choose a file for its model, or allow another model explicitly",
+                            d.model_name,
+                            file.title,
+                            file.fits_models.join(", ")
+                        ),
+                    );
+                }
+            }
+        }
         problems.into_result()?;
         let devices: Vec<Device> = devices.into_iter().flatten().collect();
         Ok(ChangePreview::build(

@@ -170,6 +170,7 @@ async fn schedule_previews_then_applies_only_with_that_preview() {
         execute_datetime: "209901010200".into(),
         timezone: "UTC+05:30".into(),
         group_id: None,
+        allow_other_model: false,
     });
     let request = ops.check(&request).unwrap();
     let preview = ops.preview(&request).await.unwrap();
@@ -261,6 +262,7 @@ async fn validation_reports_every_problem_including_cloud_checks() {
         execute_datetime: "209901010200".into(),
         timezone: "UTC+05:30".into(),
         group_id: None,
+        allow_other_model: false,
     });
     let err = ops
         .preview(&ops.check(&request).unwrap())
@@ -398,4 +400,71 @@ async fn a_strict_cloud_gives_the_same_answers_or_says_unknown() {
         "no device lost to a shifting order or an odd id"
     );
     assert!(all.devices.iter().any(|d| !d.device_id.ends_with('=')));
+}
+
+/// Issue 15: a file named for another model was only a warning, and `--yes` went ahead. Now it
+/// stops the change, unless allowed explicitly; then the preview says it was allowed.
+#[tokio::test]
+async fn firmware_for_another_model_stops_the_change_unless_allowed() {
+    let (sim, ops) = setup().await;
+    let devices = ops
+        .all_devices(
+            &DeviceQuery {
+                model: Some("MX-3071".into()),
+                ..DeviceQuery::default()
+            },
+            &mut |_| {},
+        )
+        .await
+        .unwrap();
+    let target = devices.devices[0].device_id.clone();
+    let files = ops.firmware_files(None, 0, 100).await.unwrap();
+    let other = files
+        .files
+        .iter()
+        .find(|f| rmm_core::fits(&f.fits_models, "MX-3071") == Some(false))
+        .expect("a file for another model")
+        .file_id
+        .clone();
+    let request = |allow: bool| {
+        ChangeRequest::ScheduleFirmwareUpdate(ScheduleUpdate {
+            device_ids: vec![target.clone()],
+            firmware_file_id: other.clone(),
+            transfer_datetime: sim.now_ms() + 3_600_000,
+            execute_datetime: "209901010200".into(),
+            timezone: "UTC+05:30".into(),
+            group_id: None,
+            allow_other_model: allow,
+        })
+    };
+    let refused = ops
+        .preview(&ops.check(&request(false)).unwrap())
+        .await
+        .unwrap_err();
+    let OperationError::Invalid(problems) = &refused else {
+        panic!("not refused as bad input: {refused}");
+    };
+    let problem = problems.iter().next().unwrap();
+    assert_eq!(problem.field, "device_ids[0]");
+    assert!(
+        problem.rule.contains("MX-3071") && problem.rule.contains("allow another model"),
+        "{}",
+        problem.rule
+    );
+
+    let allowed = ops
+        .preview(&ops.check(&request(true)).unwrap())
+        .await
+        .unwrap();
+    let warning = allowed
+        .warnings
+        .iter()
+        .find(|w| w.kind == WarningKind::FileDoesNotFitModel)
+        .expect("the misfit is still shown");
+    assert!(
+        warning.message.contains("allowed explicitly"),
+        "{}",
+        warning.message
+    );
+    assert_eq!(sim.stats().change_requests, 0, "previews change nothing");
 }

@@ -257,6 +257,7 @@ impl RmmMcpServer {
                         .opt_string("timezone")
                         .unwrap_or_else(|| rmm_core::DEFAULT_SCHEDULE_TIME_ZONE.to_owned()),
                     group_id: args.opt_string("group_id"),
+                    allow_other_model: args.opt_bool("allow_other_model").unwrap_or(false),
                 })
             }
             ChangeKind::ConfigureOtaMode => ChangeRequest::ConfigureOtaMode(SetOtaMode {

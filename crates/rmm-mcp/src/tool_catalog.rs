@@ -93,6 +93,9 @@ pub struct ScheduleFirmwareUpdateParams {
     /// `UTC±hh:mm` (default "UTC+05:30").
     pub timezone: Option<String>,
     pub group_id: Option<String>,
+    /// true goes ahead although the file names another model than a device's (refused
+    /// otherwise); say so only when the user asked for it. Shown in the preview and the audit log.
+    pub allow_other_model: Option<bool>,
     /// true carries the change out; otherwise the preview is returned (or the user is asked).
     pub confirm: Option<bool>,
     /// The `digest` of the preview being confirmed; if given, the change runs only if the devices still match it.

@@ -1269,6 +1269,8 @@ impl RolloutEngine {
                     execute_datetime: local_compact(batch.execute_ms, offset),
                     timezone: batch.time_zone.clone(),
                     group_id: Some(r.group_id.clone()),
+                    // The plan chose each model's file by fit.
+                    allow_other_model: false,
                 });
                 let intent = self
                     .store
