@@ -66,7 +66,12 @@ function row(e: AuditEntry): HTMLTableRowElement {
   const tr = el("tr", "activity-entry", undefined, e.succeeded ? "" : "failed");
   tr.dataset.auditId = String(e.id);
   const who = el("td", "activity-who", callerText(e.caller));
-  if (e.caller.kind === "person") who.title = e.caller.name;
+  // Who asked, and the signed-in account the change was made with.
+  const account = e.account ?? null;
+  who.title = [e.caller.kind === "person" ? e.caller.name : null, account ? `as ${account}` : null]
+    .filter((t) => t !== null)
+    .join(" ");
+  if (account) who.append(el("span", "activity-account", ` as ${account}`, "muted"));
   tr.append(
     el("td", undefined, formatInstant(e.at_ms)),
     who,

@@ -35,7 +35,7 @@ export const commands = {
 	/**  Carries out a change whose preview (`digest`) the person confirmed, recorded as theirs. */
 	applyChange: (request: ChangeRequest_Deserialize, digest: string) => typedError<ChangeResult_Serialize, CommandError_Serialize>(__TAURI_INVOKE("apply_change", { request, digest })),
 	/**  Audit log entries, newest first. */
-	auditEntries: (query: AuditQuery_Deserialize) => typedError<AuditEntry[], CommandError_Serialize>(__TAURI_INVOKE("audit_entries", { query })),
+	auditEntries: (query: AuditQuery_Deserialize) => typedError<AuditEntry_Serialize[], CommandError_Serialize>(__TAURI_INVOKE("audit_entries", { query })),
 	/**  The endpoint: on/off, address, read-only, connected agents and their calls. */
 	mcpStatus: () => typedError<McpStatus_Serialize, CommandError_Serialize>(__TAURI_INVOKE("mcp_status")),
 	/**  Turns the endpoint on or off, or changes its port or read-only switch. */
@@ -147,7 +147,10 @@ export type ApprovalSettled = {
 };
 
 /**  One recorded change. */
-export type AuditEntry = {
+export type AuditEntry = AuditEntry_Serialize | AuditEntry_Deserialize;
+
+/**  One recorded change. */
+export type AuditEntry_Deserialize = {
 	id: number,
 	/**  Unix milliseconds. */
 	at_ms: number,
@@ -161,6 +164,33 @@ export type AuditEntry = {
 	/**  What the cloud answered (or the error when it refused). */
 	answer: Value,
 	succeeded: boolean,
+	/**
+	 *  The signed-in account the change was made with (the token's email, else its subject),
+	 *  beside who asked for it (`caller`).
+	 */
+	account?: string | null,
+};
+
+/**  One recorded change. */
+export type AuditEntry_Serialize = {
+	id: number,
+	/**  Unix milliseconds. */
+	at_ms: number,
+	caller: Caller,
+	/**  `schedule_firmware_update`, `cancel_scheduled_update`, `configure_ota_mode`, `api_request`. */
+	action: string,
+	group_id: string,
+	device_ids: string[],
+	request: Value,
+	preview: Value,
+	/**  What the cloud answered (or the error when it refused). */
+	answer: Value,
+	succeeded: boolean,
+	/**
+	 *  The signed-in account the change was made with (the token's email, else its subject),
+	 *  beside who asked for it (`caller`).
+	 */
+	account: string | null,
 };
 
 /**  Which entries to read: newest first. */

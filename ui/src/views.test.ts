@@ -140,6 +140,7 @@ describe("activity", () => {
     preview: null,
     answer: null,
     succeeded: false,
+    account: "fleet.admin@example.com",
   };
 
   it("builds the query from the filters", () => {
@@ -169,7 +170,9 @@ describe("activity", () => {
     await view.refresh();
     const rows = allByTestId(document, "activity-entry");
     expect(rows).toHaveLength(1);
-    expect(byTestId(document, "activity-who")?.textContent).toBe("Claude Desktop");
+    // Who asked, and the account the change was made with.
+    expect(byTestId(document, "activity-who")?.textContent).toBe("Claude Desktop as fleet.admin@example.com");
+    expect(byTestId(document, "activity-who")?.title).toBe("as fleet.admin@example.com");
     expect(byTestId(document, "activity-devices")?.textContent).toBe("2");
     expect(byTestId(document, "activity-action")?.textContent).toBe("Schedule update");
     expect(byTestId(document, "activity-result")?.textContent).toBe("failed");

@@ -131,6 +131,12 @@ async fn a_change_needs_yes_and_is_audited() {
     assert_eq!(entries[0]["action"], "schedule_firmware_update");
     assert_eq!(entries[0]["caller"]["kind"], "cli_user");
     assert_eq!(entries[0]["caller"]["user"], "test-user");
+    // Who asked (the OS user) and the account the change was made with.
+    assert_eq!(
+        entries[0]["account"].as_str(),
+        Some(s.sim.info().username.as_str()),
+        "{out}"
+    );
     assert!(!out.contains(&s.sim.info().subscription_key));
 
     let (code, _, err) = s.run(&["cancel", "--yes", &device]).await;

@@ -38,6 +38,9 @@ pub struct AuditEntry {
     /// What the cloud answered (or the error when it refused).
     pub answer: Value,
     pub succeeded: bool,
+    /// The signed-in account the change was made with (the token's email, else its subject),
+    /// beside who asked for it (`caller`).
+    pub account: Option<String>,
 }
 
 /// What to record (the id and time are given by the log).
@@ -51,6 +54,8 @@ pub struct NewAuditEntry<'a> {
     pub preview: Value,
     pub answer: Value,
     pub succeeded: bool,
+    /// The signed-in account the change was made with.
+    pub account: Option<&'a str>,
 }
 
 /// Which entries to read: newest first.
@@ -101,6 +106,18 @@ CREATE TABLE IF NOT EXISTS audit_device (
 CREATE INDEX IF NOT EXISTS audit_device_id ON audit_device(device_id, entry_id);
 ";
 
+/// Brings a log made by an earlier version up to [`SCHEMA`] and its later columns.
+fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(SCHEMA)?;
+    let has_account = conn
+        .prepare("SELECT 1 FROM pragma_table_info('audit_entry') WHERE name = 'account'")?
+        .exists([])?;
+    if !has_account {
+        conn.execute_batch("ALTER TABLE audit_entry ADD COLUMN account TEXT")?;
+    }
+    Ok(())
+}
+
 impl AuditLog {
     /// `<data folder>/audit.sqlite`, the log's usual place.
     pub fn default_path() -> Option<PathBuf> {
@@ -134,7 +151,7 @@ impl AuditLog {
         }
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(|e| err(e.to_string()))?;
-        conn.execute_batch(SCHEMA).map_err(|e| err(e.to_string()))?;
+        migrate(&conn).map_err(|e| err(e.to_string()))?;
         Ok(Self {
             path: shown,
             conn: Mutex::new(conn),
@@ -148,7 +165,7 @@ impl AuditLog {
             message: e.to_string(),
         };
         let conn = Connection::open_in_memory().map_err(err)?;
-        conn.execute_batch(SCHEMA).map_err(err)?;
+        migrate(&conn).map_err(err)?;
         Ok(Self {
             path: ":memory:".into(),
             conn: Mutex::new(conn),
@@ -179,8 +196,8 @@ impl AuditLog {
         let mut conn = self.lock();
         let tx = conn.transaction().map_err(|e| self.error(e))?;
         tx.execute(
-            "INSERT INTO audit_entry (at_ms, caller, caller_kind, caller_name, session, action, group_id, request, preview, answer, succeeded)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            "INSERT INTO audit_entry (at_ms, caller, caller_kind, caller_name, session, action, group_id, request, preview, answer, succeeded, account)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             params![
                 at_ms,
                 caller,
@@ -193,6 +210,7 @@ impl AuditLog {
                 entry.preview.to_string(),
                 entry.answer.to_string(),
                 entry.succeeded,
+                entry.account,
             ],
         )
         .map_err(|e| self.error(e))?;
@@ -214,7 +232,7 @@ impl AuditLog {
         let limit = i64::from(query.limit.unwrap_or(50).min(10_000));
         let mut statement = conn
             .prepare(
-                "SELECT id, at_ms, caller, action, group_id, request, preview, answer, succeeded FROM audit_entry e
+                "SELECT id, at_ms, caller, action, group_id, request, preview, answer, succeeded, account FROM audit_entry e
                  WHERE (?1 IS NULL OR at_ms >= ?1) AND (?2 IS NULL OR at_ms < ?2)
                    AND (?3 IS NULL OR EXISTS (SELECT 1 FROM audit_device d WHERE d.entry_id = e.id AND d.device_id = ?3))
                    AND (?5 IS NULL OR caller_kind = ?5 OR instr(lower(caller_name), lower(?5)) > 0)
@@ -245,6 +263,7 @@ impl AuditLog {
                         row.get::<_, String>(6)?,
                         row.get::<_, String>(7)?,
                         row.get::<_, bool>(8)?,
+                        row.get::<_, Option<String>>(9)?,
                     ))
                 },
             )
@@ -255,7 +274,7 @@ impl AuditLog {
             .map_err(|e| self.error(e))?;
         let json = |text: &str| serde_json::from_str(text).unwrap_or(Value::Null);
         for row in rows {
-            let (id, at_ms, caller, action, group_id, request, preview, answer, succeeded) =
+            let (id, at_ms, caller, action, group_id, request, preview, answer, succeeded, account) =
                 row.map_err(|e| self.error(e))?;
             let device_ids = devices
                 .query_map(params![id], |r| r.get::<_, String>(0))
@@ -276,6 +295,7 @@ impl AuditLog {
                 preview: json(&preview),
                 answer: json(&answer),
                 succeeded,
+                account,
             });
         }
         Ok(entries)
@@ -307,6 +327,7 @@ mod tests {
             preview: json!({"devices": 1}),
             answer: json!({"outcome": "confirmed"}),
             succeeded: true,
+            account: Some("admin@example.com"),
         }
     }
 
@@ -328,6 +349,7 @@ mod tests {
         let all = log.query(&AuditQuery::default()).unwrap();
         assert_eq!(all.len(), 2);
         assert_eq!(all[0].caller, person, "newest first");
+        assert_eq!(all[0].account.as_deref(), Some("admin@example.com"));
         assert_eq!(all[1].caller, agent);
         assert_eq!(all[0].device_ids, ab);
         assert_eq!(all[1].answer, json!({"outcome": "confirmed"}));
@@ -373,5 +395,30 @@ mod tests {
         drop(log);
         let again = AuditLog::open(&dir.path().join("sub/audit.sqlite")).unwrap();
         assert_eq!(again.count().unwrap(), 2);
+    }
+
+    /// A log written before the signed-in account was recorded opens, keeps its entries (their
+    /// account unknown) and records the account from then on.
+    #[test]
+    fn a_log_of_an_earlier_version_gains_the_account_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.sqlite");
+        {
+            let old = Connection::open(&path).unwrap();
+            old.execute_batch(SCHEMA).unwrap();
+            old.execute(
+                "INSERT INTO audit_entry (at_ms, caller, caller_kind, caller_name, session, action, group_id, request, preview, answer, succeeded)
+                 VALUES (1, '{\"kind\":\"cli_user\",\"user\":\"ann\"}', 'cli_user', 'ann', NULL, 'configure_ota_mode', 'g', '{}', '{}', '{}', 1)",
+                [],
+            )
+            .unwrap();
+        }
+        let log = AuditLog::open(&path).unwrap();
+        let person = Caller::Person { name: "ann".into() };
+        log.record(entry(&person, &[]), 2).unwrap();
+        let all = log.query(&AuditQuery::default()).unwrap();
+        assert_eq!(all.len(), 2);
+        assert_eq!(all[0].account.as_deref(), Some("admin@example.com"));
+        assert_eq!(all[1].account, None, "an older entry's account is unknown");
     }
 }

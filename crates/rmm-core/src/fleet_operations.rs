@@ -316,6 +316,12 @@ impl FleetOperations {
         Ok(facts)
     }
 
+    /// The signed-in account (the token's email, else its subject), for the audit log.
+    async fn signed_in_account(&self) -> Option<String> {
+        let facts = self.signed_in().await.ok()?;
+        facts.email.or(facts.subject)
+    }
+
     /// The group: the argument, else the token's `sspTenantId`; never a built-in default.
     pub fn resolve_group(group_id: Option<&str>, facts: &TokenFacts) -> Result<String, Problems> {
         match group_id.map(str::trim) {
@@ -751,9 +757,11 @@ impl FleetOperations {
             Err(e) => (serde_json::json!({"error": e.to_string()}), false),
         };
         let request = change.to_request();
+        let account = self.signed_in_account().await;
         let audit_id = self.audit.record(
             NewAuditEntry {
                 caller,
+                account: account.as_deref(),
                 action: change.kind().tool_name(),
                 group_id: &group,
                 device_ids: request.device_ids(),
@@ -842,7 +850,8 @@ impl FleetOperations {
                 ),
             ));
         }
-        self.signed_in().await?;
+        let facts = self.signed_in().await?;
+        let account = facts.email.or(facts.subject);
         let result = self
             .client
             .request(method.clone(), &path, payload.clone())
@@ -867,6 +876,7 @@ impl FleetOperations {
             self.audit.record(
                 NewAuditEntry {
                     caller,
+                    account: account.as_deref(),
                     action: "api_request",
                     group_id: group,
                     device_ids: &devices,
