@@ -4,7 +4,7 @@
 //! `DEVICE_ID`), a field named inside a rule is renamed the same way, and a hint names the
 //! command that lists the values (`rmm devices`, `rmm firmware`).
 
-use rmm_core::{ChangeKind, Hint, Problems};
+use rmm_core::{ChangeKind, Hint, ProblemWords, Problems};
 
 /// Which command's flags to speak in.
 #[derive(Debug, Clone, Copy)]
@@ -78,24 +78,15 @@ impl Command {
 
     /// Every problem, one per line, in this command's words.
     pub fn render(self, problems: &Problems) -> String {
-        let count = problems.len();
-        let mut text = format!(
-            "{count} problem{} with the command:",
-            if count == 1 { "" } else { "s" }
-        );
-        for p in problems.iter() {
-            text.push_str(&format!(
-                "\n- {}: {}",
-                self.name_of(&p.field),
-                self.rule_text(&p.rule)
-            ));
-            match p.hint {
-                Some(Hint::ListDevices) => text.push_str(" (see `rmm devices`)"),
-                Some(Hint::ListStagedFirmware) => text.push_str(" (see `rmm firmware`)"),
-                None => {}
-            }
-        }
-        text
+        problems.render(&ProblemWords {
+            input: "command",
+            field: &|field| self.name_of(field),
+            rule: &|rule| self.rule_text(rule),
+            hint: &|hint| match hint {
+                Hint::ListDevices => "`rmm devices`",
+                Hint::ListStagedFirmware => "`rmm firmware`",
+            },
+        })
     }
 }
 

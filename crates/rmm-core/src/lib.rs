@@ -64,7 +64,7 @@ pub use fleet_operations::{
 pub use fleet_summary::{Count, FirmwareStep, FleetSummary};
 pub use fleet_views::{DeviceView, FirmwareFileView, ReservationTimes, TenantView};
 pub use operation_error::{FailureKind, OperationError, SIGN_IN_INSTRUCTION};
-pub use problems::{Hint, Problem, Problems};
+pub use problems::{Hint, Problem, ProblemWords, Problems};
 pub use profile_connection::{
     DEFAULT_TIME_ZONE, ProfileConnection, connect_profile, connect_profile_with_login,
     default_audit_path,

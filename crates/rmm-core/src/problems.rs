@@ -117,7 +117,44 @@ impl Problems {
     }
 }
 
+/// How a face words problems: what its input is called, its names for fields, and for hints.
+pub struct ProblemWords<'a> {
+    /// "request", "command", "form".
+    pub input: &'a str,
+    /// A field (core's name, `device_ids[1]`) as the face names it.
+    pub field: &'a dyn Fn(&str) -> String,
+    /// A rule's text as the face shows it (core's field names in it renamed).
+    pub rule: &'a dyn Fn(&str) -> String,
+    /// What the face calls the listing a hint points at (`list_devices`, `` `rmm devices` ``).
+    pub hint: &'a dyn Fn(Hint) -> &'static str,
+}
+
+impl Problems {
+    /// A count, then every problem on its own line, in a face's words: the one layout every
+    /// face shares.
+    pub fn render(&self, words: &ProblemWords<'_>) -> String {
+        let count = self.0.len();
+        let mut text = format!(
+            "{count} problem{} with the {}:",
+            if count == 1 { "" } else { "s" },
+            words.input
+        );
+        for p in &self.0 {
+            text.push_str(&format!(
+                "\n- {}: {}",
+                (words.field)(&p.field),
+                (words.rule)(&p.rule)
+            ));
+            if let Some(hint) = p.hint {
+                text.push_str(&format!(" (see {})", (words.hint)(hint)));
+            }
+        }
+        text
+    }
+}
+
 impl fmt::Display for Problems {
+    /// Core's own names, hints left out (each face words them: [`Problems::render`]).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let count = self.0.len();
         write!(

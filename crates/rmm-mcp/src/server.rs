@@ -660,22 +660,15 @@ pub(crate) fn error_result(e: &OperationError) -> CallToolResult {
 /// Core's problems in an agent's words: each field is the tool parameter, and a hint names the
 /// tool that lists the values.
 fn problems_text(problems: &rmm_core::Problems) -> String {
-    let count = problems.len();
-    let mut text = format!(
-        "{count} problem{} with the request:",
-        if count == 1 { "" } else { "s" }
-    );
-    for p in problems.iter() {
-        text.push_str(&format!("\n- {}: {}", p.field, p.rule));
-        match p.hint {
-            Some(rmm_core::Hint::ListDevices) => text.push_str(" (see list_devices)"),
-            Some(rmm_core::Hint::ListStagedFirmware) => {
-                text.push_str(" (see list_staged_firmware)");
-            }
-            None => {}
-        }
-    }
-    text
+    problems.render(&rmm_core::ProblemWords {
+        input: "request",
+        field: &str::to_owned,
+        rule: &str::to_owned,
+        hint: &|hint| match hint {
+            rmm_core::Hint::ListDevices => "list_devices",
+            rmm_core::Hint::ListStagedFirmware => "list_staged_firmware",
+        },
+    })
 }
 
 /// Sends a progress notification per page loaded, when the client asked for progress.
