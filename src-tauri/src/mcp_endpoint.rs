@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use futures::future::BoxFuture;
 use rmm_auth::TokenStore;
@@ -167,12 +167,6 @@ pub struct McpEndpoint {
 
 /// The approvals waiting for the person, by id.
 type Approvals = Arc<Mutex<HashMap<String, oneshot::Sender<bool>>>>;
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
 
 fn random_id() -> String {
     let bytes: [u8; 12] = rand::random();
@@ -544,7 +538,7 @@ impl EndpointHost for McpEndpoint {
 
     fn session_started(&self, caller: Caller, transport: &'static str) {
         let (session, client) = session_of(&caller);
-        let now = now_ms();
+        let now = rmm_core::system_now_ms();
         self.change_agents(|agents| {
             agents.retain(|a| a.session != session);
             agents.insert(
@@ -564,7 +558,7 @@ impl EndpointHost for McpEndpoint {
 
     fn call_seen(&self, call: CallSeen) {
         let (session, client) = session_of(&call.caller);
-        let now = now_ms();
+        let now = rmm_core::system_now_ms();
         self.change_agents(|agents| {
             let index = match agents.iter().position(|a| a.session == session) {
                 Some(i) => i,

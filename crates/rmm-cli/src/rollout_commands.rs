@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use rmm_core::rollout::{
@@ -280,12 +280,6 @@ fn flag_of(field: &str) -> String {
     format!("{flag} (plan {field})")
 }
 
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
 fn rollout_failure(e: RolloutError) -> Failure {
     match e {
         RolloutError::Operation(e) => failure(e),
@@ -406,7 +400,8 @@ pub async fn run(args: RolloutArgs, global: &GlobalArgs) -> Result<(), Failure> 
     let connection = connect(global, &args.store).await?;
     let offset = Arc::new(AtomicI64::new(0));
     let shift = offset.clone();
-    let clock: rmm_core::Clock = Arc::new(move || now_ms() + shift.load(Ordering::Relaxed));
+    let clock: rmm_core::Clock =
+        Arc::new(move || rmm_core::system_now_ms() + shift.load(Ordering::Relaxed));
     let ops = connection.operations.clone().with_clock(clock.clone());
     let store =
         RolloutStore::beside(ops.audit_log().path()).map_err(|e| Failure::Local(e.to_string()))?;
