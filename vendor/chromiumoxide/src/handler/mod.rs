@@ -626,7 +626,10 @@ impl Stream for Handler {
                     }
                     Err(err @ CdpError::InvalidMessage(_, _)) => {
                         if pin.config.ignore_invalid_messages {
-                            tracing::warn!("WS Invalid message: {}", err);
+                            // MCP-RMM: debug, not warn: Chromium sends events this crate's
+                            // protocol does not know on every sign-in. Only serde's error is
+                            // shown, never the message (it may carry a header or a token).
+                            tracing::debug!("WS Invalid message: {}", err);
                         } else {
                             return Poll::Ready(Some(Err(err)));
                         }
