@@ -603,6 +603,7 @@ mod tests {
         ChangePreview {
             action: rmm_core::ChangeKind::CancelScheduledUpdate,
             group_id: "g".into(),
+            group_name: None,
             summary: "Cancel the reservation of 1 device".into(),
             devices: Vec::new(),
             warnings: Vec::new(),

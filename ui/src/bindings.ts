@@ -284,6 +284,8 @@ export type ChangePreview_Deserialize = {
 	/**  The change, named as its tool, e.g. `schedule_firmware_update`. */
 	action: ChangeKind,
 	group_id: string,
+	/**  The tenant's name, when the cloud gave it (not part of the digest: a name is for people). */
+	group_name?: string | null,
 	/**  One line for people. */
 	summary: string,
 	devices: DeviceChange_Deserialize[],
@@ -297,6 +299,8 @@ export type ChangePreview_Serialize = {
 	/**  The change, named as its tool, e.g. `schedule_firmware_update`. */
 	action: ChangeKind,
 	group_id: string,
+	/**  The tenant's name, when the cloud gave it (not part of the digest: a name is for people). */
+	group_name?: string,
 	/**  One line for people. */
 	summary: string,
 	devices: DeviceChange_Serialize[],

@@ -76,6 +76,9 @@ pub struct ChangePreview {
     /// The change, named as its tool, e.g. `schedule_firmware_update`.
     pub action: ChangeKind,
     pub group_id: String,
+    /// The tenant's name, when the cloud gave it (not part of the digest: a name is for people).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_name: Option<String>,
     /// One line for people.
     pub summary: String,
     pub devices: Vec<DeviceChange>,
@@ -249,6 +252,7 @@ impl ChangePreview {
         let mut preview = Self {
             action: change.kind(),
             group_id: group_id.to_owned(),
+            group_name: None,
             summary,
             devices: changes,
             warnings,
@@ -259,12 +263,34 @@ impl ChangePreview {
     }
 }
 
+impl ChangePreview {
+    /// This preview naming the tenant: its summary says "of <name> (group <id>)". The digest
+    /// stays the one of the unnamed preview, so a name read or not read never makes a
+    /// confirmed preview look changed.
+    pub fn with_group_name(mut self, name: Option<&str>) -> Self {
+        let Some(name) = name.map(str::trim).filter(|n| !n.is_empty()) else {
+            return self;
+        };
+        let id = &self.group_id;
+        self.summary = self.summary.replace(
+            &format!("of group {id}"),
+            &format!("of {name} (group {id})"),
+        );
+        self.group_name = Some(name.to_owned());
+        self
+    }
+}
+
 /// SHA-256 over the change (in its one spelling) and the preview (without its digest), as
 /// hex (first 16 bytes).
 fn digest_of(change: &CheckedChange, preview: &ChangePreview) -> String {
     let mut hasher = Sha256::new();
     hasher.update(serde_json::to_vec(&change.to_request()).unwrap_or_default());
     hasher.update(serde_json::to_vec(preview).unwrap_or_default());
+    debug_assert!(
+        preview.group_name.is_none(),
+        "the digest is of the unnamed preview"
+    );
     hasher
         .finalize()
         .iter()
@@ -351,6 +377,32 @@ mod tests {
         );
         assert_eq!(preview.action, ChangeKind::ScheduleFirmwareUpdate);
         assert_eq!(preview.digest.len(), 32);
+    }
+
+    /// Issue 16: people recognise the tenant's name, not its id; the name never moves the digest.
+    #[test]
+    fn a_named_tenant_shows_in_the_summary_and_leaves_the_digest() {
+        let d = device("1", json!({}));
+        let plain =
+            ChangePreview::build(&schedule(&[&d]), "9944515e", std::slice::from_ref(&d), None);
+        assert!(
+            plain.summary.contains("of group 9944515e"),
+            "{}",
+            plain.summary
+        );
+        let named = plain.clone().with_group_name(Some("Head office"));
+        assert!(
+            named.summary.contains("of Head office (group 9944515e)"),
+            "{}",
+            named.summary
+        );
+        assert_eq!(named.group_name.as_deref(), Some("Head office"));
+        assert_eq!(named.digest, plain.digest);
+        assert_eq!(
+            plain.clone().with_group_name(Some("  ")),
+            plain,
+            "a blank name is none"
+        );
     }
 
     #[test]

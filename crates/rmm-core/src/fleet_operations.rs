@@ -189,6 +189,8 @@ pub struct FleetOperations {
     audit: Arc<AuditLog>,
     settings: OperationSettings,
     clock: Clock,
+    /// Tenant names by group id, read once (`/api/v1/tenants`) for previews.
+    group_names: Arc<std::sync::Mutex<Option<std::collections::HashMap<String, String>>>>,
 }
 
 impl std::fmt::Debug for FleetOperations {
@@ -214,6 +216,7 @@ impl FleetOperations {
             audit,
             settings,
             clock: Arc::new(system_now_ms),
+            group_names: Arc::default(),
         }
     }
 
@@ -314,6 +317,37 @@ impl FleetOperations {
             return Err(OperationError::SignInNeeded("the token has expired".into()));
         }
         Ok(facts)
+    }
+
+    /// The tenant name of `group`, for people (previews and approvals name the tenant, not only
+    /// its id). Read once; a cloud that does not answer leaves it unnamed, never stops a change.
+    async fn group_name(&self, group: &str) -> Option<String> {
+        let known = self
+            .group_names
+            .lock()
+            .ok()
+            .and_then(|names| names.as_ref().map(|n| n.get(group).cloned()));
+        if let Some(name) = known {
+            return name;
+        }
+        let names: std::collections::HashMap<String, String> = match self.client.tenants().await {
+            Ok(list) => list
+                .tenants
+                .iter()
+                .map(TenantView::from)
+                .filter(|t| !t.name.trim().is_empty())
+                .map(|t| (t.group_id, t.name))
+                .collect(),
+            Err(error) => {
+                tracing::debug!(%error, "tenant names not read; previews show the group id");
+                return None;
+            }
+        };
+        let name = names.get(group).cloned();
+        if let Ok(mut slot) = self.group_names.lock() {
+            *slot = Some(names);
+        }
+        name
     }
 
     /// The signed-in account (the token's email, else its subject), for the audit log.
@@ -694,12 +728,11 @@ impl FleetOperations {
         }
         problems.into_result()?;
         let devices: Vec<Device> = devices.into_iter().flatten().collect();
-        Ok(ChangePreview::build(
-            change,
-            &group,
-            &devices,
-            file.as_ref(),
-        ))
+        let name = self.group_name(&group).await;
+        Ok(
+            ChangePreview::build(change, &group, &devices, file.as_ref())
+                .with_group_name(name.as_deref()),
+        )
     }
 
     /// Steps 3 and 4: carries out `change` only if its preview, made again now, is the one

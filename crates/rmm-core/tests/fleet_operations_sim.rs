@@ -468,3 +468,35 @@ async fn firmware_for_another_model_stops_the_change_unless_allowed() {
     );
     assert_eq!(sim.stats().change_requests, 0, "previews change nothing");
 }
+
+/// Issue 16: a preview names the tenant as the cloud calls it, and applying it with its
+/// digest still works (the name is not part of the digest).
+#[tokio::test]
+async fn a_preview_names_the_tenant_and_its_digest_still_applies() {
+    let (sim, ops) = setup().await;
+    let tenants = ops.tenants().await.unwrap();
+    let devices = ops.devices(&DeviceQuery::default()).await.unwrap();
+    let device = devices.devices[0].device_id.clone();
+    let request = ChangeRequest::CancelScheduledUpdate(rmm_core::CancelReservations {
+        device_ids: vec![device],
+        group_id: None,
+    });
+    let checked = ops.check(&request).unwrap();
+    let preview = ops.preview(&checked).await.unwrap();
+    let tenant = tenants
+        .iter()
+        .find(|t| t.group_id == preview.group_id)
+        .expect("the group is a tenant");
+    assert_eq!(preview.group_name.as_deref(), Some(tenant.name.as_str()));
+    assert!(
+        preview
+            .summary
+            .contains(&format!("of {} (group {})", tenant.name, tenant.group_id)),
+        "{}",
+        preview.summary
+    );
+    ops.apply(&checked, &preview.digest, &person())
+        .await
+        .unwrap();
+    drop(sim);
+}
