@@ -320,7 +320,8 @@ impl FleetOperations {
     }
 
     /// The tenant name of `group`, for people (previews and approvals name the tenant, not only
-    /// its id). Read once; a cloud that does not answer leaves it unnamed, never stops a change.
+    /// its id). Read once per connection, answered or not; a cloud that does not answer leaves
+    /// it unnamed and never stops a change.
     async fn group_name(&self, group: &str) -> Option<String> {
         let known = self
             .group_names
@@ -339,8 +340,10 @@ impl FleetOperations {
                 .map(|t| (t.group_id, t.name))
                 .collect(),
             Err(error) => {
+                // Kept as "no names": a cloud that refuses the listing is not asked again on
+                // every preview (the rollout engine previews each batch).
                 tracing::debug!(%error, "tenant names not read; previews show the group id");
-                return None;
+                std::collections::HashMap::new()
             }
         };
         let name = names.get(group).cloned();
