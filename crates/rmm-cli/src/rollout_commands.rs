@@ -536,6 +536,12 @@ pub async fn run(args: RolloutArgs, global: &GlobalArgs) -> Result<(), Failure> 
         RolloutCommand::Run { id, fast_sim } => {
             let control = format!("{}/__sim/clock", ops.api_base().trim_end_matches('/'));
             let http = reqwest::Client::new();
+            if fast_sim {
+                // A runner started again after another (killed, or stopped) takes up the
+                // simulator's time, which that one had moved on: its records are in that time.
+                let now = sim_clock(http.get(&control)).await?;
+                offset.store(now - rmm_core::system_now_ms(), Ordering::Relaxed);
+            }
             loop {
                 let report = engine.tick(id).await.map_err(rollout_failure)?;
                 let status = engine.status(id).map_err(rollout_failure)?;
@@ -565,17 +571,12 @@ pub async fn run(args: RolloutArgs, global: &GlobalArgs) -> Result<(), Failure> 
                 let wait_ms = (report.next_due_ms - clock()).max(0);
                 if fast_sim {
                     let secs = wait_ms / 1000 + 1;
-                    http.post(&control)
-                        .json(&serde_json::json!({"advanceSecs": secs}))
-                        .send()
-                        .await
-                        .and_then(reqwest::Response::error_for_status)
-                        .map_err(|e| {
-                            Failure::BadInput(format!(
-                                "--fast-sim: the profile's API is not a simulator ({e})"
-                            ))
-                        })?;
-                    offset.fetch_add(secs * 1000, Ordering::Relaxed);
+                    let now = sim_clock(
+                        http.post(&control)
+                            .json(&serde_json::json!({"advanceSecs": secs})),
+                    )
+                    .await?;
+                    offset.store(now - rmm_core::system_now_ms(), Ordering::Relaxed);
                 } else {
                     // Sleep in steps of at most a minute, so the lease stays ours.
                     let mut left = wait_ms;
@@ -590,4 +591,25 @@ pub async fn run(args: RolloutArgs, global: &GlobalArgs) -> Result<(), Failure> 
             }
         }
     }
+}
+
+/// The simulator's time (Unix ms) as its clock endpoint answers `request`: `--fast-sim` runs
+/// the rollout on it.
+async fn sim_clock(request: reqwest::RequestBuilder) -> Result<i64, Failure> {
+    let not_a_sim = |why: String| {
+        Failure::BadInput(format!(
+            "--fast-sim: the profile's API is not a simulator ({why})"
+        ))
+    };
+    let answer: serde_json::Value = request
+        .send()
+        .await
+        .and_then(reqwest::Response::error_for_status)
+        .map_err(|e| not_a_sim(e.to_string()))?
+        .json()
+        .await
+        .map_err(|e| not_a_sim(e.to_string()))?;
+    answer["now"]
+        .as_i64()
+        .ok_or_else(|| not_a_sim("its clock did not say the time".to_owned()))
 }

@@ -53,7 +53,8 @@ pub enum RolloutError {
     #[error("no rollout {0} (see `rmm rollout list`)")]
     NotFound(i64),
     #[error(
-        "rollout {id} is driven by {holder} until {until_ms} (Unix ms); wait, or stop that runner"
+        "rollout {id} is driven by {holder} until {}; wait, or stop that runner",
+        crate::checked_change::utc_time_text(*.until_ms)
     )]
     LeaseHeld {
         id: i64,
