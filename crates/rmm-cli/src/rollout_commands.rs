@@ -18,6 +18,7 @@ use serde::Serialize;
 
 use crate::auth_commands::StoreArgs;
 use crate::fleet_connection::{cli_user, connect, failure};
+use crate::output::LiveBlock;
 use crate::{Failure, GlobalArgs};
 
 /// `rmm rollout ...`.
@@ -358,12 +359,14 @@ fn print_preview(p: &RolloutPreview) {
     out!("start it with: rmm rollout start ... --digest {}", p.digest);
 }
 
-fn print_status(s: &RolloutStatus) {
+/// A rollout's status as lines: the summary, each wave's counts, and the current wave's gates.
+fn status_lines(s: &RolloutStatus) -> Vec<String> {
     let r = &s.rollout;
-    out!("Rollout {} {:?}: {}", r.id, r.name, s.summary);
+    let mut lines = vec![format!("Rollout {} {:?}: {}", r.id, r.name, s.summary)];
     for w in &s.waves {
         let c = &w.counts;
-        out!(
+        let current = w.index == r.wave;
+        lines.push(format!(
             "  {:<10} {:>5} devices: {} verified, {} failing, {} failed, {} under way, {} pending, {} aborted{}",
             w.label,
             c.total,
@@ -373,12 +376,18 @@ fn print_status(s: &RolloutStatus) {
             c.reserved + c.reserving,
             c.pending,
             c.aborted,
-            if w.index == r.wave {
-                "  <- current"
-            } else {
-                ""
-            }
-        );
+            if current { "  <- current" } else { "" }
+        ));
+        if current {
+            lines.push(format!("             gates: {}", w.gate.text()));
+        }
+    }
+    lines
+}
+
+fn print_status(s: &RolloutStatus) {
+    for l in status_lines(s) {
+        out!("{l}");
     }
 }
 
@@ -449,18 +458,21 @@ pub async fn run(args: RolloutArgs, global: &GlobalArgs) -> Result<(), Failure> 
                 Err(e) => Err(rollout_failure(e)),
             }
         }
-        RolloutCommand::Status { id, watch } => loop {
-            let status = engine.status(id).map_err(rollout_failure)?;
-            if json {
-                print_json(&status)?;
-            } else {
-                print_status(&status);
+        RolloutCommand::Status { id, watch } => {
+            let mut live = LiveBlock::new();
+            loop {
+                let status = engine.status(id).map_err(rollout_failure)?;
+                if json {
+                    print_json(&status)?;
+                } else {
+                    live.show(&status_lines(&status));
+                }
+                if !watch || status.rollout.state != RolloutState::Running {
+                    return outcome(&status);
+                }
+                tokio::time::sleep(Duration::from_secs(2)).await;
             }
-            if !watch || status.rollout.state != RolloutState::Running {
-                return outcome(&status);
-            }
-            tokio::time::sleep(Duration::from_secs(2)).await;
-        },
+        }
         RolloutCommand::List => {
             let list = engine
                 .store()
@@ -542,11 +554,23 @@ pub async fn run(args: RolloutArgs, global: &GlobalArgs) -> Result<(), Failure> 
                 let now = sim_clock(http.get(&control)).await?;
                 offset.store(now - rmm_core::system_now_ms(), Ordering::Relaxed);
             }
+            let mut live = LiveBlock::new();
             loop {
                 let report = engine.tick(id).await.map_err(rollout_failure)?;
                 let status = engine.status(id).map_err(rollout_failure)?;
+                let running = report.state == RolloutState::Running;
                 if json {
                     print_json(&report)?;
+                } else if live.redraws() {
+                    let mut lines = status_lines(&status);
+                    if running {
+                        lines.push(format!(
+                            "  {} reserved this cycle; next cycle {}",
+                            report.reserved,
+                            rmm_core::rollout::local_text(report.next_due_ms, 0)
+                        ));
+                    }
+                    live.show(&lines);
                 } else {
                     let c = &status.counts;
                     out!(
@@ -561,8 +585,8 @@ pub async fn run(args: RolloutArgs, global: &GlobalArgs) -> Result<(), Failure> 
                         report.reserved
                     );
                 }
-                if report.state != RolloutState::Running {
-                    if !json {
+                if !running {
+                    if !json && !live.redraws() {
                         print_status(&status);
                     }
                     let _ = engine.release(id);

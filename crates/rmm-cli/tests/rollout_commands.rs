@@ -63,6 +63,19 @@ async fn plan_start_run_status_history_and_list() {
         .unwrap()
         .to_string();
 
+    // Before it runs: the canary is current, and its gates' numbers are shown.
+    let (code, out, err) = s.run(&["rollout", "status", &id]).await;
+    assert_eq!(code, 0, "{err}");
+    let canary = preview["waves"][0]["devices"].as_array().unwrap().len();
+    let needed = canary.div_ceil(2); // --success-share 0.5
+    assert!(
+        out.contains("<- current")
+            && out.contains(&format!(
+                "gates: 0 verified, {needed} needed to go on; failure gate counts once 5 have finished (0 so far)"
+            )),
+        "{out}"
+    );
+
     let (code, out, err) = s.run(&["rollout", "run", &id, "--fast-sim"]).await;
     assert!(code == 0 || code == 8, "{code}: {out}\n{err}");
     assert!(out.contains("verified"), "{out}");

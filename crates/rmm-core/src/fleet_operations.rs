@@ -3,10 +3,12 @@
 //! cancel, OTA) with their four steps: validate, preview, confirm, record. The CLI, the MCP
 //! endpoint and the desktop app call these and carry no rule of their own.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use futures::{StreamExt as _, stream};
+
 use rmm_api::{
     ApiClient, ChangeOutcome, Device, DeviceId, DeviceListRequest, FirmwareListRequest,
     FleetProgress, Method, OtaSettings, ReservationRemoval, SimpleFilter, TokenSource,
@@ -190,7 +192,24 @@ pub struct FleetOperations {
     settings: OperationSettings,
     clock: Clock,
     /// Tenant names by group id, read once (`/api/v1/tenants`) for previews.
-    group_names: Arc<std::sync::Mutex<Option<std::collections::HashMap<String, String>>>>,
+    group_names: Arc<std::sync::Mutex<Option<HashMap<String, String>>>>,
+    /// The last whole-group read, when previews may answer from it (`with_group_reads_kept`).
+    kept_read: Option<Arc<KeptGroupRead>>,
+}
+
+/// A whole-group read kept for a while.
+#[derive(Debug)]
+struct KeptGroupRead {
+    kept_ms: i64,
+    last: std::sync::Mutex<Option<GroupRead>>,
+}
+
+/// One whole-group read: the group, when (Unix ms), and its devices by id.
+#[derive(Debug)]
+struct GroupRead {
+    group: String,
+    at_ms: i64,
+    devices: Arc<HashMap<DeviceId, Device>>,
 }
 
 impl std::fmt::Debug for FleetOperations {
@@ -217,7 +236,29 @@ impl FleetOperations {
             settings,
             clock: Arc::new(system_now_ms),
             group_names: Arc::default(),
+            kept_read: None,
         }
+    }
+
+    /// The same operations, whose previews answer from the last whole-group read
+    /// (`group_devices`) while it is at most `kept_ms` old instead of reading the cloud again.
+    /// For the rollout engine, which reads the group once a cycle and then previews batch
+    /// after batch of it; a person's or an agent's preview always reads the cloud.
+    pub fn with_group_reads_kept(mut self, kept_ms: i64) -> Self {
+        self.kept_read = Some(Arc::new(KeptGroupRead {
+            kept_ms,
+            last: std::sync::Mutex::new(None),
+        }));
+        self
+    }
+
+    /// The kept read of `group`, when there is one young enough.
+    fn kept_group_read(&self, group: &str) -> Option<Arc<HashMap<DeviceId, Device>>> {
+        let kept = self.kept_read.as_ref()?;
+        let last = kept.last.lock().ok()?;
+        let read = last.as_ref()?;
+        (read.group == group && self.now_ms() - read.at_ms <= kept.kept_ms)
+            .then(|| read.devices.clone())
     }
 
     /// Uses `clock` for "now" (the transfer-in-the-future rule, audit times).
@@ -331,7 +372,7 @@ impl FleetOperations {
         if let Some(name) = known {
             return name;
         }
-        let names: std::collections::HashMap<String, String> = match self.client.tenants().await {
+        let names: HashMap<String, String> = match self.client.tenants().await {
             Ok(list) => list
                 .tenants
                 .iter()
@@ -446,6 +487,20 @@ impl FleetOperations {
             .client
             .fetch_all_devices(&DeviceListRequest::new(&group), |_| {})
             .await?;
+        if let Some(kept) = &self.kept_read
+            && let Ok(mut last) = kept.last.lock()
+        {
+            let by_id = fleet
+                .devices
+                .iter()
+                .map(|d| (d.device_id.clone(), d.clone()))
+                .collect();
+            *last = Some(GroupRead {
+                group: group.clone(),
+                at_ms: self.now_ms(),
+                devices: Arc::new(by_id),
+            });
+        }
         Ok((group, fleet.devices))
     }
 
@@ -622,6 +677,9 @@ impl FleetOperations {
         group: &str,
         ids: &[DeviceId],
     ) -> Result<Vec<Option<Device>>, OperationError> {
+        if let Some(kept) = self.kept_group_read(group) {
+            return Ok(ids.iter().map(|id| kept.get(id).cloned()).collect());
+        }
         let mut found: Vec<Device> = Vec::new();
         let mut filter_ignored = ids.len() > MAX_DEVICES_LOOKED_UP_ONE_BY_ONE;
         if !filter_ignored {

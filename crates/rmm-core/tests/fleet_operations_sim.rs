@@ -500,3 +500,47 @@ async fn a_preview_names_the_tenant_and_its_digest_still_applies() {
         .unwrap();
     drop(sim);
 }
+
+#[tokio::test]
+async fn kept_group_reads_answer_previews_only_while_young_and_only_where_asked_for() {
+    let (sim, ops) = setup().await;
+    let sim = Arc::new(sim);
+    let s = sim.clone();
+    let ops = ops.with_clock(Arc::new(move || s.now_ms()));
+    let kept = ops.clone().with_group_reads_kept(60_000);
+    let (_, fleet) = kept.group_devices(None).await.unwrap();
+    // More devices than are looked up one by one: a preview would read the group's 3 pages.
+    let request = ops
+        .check(&ChangeRequest::ConfigureOtaMode(SetOtaMode {
+            device_ids: fleet
+                .iter()
+                .take(50)
+                .map(|d| d.device_id.to_string())
+                .collect(),
+            ota_mode: "confirmation".into(),
+            start_hour: 1,
+            end_hour: 5,
+            group_id: None,
+        }))
+        .unwrap();
+    let requests = || sim.stats().api_requests;
+    kept.preview(&request).await.unwrap(); // may read the tenants' names, once
+    let before = requests();
+    let from_kept = kept.preview(&request).await.unwrap();
+    assert_eq!(requests(), before, "the preview read the cloud again");
+
+    // Without the kept read (a person's or an agent's operations), the cloud is read.
+    let before = requests();
+    let fresh = ops.preview(&request).await.unwrap();
+    assert!(requests() >= before + 3, "{} requests", requests() - before);
+    assert_eq!(
+        fresh.digest, from_kept.digest,
+        "the same devices, the same preview"
+    );
+
+    // A minute later the kept read is too old.
+    sim.advance_clock(61);
+    let before = requests();
+    kept.preview(&request).await.unwrap();
+    assert!(requests() >= before + 3, "{} requests", requests() - before);
+}

@@ -21,6 +21,9 @@ pub struct SimConfig {
     pub base_port: u16,
     /// Share (0..=1) of firmware updates that end `failed`.
     pub failure_share: f64,
+    /// `Some(share)`: besides the generated fleet's older devices (about 35%), this share of
+    /// the others is put on an older firmware too (benchmarks of whole-fleet rollouts).
+    pub outdated_share: Option<f64>,
     /// Lifetime of Auth0 and IdP sessions (simulated seconds).
     pub session_ttl_secs: i64,
     /// Simulated seconds per real second.
@@ -49,6 +52,7 @@ impl Default for SimConfig {
             token_ttl_secs: 3600,
             base_port: 0,
             failure_share: 0.1,
+            outdated_share: None,
             session_ttl_secs: 28_800,
             clock_speed: 1.0,
             rate_limit_per_sec: None,

@@ -233,6 +233,19 @@ pub fn generate_tenant(
     }
 }
 
+/// Puts about `share` of the tenant's devices that run their model's newest firmware on an
+/// older one (`SimConfig::outdated_share`: a fleet where most printers need an update).
+pub fn outdate(tenant: &mut Tenant, rng: &mut ChaCha20Rng, share: f64) {
+    for device in &mut tenant.devices {
+        let Some(spec) = MODELS.iter().find(|m| m.name == device.model) else {
+            continue;
+        };
+        if device.firmware == device.newest && spec.versions.len() > 1 && rng.gen_bool(share) {
+            device.firmware = spec.versions[rng.gen_range(0..spec.versions.len() - 1)];
+        }
+    }
+}
+
 /// FNV-1a of the serial: a deterministic order unrelated to `deviceId`.
 fn shuffle_key(serial: &str) -> u64 {
     serial.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
@@ -361,6 +374,21 @@ mod tests {
         assert_eq!(ids(&a), ids(&b));
         assert_eq!(a.id, b.id);
         assert_ne!(ids(&a), ids(&c));
+    }
+
+    #[test]
+    fn an_outdated_fleet_has_every_model_with_an_older_firmware_on_one() {
+        let mut t = tenant(7, 400);
+        let newest_before = t.devices.iter().filter(|d| d.firmware == d.newest).count();
+        assert!(newest_before > 100, "{newest_before}");
+        outdate(&mut t, &mut ChaCha20Rng::seed_from_u64(1), 1.0);
+        for d in &t.devices {
+            let older = MODELS
+                .iter()
+                .find(|m| m.name == d.model)
+                .is_some_and(|m| m.versions.len() > 1);
+            assert_eq!(d.firmware == d.newest, !older, "{} {}", d.model, d.firmware);
+        }
     }
 
     #[test]

@@ -161,11 +161,15 @@ pub async fn start(mut config: SimConfig) -> Result<Sim, SimError> {
 
     // RSA key generation and a large fleet take CPU time: keep them off the async workers.
     let seed = config.seed;
-    let (devices, failure_share) = (config.devices, config.failure_share);
+    let (devices, failure_share, outdated) =
+        (config.devices, config.failure_share, config.outdated_share);
     // Both at once: on a machine with more than one core the start takes the longer of the two.
     let (key, world) = tokio::join!(
         tokio::task::spawn_blocking(move || tokens::signing_key(seed)),
-        tokio::task::spawn_blocking(move || World::generate(seed, devices, failure_share)),
+        tokio::task::spawn_blocking(move || match outdated {
+            Some(share) => World::generate_outdated(seed, devices, failure_share, share),
+            None => World::generate(seed, devices, failure_share),
+        }),
     );
     let key = key.map_err(|e| SimError::Startup(e.to_string()))??;
     let world = world.map_err(|e| SimError::Startup(e.to_string()))?;

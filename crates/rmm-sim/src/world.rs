@@ -6,7 +6,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 use serde_json::Value;
 
-use crate::fleet::{Tenant, generate_tenant};
+use crate::fleet::{Tenant, generate_tenant, outdate};
 use crate::modes::Modes;
 use crate::rollout_faults::{ReservationRecord, RolloutFaults, UpdateFate};
 
@@ -21,6 +21,7 @@ pub const STREAM_SECRETS: u64 = 2;
 pub const STREAM_FAILURES: u64 = 3;
 pub const STREAM_FAULTS: u64 = 4;
 pub const STREAM_ROLLOUT_FAULTS: u64 = 5;
+pub const STREAM_OUTDATED: u64 = 6;
 
 pub fn seeded(seed: u64, stream: u64) -> ChaCha20Rng {
     let mut rng = ChaCha20Rng::seed_from_u64(seed);
@@ -43,6 +44,17 @@ pub struct World {
 }
 
 impl World {
+    /// As `generate`, then about `share` of the user's devices on their newest firmware put on
+    /// an older one.
+    pub fn generate_outdated(seed: u64, devices: usize, failure_share: f64, share: f64) -> Self {
+        let mut world = Self::generate(seed, devices, failure_share);
+        let mut rng = seeded(seed, STREAM_OUTDATED);
+        if let Some(user) = world.tenants.first_mut() {
+            outdate(user, &mut rng, share.clamp(0.0, 1.0));
+        }
+        world
+    }
+
     pub fn generate(seed: u64, devices: usize, failure_share: f64) -> Self {
         let mut rng = seeded(seed, STREAM_FLEET);
         let mut serials = HashSet::new();

@@ -14,7 +14,7 @@ use rmm_api::{ConnectionStatus, Device, OtaMode, UpdateStatus};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::plan::RolloutPlan;
+use super::plan::{Gates, RolloutPlan};
 use super::planner::{PlanInputs, RolloutPreview, preview_rollout};
 use super::store::{
     DeviceChange, DeviceRecord, DeviceState, DeviceUpdate, RolloutEvent, RolloutRecord,
@@ -34,6 +34,8 @@ const MINUTE_MS: i64 = 60_000;
 /// Shortest and longest wait between two ticks while a rollout runs.
 pub const MIN_POLL_MS: i64 = 30_000;
 pub const MAX_POLL_MS: i64 = 15 * MINUTE_MS;
+/// How long a cycle's read of the group answers the previews of its reservations.
+const KEPT_READ_MS: i64 = MINUTE_MS;
 /// How long a runner's lease lasts without renewal.
 pub const LEASE_MS: i64 = 2 * MINUTE_MS;
 
@@ -135,12 +137,75 @@ impl Counts {
     }
 }
 
+/// A wave's gates and where its numbers stand: what `gates` decides on and `status` shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct GateNumbers {
+    /// Devices of the wave verified, and how many the success gate needs.
+    pub verified: usize,
+    pub verified_needed: usize,
+    /// Verified or failing devices; the failure gate counts once this reaches `min_finished`.
+    pub finished: usize,
+    pub min_finished: usize,
+    /// Failing devices; the failure gate pauses when they are above both limits.
+    pub failing: usize,
+    pub failure_share: f64,
+    pub failure_count: usize,
+}
+
+impl GateNumbers {
+    pub fn of(counts: &Counts, gates: &Gates) -> Self {
+        let needed = (gates.success_share * counts.total as f64).ceil() as usize;
+        Self {
+            verified: counts.verified,
+            verified_needed: needed.max(1).min(counts.total),
+            finished: counts.finished(),
+            min_finished: gates.min_finished.min(counts.total.max(1)),
+            failing: counts.failing,
+            failure_share: gates.failure_share,
+            failure_count: gates.failure_count,
+        }
+    }
+
+    pub fn success_passed(&self) -> bool {
+        self.verified >= self.verified_needed
+    }
+
+    pub fn failure_tripped(&self) -> bool {
+        self.finished >= self.min_finished
+            && self.failing as f64 > self.failure_share * self.finished as f64
+            && self.failing > self.failure_count
+    }
+
+    /// The gates' numbers in a line, for a person.
+    pub fn text(&self) -> String {
+        let failure = if self.finished < self.min_finished {
+            format!(
+                "failure gate counts once {} have finished ({} so far)",
+                self.min_finished, self.finished
+            )
+        } else {
+            format!(
+                "{} failing of {} finished (pauses above {:.0}% and above {})",
+                self.failing,
+                self.finished,
+                100.0 * self.failure_share,
+                self.failure_count
+            )
+        };
+        format!(
+            "{} verified, {} needed to go on; {failure}",
+            self.verified, self.verified_needed
+        )
+    }
+}
+
 /// One wave in a status.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct WaveStatus {
     pub index: usize,
     pub label: String,
     pub counts: Counts,
+    pub gate: GateNumbers,
 }
 
 /// A rollout as `status` shows it.
@@ -244,7 +309,8 @@ impl RolloutEngine {
     /// `holder` names this runner in the lease ("rmm rollout run on host, pid 123").
     pub fn new(ops: FleetOperations, store: Arc<RolloutStore>, clock: Clock, holder: &str) -> Self {
         Self {
-            ops,
+            // Each cycle reads the group once; its reservations are previewed from that read.
+            ops: ops.with_group_reads_kept(KEPT_READ_MS),
             store,
             clock,
             holder: holder.to_owned(),
@@ -338,6 +404,10 @@ impl RolloutEngine {
                 .and_then(|p| p.waves.get(i))
                 .map_or_else(|| format!("retry wave {i}"), |w| w.label.clone())
         };
+        let gates = preview
+            .as_ref()
+            .map(|p| p.plan.gates.clone())
+            .unwrap_or_default();
         let driven = rollout.lease_holder.is_some() && rollout.lease_until_ms >= self.now();
         let summary = match rollout.state {
             RolloutState::Running if !driven => format!(
@@ -358,6 +428,7 @@ impl RolloutEngine {
                 .map(|(index, counts)| WaveStatus {
                     index,
                     label: label(index),
+                    gate: GateNumbers::of(&counts, &gates),
                     counts,
                 })
                 .collect(),
@@ -1096,12 +1167,8 @@ impl RolloutEngine {
             if r.state == RolloutState::Paused {
                 return Ok(r);
             }
-            // Failure gate.
-            let finished = counts.finished();
-            if finished >= gates.min_finished.min(counts.total.max(1))
-                && counts.failing as f64 > gates.failure_share * finished as f64
-                && counts.failing > gates.failure_count
-            {
+            let numbers = GateNumbers::of(&counts, gates);
+            if numbers.failure_tripped() {
                 let why = failure_reason(&label, &counts, gates, preview, &wave);
                 self.set_state(&r, RolloutState::Paused, &why, ("paused_by_gate", &why))?;
                 return self.record(r.id);
@@ -1112,9 +1179,7 @@ impl RolloutEngine {
                 self.set_state(&r, RolloutState::Paused, &why, ("paused_by_gate", &why))?;
                 return self.record(r.id);
             }
-            let needed = (gates.success_share * counts.total as f64).ceil() as usize;
-            let passed = counts.verified >= needed.max(1).min(counts.total);
-            if !passed {
+            if !numbers.success_passed() {
                 if wave.iter().all(|d| d.state.is_final()) {
                     let why = format!(
                         "success gate: {label}: {} of {} verified ({:.1}% < {:.1}%), {} failed",
@@ -1369,6 +1434,9 @@ impl RolloutEngine {
         let earliest = ceil_minute(now + lead.max(2 * MINUTE_MS));
         let mut due = now + 24 * 60 * MINUTE_MS;
         let mut in_flight = false;
+        let mut executing = false;
+        let mut latest_progress = 0;
+        let timeout = i64::from(plan.execution.device_timeout_minutes) * MINUTE_MS;
         let mut slots: HashMap<(String, Option<i32>, Option<i32>), Option<i64>> = HashMap::new();
         for d in devices {
             match d.state {
@@ -1392,12 +1460,26 @@ impl RolloutEngine {
                 }
                 DeviceState::Reserved | DeviceState::Reserving => {
                     in_flight = true;
-                    // Updates take minutes: look again soon after the execute time.
+                    latest_progress = latest_progress.max(d.last_progress_ms);
                     let at = d.execute_ms.unwrap_or(now);
-                    due = due.min(if at > now { at } else { now + 2 * MINUTE_MS });
+                    if at > now {
+                        due = due.min(at);
+                    } else {
+                        // Updates take minutes: look again soon after the execute time, and at
+                        // the latest when the device's no-progress timeout would end.
+                        executing = true;
+                        due = due.min(d.last_progress_ms.max(at) + timeout + MINUTE_MS);
+                    }
                 }
                 _ => {}
             }
+        }
+        if executing {
+            // Back off while nothing moves: half the time since the last progress seen, from
+            // two minutes up to the longest poll. A quiet wave waiting out a stuck device's
+            // timeout is then read a dozen times, not every two minutes.
+            let quiet = (now - latest_progress).max(0);
+            due = due.min(now + (quiet / 2).clamp(2 * MINUTE_MS, MAX_POLL_MS));
         }
         if let Some(passed) = r.wave_passed_ms {
             let soak = preview

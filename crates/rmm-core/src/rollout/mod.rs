@@ -11,8 +11,8 @@ mod store;
 mod windows;
 
 pub use engine::{
-    AbortReport, Counts, CrashHook, CrashPoint, LEASE_MS, MAX_POLL_MS, MIN_POLL_MS, RolloutEngine,
-    RolloutError, RolloutStatus, TickReport, WaveStatus, within_site_limit,
+    AbortReport, Counts, CrashHook, CrashPoint, GateNumbers, LEASE_MS, MAX_POLL_MS, MIN_POLL_MS,
+    RolloutEngine, RolloutError, RolloutStatus, TickReport, WaveStatus, within_site_limit,
 };
 pub use store::{
     DeviceRecord, DeviceState, RolloutEvent, RolloutRecord, RolloutState, RolloutStore, StoreError,
