@@ -100,6 +100,24 @@ impl ExpectedState {
                     false,
                     format!("reservation fileId {}, expected {file_id}", r.file_id),
                 ),
+                // A cloud that does not show reservations (the notes do not document the
+                // field) still shows an update under way in `updateStatus`.
+                None if matches!(
+                    device.update_status,
+                    UpdateStatus::Reserved
+                        | UpdateStatus::Downloading
+                        | UpdateStatus::Downloaded
+                        | UpdateStatus::Updating
+                ) =>
+                {
+                    (
+                        true,
+                        format!(
+                            "updateStatus {}: an update is reserved (the cloud does not show which file)",
+                            device.update_status
+                        ),
+                    )
+                }
                 None => (
                     false,
                     format!("no reservation (updateStatus {})", device.update_status),
@@ -298,6 +316,28 @@ mod tests {
             matches!(out, ChangeOutcome::Applied(ref c) if c.devices.len() == 1),
             "{out:?}"
         );
+    }
+
+    #[test]
+    fn without_the_reservation_field_an_update_under_way_counts_as_reserved() {
+        let expected = ExpectedState::Reserved {
+            file_id: "f1".into(),
+        };
+        let sel = DeviceSelection::only(vec![id("1")]);
+        for (status, applied) in [
+            ("reserved", true),
+            ("downloading", true),
+            ("none", false),
+            ("completed", false),
+            ("failed", false),
+        ] {
+            let seen = vec![device("1", json!({ "updateStatus": status }))];
+            assert_eq!(
+                judge(&expected, &sel, "drop".into(), Ok(seen)).took_effect(),
+                Some(applied),
+                "{status}"
+            );
+        }
     }
 
     #[test]

@@ -116,6 +116,15 @@ impl UpdateReservation {
         check_local_date_time(&self.execute_update_date_time)
     }
 
+    /// The reservation's zone as an offset (validated by `validate`): the request also says
+    /// it in `x-time-zone`, so that a cloud reading the execute time in the header's zone
+    /// reads it in the reservation's.
+    pub(crate) fn time_zone(&self) -> Option<TimeZoneOffset> {
+        self.file_transfer_time_zone
+            .strip_prefix("UTC")
+            .and_then(|zone| zone.parse().ok())
+    }
+
     pub(crate) fn wire_body(&self) -> Value {
         serde_json::json!({
             "groupId": self.group_id,

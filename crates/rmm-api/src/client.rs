@@ -20,7 +20,7 @@ use crate::change_outcome::{ChangeOutcome, ExpectedState, judge};
 use crate::changes::{
     ChangeReceipt, DeviceSelection, OtaSettings, ReservationRemoval, UpdateReservation,
 };
-use crate::config::ApiConfig;
+use crate::config::{ApiConfig, TimeZoneOffset};
 use crate::device::Device;
 use crate::device_list::{DeviceListRequest, DevicePage, SimpleFilter};
 use crate::error::{ApiError, FieldError, FieldErrors, RequestError};
@@ -269,6 +269,7 @@ impl ApiClient {
             &request.group_id,
             &request.selection,
             expected,
+            request.time_zone(),
         )
         .await
     }
@@ -285,6 +286,7 @@ impl ApiClient {
             &request.group_id,
             &request.selection,
             ExpectedState::NotReserved,
+            None,
         )
         .await
     }
@@ -303,6 +305,7 @@ impl ApiClient {
             &request.group_id,
             &request.selection,
             expected,
+            None,
         )
         .await
     }
@@ -332,7 +335,14 @@ impl ApiClient {
             RequestKind::Change
         };
         match self
-            .send(kind, method, &api_path, body.as_ref(), group.as_deref())
+            .send(
+                kind,
+                method,
+                &api_path,
+                body.as_ref(),
+                group.as_deref(),
+                None,
+            )
             .await
         {
             Ok((answer, _)) => decode(api_path.path_only(), &answer),
@@ -350,7 +360,7 @@ impl ApiClient {
     ) -> Result<(Vec<u8>, SendStats), ApiError> {
         let path = ApiPath::new(path)?;
         match self
-            .send(RequestKind::Read, method, &path, body, group)
+            .send(RequestKind::Read, method, &path, body, group, None)
             .await
         {
             Ok(done) => Ok(done),
@@ -370,6 +380,7 @@ impl ApiClient {
         group_id: &str,
         selection: &DeviceSelection,
         expected: ExpectedState,
+        time_zone: Option<TimeZoneOffset>,
     ) -> Result<ChangeOutcome, ApiError> {
         let api_path = ApiPath::new(path)?;
         match self
@@ -379,6 +390,7 @@ impl ApiClient {
                 &api_path,
                 Some(&body),
                 Some(group_id),
+                time_zone,
             )
             .await
         {
@@ -460,7 +472,8 @@ impl ApiClient {
         Ok(url)
     }
 
-    /// Sends one request, retrying as `kind` allows; returns the JSON answer.
+    /// Sends one request, retrying as `kind` allows; returns the JSON answer. `time_zone`
+    /// replaces the profile's `x-time-zone` for this request.
     pub(crate) async fn send(
         &self,
         kind: RequestKind,
@@ -468,6 +481,7 @@ impl ApiClient {
         path: &ApiPath,
         body: Option<&Value>,
         group: Option<&str>,
+        time_zone: Option<TimeZoneOffset>,
     ) -> Result<(Vec<u8>, SendStats), SendError> {
         let url = self.url(path)?;
         let policy = &self.inner.config.retry;
@@ -479,7 +493,7 @@ impl ApiClient {
             self.wait_for_pause().await;
             attempts += 1;
             let exchange = self
-                .exchange(method.clone(), url.clone(), body, &token)
+                .exchange(method.clone(), url.clone(), body, &token, time_zone)
                 .await;
             let retries_left = attempts < policy.max_attempts;
             match exchange {
@@ -648,8 +662,14 @@ impl ApiClient {
         url: Url,
         body: Option<&Value>,
         token: &BearerToken,
+        time_zone: Option<TimeZoneOffset>,
     ) -> Exchange {
         let mut headers = self.inner.base_headers.clone();
+        if let Some(zone) = time_zone
+            && let Ok(value) = HeaderValue::from_str(&zone.to_string())
+        {
+            headers.insert("x-time-zone", value);
+        }
         match HeaderValue::from_str(&format!("Bearer {}", token.expose_secret())) {
             Ok(mut value) => {
                 value.set_sensitive(true);

@@ -15,7 +15,7 @@ use rmm_core::{
 use serde::Serialize;
 
 use crate::auth_commands::StoreArgs;
-use crate::fleet_connection::{cli_user, connect, failure};
+use crate::fleet_connection::{cli_user, connect, failure, resolve};
 use crate::problem_words::Command;
 use crate::{Failure, GlobalArgs};
 
@@ -120,9 +120,10 @@ pub struct ScheduleArgs {
     /// When the update runs: YYYYMMDDHHMM in --timezone; not before the transfer.
     #[arg(long, value_name = "YYYYMMDDHHMM")]
     pub execute: String,
-    /// The devices' time zone, UTC±hh:mm.
-    #[arg(long, default_value = rmm_core::DEFAULT_SCHEDULE_TIME_ZONE, value_name = "UTC±hh:mm")]
-    pub timezone: String,
+    /// The devices' time zone, UTC±hh:mm [default: the profile's time zone, UTC+05:30 unless
+    /// it sets one].
+    #[arg(long, value_name = "UTC±hh:mm")]
+    pub timezone: Option<String>,
     /// Go ahead although the file names another model than a device's (shown in the preview
     /// and the audit log).
     #[arg(long)]
@@ -181,7 +182,14 @@ pub async fn run(cmd: FleetCommand, global: &GlobalArgs) -> Result<(), Failure> 
         FleetCommand::Summary(args) => summary(&args, global).await,
         FleetCommand::Firmware(args) => firmware(&args, global).await,
         FleetCommand::Schedule(args) => {
-            let (request, unreadable) = schedule_request(&args);
+            let zone = match &args.timezone {
+                Some(zone) => zone.trim().to_owned(),
+                None => format!(
+                    "UTC{}",
+                    resolve(global, &args.change.common.store)?.time_zone()
+                ),
+            };
+            let (request, unreadable) = schedule_request(&args, zone);
             change(request, unreadable, &args.change, global).await
         }
         FleetCommand::Cancel(args) => {
@@ -457,8 +465,7 @@ async fn firmware(args: &FirmwareArgs, global: &GlobalArgs) -> Result<(), Failur
 }
 
 /// The schedule asked for on the command line, and the flags that could not be read.
-fn schedule_request(args: &ScheduleArgs) -> (ChangeRequest, Problems) {
-    let timezone = args.timezone.trim().to_owned();
+fn schedule_request(args: &ScheduleArgs, timezone: String) -> (ChangeRequest, Problems) {
     let transfer_text = args.transfer.trim();
     let written_well = local_minute_ms(transfer_text).is_some();
     // With a zone core cannot read, the transfer cannot be placed in time: core reports the

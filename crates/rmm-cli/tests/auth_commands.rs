@@ -351,6 +351,15 @@ fn tenants_status(info: &serde_json::Value, jwt: &str) -> u16 {
                 "ocp-apim-subscription-key",
                 info["subscription_key"].as_str().unwrap(),
             )
+            // As the dashboard asks it: a cloud may answer this endpoint only to the browser
+            // (the simulator's `tenants-need-browser` mode).
+            .header(
+                "origin",
+                info["dashboard_url"]
+                    .as_str()
+                    .unwrap()
+                    .trim_end_matches('/'),
+            )
             .send()
             .await
             .unwrap()

@@ -41,7 +41,7 @@ async fn device_and_file(s: &Setup) -> (String, String) {
         .as_array()
         .unwrap()
         .iter()
-        .find(|d| d.get("reserved_file_id").is_none() && d["connection"] == "online")
+        .find(|d| d.get("reserved_file_id").is_none() && d["connection"] != "offline")
         .unwrap()["device_id"]
         .as_str()
         .unwrap()

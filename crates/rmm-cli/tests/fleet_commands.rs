@@ -67,7 +67,7 @@ async fn target(s: &Setup) -> (String, String) {
         .as_array()
         .unwrap()
         .iter()
-        .find(|d| d.get("reserved_file_id").is_none() && d["connection"] == "online")
+        .find(|d| d.get("reserved_file_id").is_none() && d["connection"] != "offline")
         .unwrap()["device_id"]
         .as_str()
         .unwrap()
@@ -283,5 +283,59 @@ async fn a_reader_that_stops_early_ends_the_command_quietly() {
         let err = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(0), "rmm {args:?}: {err}");
         assert!(!err.contains("panicked"), "rmm {args:?}: {err}");
+    }
+}
+
+/// A schedule names its zone once: without --timezone it is the profile's (UTC+05:30 unless it
+/// sets one), and a cloud that reads the execute time in `x-time-zone`'s zone (the
+/// simulator's `time-zone-header` mode) reads it in the schedule's zone, named or not.
+#[tokio::test]
+async fn a_schedule_is_in_the_profiles_zone_unless_named_and_the_cloud_is_told_which() {
+    let s = Setup::new(60, true).await;
+    s.sim.set_modes(rmm_sim::Modes {
+        time_zone_header: true,
+        ..s.sim.modes()
+    });
+    let (device, file) = target(&s).await;
+    // 2099-01-01 02:00 UTC, Unix ms.
+    const TWO_AM_UTC: i64 = 4_070_916_000_000;
+    let settings = s.config_dir().join("settings.toml");
+    for (profile_zone, flag, zone, offset_minutes) in [
+        (None, None, "UTC+05:30", 330),
+        (Some("-08:00"), None, "UTC-08:00", -480),
+        (Some("-08:00"), Some("UTC+09:00"), "UTC+09:00", 540),
+    ] {
+        if let Some(z) = profile_zone {
+            let mut file = rmm_core::settings::SettingsFile::load(&settings).unwrap();
+            file.profiles.get_mut(common::PROFILE).unwrap().time_zone = Some(z.to_owned());
+            file.save(&settings).unwrap();
+        }
+        let mut schedule = vec![
+            "schedule",
+            "--file",
+            &file,
+            "--transfer",
+            "209901010100",
+            "--execute",
+            "209901010200",
+            "--yes",
+            "--json",
+        ];
+        if let Some(f) = flag {
+            schedule.extend(["--timezone", f]);
+        }
+        schedule.push(&device);
+        let (code, out, err) = s.run(&schedule).await;
+        assert_eq!(code, 0, "{zone}: {err}");
+        assert!(out.contains(zone), "{zone}: {out}");
+        let made = s.sim.reservation_log().pop().unwrap();
+        assert_eq!(made.time_zone, zone);
+        assert_eq!(
+            made.execute_ms,
+            TWO_AM_UTC - offset_minutes * 60_000,
+            "{zone}: the cloud read the execute time in another zone"
+        );
+        let (code, _, err) = s.run(&["cancel", "--yes", &device]).await;
+        assert_eq!(code, 0, "{err}");
     }
 }

@@ -346,10 +346,6 @@ impl SetOtaMode {
 pub const DEFAULT_OTA_START_HOUR: i64 = 2;
 pub const DEFAULT_OTA_END_HOUR: i64 = 4;
 
-/// The time zone a schedule is in when the caller names none: the old tool's default, kept so
-/// that existing agent prompts and scripts mean the same thing.
-pub const DEFAULT_SCHEDULE_TIME_ZONE: &str = "UTC+05:30";
-
 /// `UTC+05:30` (the prefix in any case, spaces around) → the offset, by `crate::time_zone`'s
 /// rule; `None` without the `UTC` prefix, when malformed or out of range. Schedules and plans
 /// name the zone with its prefix so that `+05:30` is never mistaken for a time.

@@ -281,6 +281,12 @@ impl FleetOperations {
         &self.audit
     }
 
+    /// The zone of a schedule that names none, `UTC+05:30`: the profile's time zone, which is
+    /// also the `x-time-zone` every request carries.
+    pub fn schedule_time_zone(&self) -> String {
+        format!("UTC{}", self.client.config().time_zone)
+    }
+
     pub fn api_base(&self) -> String {
         self.client.config().base_url.to_string()
     }

@@ -48,8 +48,8 @@ pub use caller::{Caller, TokenFacts};
 pub use change_preview::{ChangePreview, DeviceChange, DeviceState, PreviewWarning, WarningKind};
 pub use change_requests::{
     CancelReservations, ChangeKind, ChangeRequest, DEFAULT_OTA_END_HOUR, DEFAULT_OTA_START_HOUR,
-    DEFAULT_SCHEDULE_TIME_ZONE, MAX_DEVICES_PER_CHANGE, ScheduleUpdate, SetOtaMode,
-    local_minute_ms, local_time_to_unix_ms, parse_utc_offset,
+    MAX_DEVICES_PER_CHANGE, ScheduleUpdate, SetOtaMode, local_minute_ms, local_time_to_unix_ms,
+    parse_utc_offset,
 };
 pub use checked_change::{
     ChangeDetails, CheckedChange, CheckedOta, CheckedSchedule, OtaHour, OtaWindow, local_time_text,

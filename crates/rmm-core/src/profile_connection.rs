@@ -18,8 +18,11 @@ use crate::fleet_operations::{FleetOperations, OperationSettings};
 use crate::operation_error::OperationError;
 use crate::settings::{ResolvedProfile, SettingsError};
 
-/// The time zone sent as `x-time-zone` when the profile names none.
-pub const DEFAULT_TIME_ZONE: &str = "+00:00";
+/// A profile's time zone when it names none: the old tool's, which it always sent as
+/// `x-time-zone` and scheduled in by default, so that the cloud reads our requests as it read
+/// the old tool's, and existing agent prompts and scripts mean the same times. It is the
+/// `x-time-zone` sent and the zone of a schedule that names none (one setting, not two).
+pub const DEFAULT_TIME_ZONE: &str = "+05:30";
 
 /// A profile connected to the cloud: the operations and the token manager behind them.
 #[derive(Clone)]
@@ -126,11 +129,7 @@ fn connect(
 ) -> Result<ProfileConnection, OperationError> {
     let api_base = resolved.api_base_url().map_err(settings_error)?;
     let tokens = TokenManager::new(login, Some(store.clone()), TokenManager::DEFAULT_MARGIN);
-    let time_zone = resolved
-        .profile
-        .time_zone
-        .clone()
-        .unwrap_or_else(|| DEFAULT_TIME_ZONE.to_owned());
+    let time_zone = resolved.time_zone().to_owned();
     let (key, source): (SecretString, Arc<dyn TokenSource>) = match subscription_key {
         Some(key) => (key, Arc::new(tokens.clone())),
         // No call can succeed without the key: every one answers with the instruction, and

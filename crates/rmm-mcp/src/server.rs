@@ -255,7 +255,7 @@ impl RmmMcpServer {
                     execute_datetime: args.string("execute_datetime"),
                     timezone: args
                         .opt_string("timezone")
-                        .unwrap_or_else(|| rmm_core::DEFAULT_SCHEDULE_TIME_ZONE.to_owned()),
+                        .unwrap_or_else(|| self.ops.schedule_time_zone()),
                     group_id: args.opt_string("group_id"),
                     allow_other_model: args.opt_bool("allow_other_model").unwrap_or(false),
                 })

@@ -90,7 +90,7 @@ pub struct ScheduleFirmwareUpdateParams {
     pub transfer_datetime: i64,
     /// When the update runs: `YYYYMMDDHHMM` in `timezone`, not before the transfer.
     pub execute_datetime: String,
-    /// `UTC±hh:mm` (default "UTC+05:30").
+    /// `UTC±hh:mm`; default: the profile's time zone (UTC+05:30 unless it sets one).
     pub timezone: Option<String>,
     pub group_id: Option<String>,
     /// true goes ahead although the file names another model than a device's (refused

@@ -56,7 +56,8 @@ pub struct DeviceOutput {
     /// The update window `start-end` (hours; -1 = any time).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ota_window: Option<String>,
-    /// `offline` when the device is not connected; absent: online.
+    /// `offline` when the device is not connected, `unknown` when the cloud does not say;
+    /// absent: online.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub connection: Option<String>,
     /// The firmware file reserved for this device, if any.

@@ -454,7 +454,7 @@ async fn confirmation_by_confirm_true_and_audit_rows() {
         .unwrap();
     assert_eq!(preview["status"], "preview");
     assert!(
-        sim.device(&device).unwrap()["reservation"].is_null(),
+        sim.device_truth(&device).unwrap()["reservation"].is_null(),
         "a preview changes nothing"
     );
 
@@ -467,7 +467,7 @@ async fn confirmation_by_confirm_true_and_audit_rows() {
         .unwrap();
     assert_eq!(done["status"], "done", "{done}");
     assert_eq!(
-        sim.device(&device).unwrap()["reservation"]["fileId"],
+        sim.device_truth(&device).unwrap()["reservation"]["fileId"],
         file.as_str()
     );
 

@@ -253,7 +253,8 @@ pub fn set_reservation(
             continue;
         };
         let record = crate::rollout_faults::ReservationRecord {
-            device_id: device.device_id.clone(),
+            // As the API shows the device (in `odd-device-ids` mode, its odd id).
+            device_id: device.shown_id(&context.modes).to_owned(),
             file_id: file.file_id.clone(),
             at_ms: now,
             execute_ms,

@@ -336,6 +336,13 @@ impl Sim {
         lock(&self.shared.world).device_json(device_id, now, &self.shared.modes())
     }
 
+    /// A device of any tenant, found by any id it goes by, with every field the simulator
+    /// keeps (`connectionStatus` too) whatever the modes: what a test checks the truth with.
+    pub fn device_truth(&self, device_id: &str) -> Option<serde_json::Value> {
+        let now = self.now_ms();
+        lock(&self.shared.world).device_json(device_id, now, &Modes::default())
+    }
+
     /// Every reservation still in progress, with its `groupId` and `updateStatus`.
     pub fn reservations(&self) -> Vec<serde_json::Value> {
         let now = self.now_ms();

@@ -161,6 +161,7 @@ impl RolloutFaults {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ReservationRecord {
+    /// The device's id as the API shows it.
     pub device_id: String,
     pub file_id: String,
     /// Simulated time it was made, Unix milliseconds.

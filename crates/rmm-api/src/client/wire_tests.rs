@@ -150,6 +150,51 @@ async fn device_list_sends_every_header_and_the_exact_body() {
 }
 
 #[tokio::test]
+async fn a_reservation_says_its_own_zone_in_x_time_zone() {
+    let mut server = Server::new_async().await;
+    let receipt = r#"{"result":"success","affectedCount":1,"common":{"errorList":[]}}"#;
+    // The profile's zone is +05:30; the reservation is in UTC-08:00, and a cloud that reads
+    // the execute time in the header's zone must read it in the reservation's.
+    let reserve = server
+        .mock("POST", SET_RESERVATION_PATH)
+        .match_header("x-time-zone", "-08:00")
+        .with_body(receipt)
+        .expect(1)
+        .create_async()
+        .await;
+    let list = server
+        .mock("POST", DEVICE_LIST_PATH)
+        .match_header("x-time-zone", "+05:30")
+        .with_body(ok_page(vec![], 0))
+        .expect(1)
+        .create_async()
+        .await;
+    let s = setup(&server);
+    let outcome = s
+        .client
+        .set_update_reservation(&UpdateReservation {
+            group_id: "g1".into(),
+            selection: DeviceSelection::only(ids(&["1"])),
+            file_id: "f1".into(),
+            file_transfer_timestamp: 1_692_012_000_000,
+            file_transfer_time_zone: "UTC-08:00".into(),
+            execute_update_date_time: "202508111400".into(),
+        })
+        .await
+        .unwrap();
+    assert!(
+        matches!(outcome, ChangeOutcome::Confirmed(_)),
+        "{outcome:?}"
+    );
+    s.client
+        .device_page(&DeviceListRequest::new("g1"))
+        .await
+        .unwrap();
+    reserve.assert_async().await;
+    list.assert_async().await;
+}
+
+#[tokio::test]
 async fn tenants_firmware_list_and_change_bodies_are_pinned() {
     let mut server = Server::new_async().await;
     let tenants = server

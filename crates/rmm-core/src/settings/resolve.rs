@@ -458,6 +458,16 @@ impl ResolvedProfile {
         check_url("api_base_url", v)
     }
 
+    /// The profile's time zone as it is kept (`+05:30`): the `x-time-zone` the API is sent,
+    /// and the zone of a schedule that names none. `DEFAULT_TIME_ZONE` unless the profile
+    /// sets one.
+    pub fn time_zone(&self) -> &str {
+        self.profile
+            .time_zone
+            .as_deref()
+            .unwrap_or(crate::profile_connection::DEFAULT_TIME_ZONE)
+    }
+
     /// The login page, checked (every face's one rule for it).
     pub fn login_url(&self) -> Result<Url, SettingsError> {
         let v = self
