@@ -339,3 +339,20 @@ async fn a_schedule_is_in_the_profiles_zone_unless_named_and_the_cloud_is_told_w
         assert_eq!(code, 0, "{err}");
     }
 }
+
+/// A gateway that answers only the dashboard's origin (the simulator's
+/// `require-dashboard-origin` mode) answers us: the profile names the dashboard, and its origin
+/// goes with every request, as with the dashboard's own.
+#[tokio::test]
+async fn the_profiles_dashboard_origin_goes_with_every_request() {
+    let s = Setup::new(30, true).await;
+    s.sim.set_modes(rmm_sim::Modes {
+        require_dashboard_origin: true,
+        ..s.sim.modes()
+    });
+    let (code, out, err) = s.run(&["devices", "--all", "--json"]).await;
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(json(&out)["devices"].as_array().unwrap().len(), 30, "{out}");
+    let (code, _, err) = s.run(&["firmware", "--json"]).await;
+    assert_eq!(code, 0, "{err}");
+}

@@ -139,8 +139,13 @@ fn connect(
             Arc::new(NoSubscriptionKey),
         ),
     };
-    let config = ApiConfig::new(api_base.as_str().trim_end_matches('/'), key, &time_zone)
+    let mut config = ApiConfig::new(api_base.as_str().trim_end_matches('/'), key, &time_zone)
         .map_err(|e| OperationError::invalid("profile", e.to_string()))?;
+    // As the dashboard's own calls do: an API gateway may answer only its origin. Only the
+    // origin the profile names (no guessed default is ever sent).
+    if let Some(dashboard) = resolved.dashboard_url().map_err(settings_error)? {
+        config = config.with_origin(dashboard.origin().ascii_serialization());
+    }
     let client =
         ApiClient::new(config, source.clone()).map_err(|e| OperationError::Local(e.to_string()))?;
     Ok(ProfileConnection {

@@ -109,7 +109,8 @@ pub struct Profile {
     /// The RMM API base (`API_BASE_URL`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_base_url: Option<String>,
-    /// The admin dashboard whose API calls carry the token.
+    /// The admin dashboard whose API calls carry the token; its origin is sent as `origin`
+    /// with every API request, as the dashboard's own are.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dashboard_url: Option<String>,
     /// The identity provider (Sharp-Start) page: the only origin the saved password is typed
@@ -131,7 +132,8 @@ pub struct Profile {
     /// The group (tenant) to manage; the token's `sspTenantId` when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group_id: Option<String>,
-    /// The caller's UTC offset for `x-time-zone`, e.g. `+05:30`.
+    /// The profile's time zone, e.g. `+05:30`: sent as `x-time-zone`, and the zone of a
+    /// schedule that names none; `+05:30` (the old tool's) when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_zone: Option<String>,
     /// The Chromium to drive; found on the system when unset.
