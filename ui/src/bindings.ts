@@ -506,6 +506,11 @@ export type DeviceView_Deserialize = {
 	ota_mode: string,
 	/**  The update window `start-end` (hours; -1 = any time). */
 	ota_window?: string | null,
+	/**
+	 *  Whether the last OTA setting reached the device: applied, pending, or unknown when the
+	 *  cloud did not say.
+	 */
+	ota_setting: string,
 	/**  online, offline, or unknown when the cloud did not say. */
 	connection: string,
 	/**  The firmware file reserved for this device, if any. */
@@ -532,6 +537,11 @@ export type DeviceView_Serialize = {
 	ota_mode: string,
 	/**  The update window `start-end` (hours; -1 = any time). */
 	ota_window?: string,
+	/**
+	 *  Whether the last OTA setting reached the device: applied, pending, or unknown when the
+	 *  cloud did not say.
+	 */
+	ota_setting: string,
 	/**  online, offline, or unknown when the cloud did not say. */
 	connection: string,
 	/**  The firmware file reserved for this device, if any. */

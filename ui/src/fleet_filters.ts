@@ -80,6 +80,7 @@ export const FLEET_COLUMNS: readonly FleetColumn[] = [
   { id: "ota_mode", header: "OTA mode", text: (d) => d.ota_mode, width: 105, shownByDefault: true },
   { id: "ota_window", header: "OTA window", text: (d) => otaWindowText(d.ota_window), width: 110, shownByDefault: true },
   { id: "connection", header: "Connection", text: (d) => d.connection, width: 110, shownByDefault: true },
+  { id: "ota_setting", header: "OTA setting", text: (d) => d.ota_setting, width: 110, shownByDefault: false },
   { id: "needs_update", header: "Needs update", text: (d) => (d.needs_update ? "yes" : "no"), width: 120, shownByDefault: false },
   { id: "serial", header: "Serial", text: (d) => d.serial, width: 130, shownByDefault: false },
   { id: "ip", header: "IP", text: (d) => d.ip ?? "", width: 125, shownByDefault: false },

@@ -15,6 +15,7 @@ export function device(id: string, over: Partial<DeviceView> = {}): DeviceView {
     update_status: "none",
     ota_mode: "auto",
     ota_window: "-1--1",
+    ota_setting: "applied",
     connection: "online",
     ...over,
   };

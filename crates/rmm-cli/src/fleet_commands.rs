@@ -292,10 +292,16 @@ fn device_rows(devices: &[DeviceView]) -> Vec<Vec<String>> {
                 d.firmware.clone(),
                 d.latest.clone().unwrap_or_else(|| "-".to_owned()),
                 d.update_status.clone(),
+                // "auto 2-4", and "(setting pending)" while the last OTA setting has not
+                // reached the device.
                 format!(
-                    "{} {}",
+                    "{} {}{}",
                     d.ota_mode,
-                    d.ota_window.as_deref().unwrap_or_default()
+                    d.ota_window.as_deref().unwrap_or_default(),
+                    match d.ota_setting.as_str() {
+                        "applied" => String::new(),
+                        other => format!(" (setting {other})"),
+                    }
                 )
                 .trim()
                 .to_owned(),

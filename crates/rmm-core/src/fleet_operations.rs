@@ -561,6 +561,32 @@ impl FleetOperations {
         device_id: &str,
         group_id: Option<&str>,
     ) -> Result<DeviceView, OperationError> {
+        Ok(DeviceView::from(
+            &self.device_as_sent(device_id, group_id).await?,
+        ))
+    }
+
+    /// One device by id, and every field the cloud sent for it, known to this client or not,
+    /// under the cloud's own names (fields without a value left out).
+    pub async fn device_detail(
+        &self,
+        device_id: &str,
+        group_id: Option<&str>,
+    ) -> Result<(DeviceView, serde_json::Map<String, serde_json::Value>), OperationError> {
+        let device = self.device_as_sent(device_id, group_id).await?;
+        let mut fields = match serde_json::to_value(&device) {
+            Ok(serde_json::Value::Object(map)) => map,
+            _ => serde_json::Map::new(),
+        };
+        fields.retain(|_, v| !(v.is_null() || v.as_str() == Some("")));
+        Ok((DeviceView::from(&device), fields))
+    }
+
+    async fn device_as_sent(
+        &self,
+        device_id: &str,
+        group_id: Option<&str>,
+    ) -> Result<Device, OperationError> {
         let id: DeviceId = device_id
             .trim()
             .parse()
@@ -572,7 +598,7 @@ impl FleetOperations {
             .devices_by_id(&group, std::slice::from_ref(&id))
             .await?;
         match found.into_iter().next().flatten() {
-            Some(device) => Ok(DeviceView::from(&device)),
+            Some(device) => Ok(device),
             None => {
                 let mut problems = Problems::new();
                 problems.push_with_hint(

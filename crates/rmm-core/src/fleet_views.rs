@@ -32,6 +32,9 @@ pub struct DeviceView {
     /// The update window `start-end` (hours; -1 = any time).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ota_window: Option<String>,
+    /// Whether the last OTA setting reached the device: applied, pending, or unknown when the
+    /// cloud did not say.
+    pub ota_setting: String,
     /// online, offline, or unknown when the cloud did not say.
     pub connection: String,
     /// The firmware file reserved for this device, if any.
@@ -91,15 +94,21 @@ impl From<&Device> for DeviceView {
             update_status: d.update_status.to_string(),
             ota_mode: d.ota_mode.to_string(),
             ota_window: window,
+            ota_setting: known_or_unknown(d.ota_setting_status.as_str()),
             // A cloud that does not say (the field is the simulator's own) is "unknown", not
             // "" and not a guess.
-            connection: match d.connection_status.as_str() {
-                "" => "unknown".to_owned(),
-                other => other.to_owned(),
-            },
+            connection: known_or_unknown(d.connection_status.as_str()),
             reserved_file_id: d.reservation.as_ref().map(|r| r.file_id.clone()),
             reservation: d.reservation.as_ref().map(ReservationTimes::from),
         }
+    }
+}
+
+/// A field's text, or "unknown" when the cloud did not send it.
+fn known_or_unknown(text: &str) -> String {
+    match text {
+        "" => "unknown".to_owned(),
+        other => other.to_owned(),
     }
 }
 

@@ -25,7 +25,7 @@ use serde_json::{Value, json};
 use crate::arguments::Arguments;
 use crate::endpoint_host::{Approval, CallSeen, EndpointHost};
 use crate::tool_catalog::{ApiAnswer, ChangeToolOutput, ChangeToolStatus, TenantsOutput, tools};
-use crate::tool_outputs::{DeviceOutput, DevicesOutput, FirmwareOutput};
+use crate::tool_outputs::{DeviceDetailOutput, DeviceOutput, DevicesOutput, FirmwareOutput};
 
 pub const AUTH_STATUS_URI: &str = "rmm://auth/status";
 pub const RECENT_AUDIT_URI: &str = "rmm://audit/recent";
@@ -184,9 +184,14 @@ impl RmmMcpServer {
                 let group = args.opt_string("group_id");
                 args.finish().into_result()?;
                 self.ops
-                    .device(&id, group.as_deref())
+                    .device_detail(&id, group.as_deref())
                     .await
-                    .map(|d| to_value(&DeviceOutput::from(d)))
+                    .map(|(d, cloud_fields)| {
+                        to_value(&DeviceDetailOutput {
+                            device: DeviceOutput::from(d),
+                            cloud_fields,
+                        })
+                    })
             }
             "fleet_summary" => {
                 let group = args.opt_string("group_id");

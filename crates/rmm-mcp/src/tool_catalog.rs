@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::portable_schema::{SchemaSide, portable};
-use crate::tool_outputs::{DeviceOutput, DevicesOutput, FirmwareOutput};
+use crate::tool_outputs::{DeviceDetailOutput, DevicesOutput, FirmwareOutput};
 
 /// No parameters.
 #[derive(Debug, JsonSchema)]
@@ -268,10 +268,10 @@ pub fn tools(read_only: bool, api_writes_allowed: bool) -> Vec<Tool> {
             "Printers with their firmware state: current and latest firmware, needs_update, update status, OTA mode and window, online/offline. The old tool's shape: summary {total_devices, devices_needing_update, group_id} and devices [{device_id, model_name, serial_number, ip_address, current_firmware, latest_firmware, needs_update, ota_mode, ...}]. One page (page_size, start_index) or the whole fleet (all: true). Filter with needs_update, model, ota_mode, update_status, search. device_id values are what the change tools take.",
             read(),
         ),
-        tool::<GetDeviceParams, DeviceOutput>(
+        tool::<GetDeviceParams, DeviceDetailOutput>(
             "get_device",
             "Get one device",
-            "One printer's firmware and OTA state by device_id.",
+            "One printer's firmware and OTA state by device_id, and in cloud_fields every field the cloud sent for it (its own names, also ones this tool does not know).",
             read(),
         ),
         tool::<GroupParams, FleetSummary>(

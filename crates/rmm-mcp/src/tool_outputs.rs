@@ -56,6 +56,10 @@ pub struct DeviceOutput {
     /// The update window `start-end` (hours; -1 = any time).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ota_window: Option<String>,
+    /// `pending` while the last OTA setting has not reached the device, `unknown` when the
+    /// cloud does not say; absent: applied.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ota_setting: Option<String>,
     /// `offline` when the device is not connected, `unknown` when the cloud does not say;
     /// absent: online.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -82,11 +86,22 @@ impl From<DeviceView> for DeviceOutput {
             name: d.name,
             update_status: (d.update_status != "none").then_some(d.update_status),
             ota_window: d.ota_window,
+            ota_setting: (d.ota_setting != "applied").then_some(d.ota_setting),
             connection: (d.connection != "online").then_some(d.connection),
             reserved_file_id: d.reserved_file_id,
             reservation: d.reservation,
         }
     }
+}
+
+/// One printer, and every field the cloud sent for it.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct DeviceDetailOutput {
+    #[serde(flatten)]
+    pub device: DeviceOutput,
+    /// The device as the cloud sent it, under the cloud's names, including fields this tool
+    /// does not know.
+    pub cloud_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 impl From<DeviceListing> for DevicesOutput {

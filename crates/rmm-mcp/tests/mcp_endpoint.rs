@@ -742,3 +742,57 @@ async fn stdio_codec_serves_the_same_tools() {
     assert_eq!(sim.device(&device).unwrap()["updateStatus"], "none");
     client.cancel().await.unwrap();
 }
+
+/// Whether an OTA setting reached the device is in the listing (absent: applied), and
+/// get_device also gives every field the cloud sent, under its names, known or not.
+#[tokio::test]
+async fn the_ota_setting_is_shown_and_get_device_gives_every_field_the_cloud_sent() {
+    let sim = rmm_sim::start(SimConfig::default()).await.unwrap();
+    let (http, secret) = endpoint(operations(&sim, sim.valid_token()), false).await;
+    let client = http_client(&http, secret.expose(), plain()).await;
+    let all = call(&client, "list_devices", json!({"all": true}))
+        .await
+        .structured_content
+        .unwrap();
+    let devices = all["devices"].as_array().unwrap();
+    let pending: Vec<&Value> = devices
+        .iter()
+        .filter(|d| d["ota_setting"] == "pending")
+        .collect();
+    assert!(!pending.is_empty(), "no device with a pending OTA setting");
+    assert!(
+        devices
+            .iter()
+            .all(|d| d.get("ota_setting").is_none() || d["ota_setting"] == "pending"),
+        "applied is left out"
+    );
+    let id = pending[0]["device_id"].as_str().unwrap();
+    let detail = call(&client, "get_device", json!({"device_id": id}))
+        .await
+        .structured_content
+        .unwrap();
+    assert_eq!(detail["device_id"], id, "{detail}");
+    assert_eq!(detail["ota_setting"], "pending", "{detail}");
+    let fields = &detail["cloud_fields"];
+    assert_eq!(fields["deviceId"], id, "{detail}");
+    assert_eq!(fields["otaSettingStatus"], "pending", "{detail}");
+    // A field this client has no name for, passed through as the cloud sent it.
+    assert_eq!(
+        fields["location"],
+        sim.device(id).unwrap()["location"],
+        "{detail}"
+    );
+    let tools = client.list_all_tools().await.unwrap();
+    let schema = tools
+        .iter()
+        .find(|t| t.name == "get_device")
+        .unwrap()
+        .output_schema
+        .clone()
+        .unwrap();
+    let props = schema["properties"].as_object().unwrap();
+    assert!(
+        props.contains_key("device_id") && props.contains_key("cloud_fields"),
+        "{schema:?}"
+    );
+}
