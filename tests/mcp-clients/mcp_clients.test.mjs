@@ -205,6 +205,13 @@ for (const transport of Object.keys(TRANSPORTS)) {
     }
     const firmware = await client.callTool({ name: "list_staged_firmware", arguments: {} });
     assert.ok(firmware.structuredContent.firmware_files.length > 0);
+    // One device with every field the cloud sent: the device's own fields beside cloud_fields,
+    // checked against its output schema by the SDK like every structured result.
+    const id = page.structuredContent.devices[0].device_id;
+    const one = await client.callTool({ name: "get_device", arguments: { device_id: id } });
+    assert.notEqual(one.isError, true, JSON.stringify(one.content));
+    assert.equal(one.structuredContent.device_id, id);
+    assert.equal(one.structuredContent.cloud_fields.deviceId, id);
     await client.close();
     const mine = warnings.slice(before).filter((w) => /format|schema/i.test(w));
     assert.deepEqual(mine, [], "no schema or format warning from the SDK's validator");
