@@ -9,7 +9,7 @@
 //! (at most [`MAX_REREADS`] times) and the sightings merged; what is still missing is counted
 //! in [`Fleet::missing`].
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 use futures::StreamExt as _;
 use futures::stream::FuturesUnordered;
@@ -90,17 +90,21 @@ impl ApiClient {
     ) -> Result<Fleet, ApiError> {
         template.validate()?;
         let mut fleet = Fleet::default();
-        // Newest sighting of each device, and the order of first sighting.
-        let mut order: Vec<DeviceId> = Vec::new();
-        let mut latest: HashMap<DeviceId, Device> = HashMap::new();
+        // Newest sighting of each device, in the order of first sighting, and where each is.
+        let mut devices: Vec<Device> = Vec::new();
+        let mut position: HashMap<DeviceId, usize> = HashMap::new();
         loop {
             let pass = self.read_pass(template, &mut progress).await?;
             fleet.reads += 1;
             fleet.total_count = pass.total_count;
             fleet.pages = pass.pages_total;
             fleet.rate_limited += pass.rate_limited;
+            // Sized from what arrived, never from the cloud's count.
+            let arrived: usize = pass.pages.values().map(|p| p.devices.len()).sum();
+            devices.reserve(arrived.saturating_sub(devices.len()));
+            position.reserve(arrived.saturating_sub(position.len()));
             let mut in_this_pass = 0usize;
-            let mut seen_now = HashSet::new();
+            let mut seen_now = vec![false; devices.len()];
             let mut unreadable = Vec::new();
             let mut filtered_out = 0;
             for page in pass.pages.into_values() {
@@ -108,25 +112,29 @@ impl ApiClient {
                 filtered_out += page.filtered_out;
                 for device in page.devices {
                     in_this_pass += 1;
-                    if !seen_now.insert(device.device_id.clone()) {
-                        fleet.seen_twice += 1;
-                        continue;
+                    match position.get(&device.device_id) {
+                        Some(&i) if seen_now[i] => fleet.seen_twice += 1,
+                        Some(&i) => {
+                            seen_now[i] = true;
+                            devices[i] = device;
+                        }
+                        None => {
+                            position.insert(device.device_id.clone(), devices.len());
+                            seen_now.push(true);
+                            devices.push(device);
+                        }
                     }
-                    if !latest.contains_key(&device.device_id) {
-                        order.push(device.device_id.clone());
-                    }
-                    latest.insert(device.device_id.clone(), device);
                 }
             }
             fleet.unreadable = unreadable;
             fleet.filtered_out = filtered_out;
             // Everything the cloud counted: devices kept, set aside, or left out by the filter.
-            let accounted = (latest.len() + fleet.unreadable.len() + filtered_out) as u64;
+            let accounted = (devices.len() + fleet.unreadable.len() + filtered_out) as u64;
             fleet.missing = pass.total_count.saturating_sub(accounted);
             tracing::debug!(
                 read = fleet.reads,
                 in_this_pass,
-                distinct = latest.len(),
+                distinct = devices.len(),
                 missing = fleet.missing,
                 "fleet read"
             );
@@ -145,10 +153,7 @@ impl ApiClient {
                 "the cloud counted more devices than any read showed"
             );
         }
-        fleet.devices = order
-            .into_iter()
-            .filter_map(|id| latest.remove(&id))
-            .collect();
+        fleet.devices = devices;
         Ok(fleet)
     }
 
