@@ -683,12 +683,17 @@ export type FleetSummary_Serialize = {
 	by_ota_mode: Count[],
 };
 
-/**  A listing that shows the values a field may take. */
+/**
+ *  What helps with a problem, as data: a listing that shows the values a field may take, or
+ *  the switch that allows what the rule refuses.
+ */
 export type Hint = 
 /**  The fleet's devices and their ids. */
 "list_devices" | 
 /**  The staged firmware files and their ids. */
-"list_staged_firmware";
+"list_staged_firmware" | 
+/**  Firmware for another model is allowed only when the caller says so. */
+"allow_other_model";
 
 /**  The connected agents changed. */
 export type McpActivity = {

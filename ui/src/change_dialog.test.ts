@@ -364,6 +364,9 @@ describe("general problems", () => {
     expect(ruleText({ field: "firmware_file_id", rule: "must name a staged firmware file", hint: "list_staged_firmware" })).toBe(
       "must name a staged firmware file (see the Firmware tab)",
     );
+    expect(generalText({ field: "device_ids[0]", rule: "is a MX-3071 but file \"F\" is for BP-50C26", hint: "allow_other_model" }, ["A"])).toBe(
+      "A: is a MX-3071 but file \"F\" is for BP-50C26 (or tick “Allow a file made for another model”)",
+    );
     const placed = placeProblems(
       [
         { field: "timezone", rule: "a" },

@@ -84,12 +84,16 @@ export class ProblemSlots {
   }
 }
 
-/** Where the app shows the values a problem's hint points at (rmm-core gives the hint as data). */
-const HINT_PLACES = { list_devices: "the Fleet tab", list_staged_firmware: "the Firmware tab" } as const;
+/** A problem's hint in the app's words (rmm-core gives the hint as data). */
+const HINT_TEXTS: Record<NonNullable<Problem["hint"]>, string> = {
+  list_devices: "see the Fleet tab",
+  list_staged_firmware: "see the Firmware tab",
+  allow_other_model: "or tick “Allow a file made for another model”",
+};
 
 /** A problem's rule, with its hint in the app's words. */
 export function ruleText(p: Problem): string {
-  return p.hint ? `${p.rule} (see ${HINT_PLACES[p.hint]})` : p.rule;
+  return p.hint ? `${p.rule} (${HINT_TEXTS[p.hint]})` : p.rule;
 }
 
 /** A general problem in words: the rule, after the device or field it is about. */

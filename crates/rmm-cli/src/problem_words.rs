@@ -83,8 +83,9 @@ impl Command {
             field: &|field| self.name_of(field),
             rule: &|rule| self.rule_text(rule),
             hint: &|hint| match hint {
-                Hint::ListDevices => "`rmm devices`",
-                Hint::ListStagedFirmware => "`rmm firmware`",
+                Hint::ListDevices => "see `rmm devices`",
+                Hint::ListStagedFirmware => "see `rmm firmware`",
+                Hint::AllowOtherModel => "or allow it with --allow-other-model",
             },
         })
     }

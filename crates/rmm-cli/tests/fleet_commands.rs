@@ -356,3 +356,50 @@ async fn the_profiles_dashboard_origin_goes_with_every_request() {
     let (code, _, err) = s.run(&["firmware", "--json"]).await;
     assert_eq!(code, 0, "{err}");
 }
+
+/// Firmware for another model stops a schedule with the device named in the command's words
+/// and the flag that allows it; with that flag the preview goes ahead and says so.
+#[tokio::test]
+async fn firmware_for_another_model_needs_allow_other_model() {
+    let s = Setup::new(60, true).await;
+    let (device, _) = target(&s).await;
+    let (_, out, _) = s.run(&["firmware", "--json"]).await;
+    let other = json(&out)["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| {
+            !f["fits_models"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|m| m == "MX-3071")
+        })
+        .unwrap()["file_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let schedule = [
+        "schedule",
+        "--file",
+        &other,
+        "--transfer",
+        "209901010100",
+        "--execute",
+        "209901010200",
+        &device,
+    ];
+    let (code, _, err) = s.run(&schedule).await;
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("DEVICE_ID") && err.contains("or allow it with --allow-other-model"),
+        "{err}"
+    );
+    let mut allowed = schedule.to_vec();
+    allowed.insert(1, "--allow-other-model");
+    let (code, out, err) = s.run(&allowed).await;
+    // The preview is shown; without a terminal or --yes nothing is changed.
+    assert_eq!(code, 6, "{err}");
+    assert!(out.contains("allowed explicitly"), "{out}");
+    assert_eq!(s.sim.stats().change_requests, 0);
+}

@@ -807,14 +807,15 @@ impl FleetOperations {
                 if let Some(d) = device
                     && crate::firmware_fit::fits(&file.fits_models, &d.model_name) == Some(false)
                 {
-                    problems.push(
+                    problems.push_with_hint(
                         format!("device_ids[{i}]"),
                         format!(
-                            "is a {} but file {:?} is for {}: choose a file for its model, or allow another model explicitly",
+                            "is a {} but file {:?} is for {}: choose a file for its model",
                             d.model_name,
                             file.title,
                             file.fits_models.join(", ")
                         ),
+                        Hint::AllowOtherModel,
                     );
                 }
             }

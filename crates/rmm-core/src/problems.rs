@@ -22,7 +22,8 @@ pub struct Problem {
     pub hint: Option<Hint>,
 }
 
-/// A listing that shows the values a field may take.
+/// What helps with a problem, as data: a listing that shows the values a field may take, or
+/// the switch that allows what the rule refuses.
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -31,6 +32,8 @@ pub enum Hint {
     ListDevices,
     /// The staged firmware files and their ids.
     ListStagedFirmware,
+    /// Firmware for another model is allowed only when the caller says so.
+    AllowOtherModel,
 }
 
 /// All the problems of one request (never empty when returned as an error).
@@ -125,7 +128,8 @@ pub struct ProblemWords<'a> {
     pub field: &'a dyn Fn(&str) -> String,
     /// A rule's text as the face shows it (core's field names in it renamed).
     pub rule: &'a dyn Fn(&str) -> String,
-    /// What the face calls the listing a hint points at (`list_devices`, `` `rmm devices` ``).
+    /// A hint in the face's words, put in parentheses after the rule: ``see `rmm devices` ``,
+    /// `or set allow_other_model: true`.
     pub hint: &'a dyn Fn(Hint) -> &'static str,
 }
 
@@ -146,7 +150,7 @@ impl Problems {
                 (words.rule)(&p.rule)
             ));
             if let Some(hint) = p.hint {
-                text.push_str(&format!(" (see {})", (words.hint)(hint)));
+                text.push_str(&format!(" ({})", (words.hint)(hint)));
             }
         }
         text

@@ -446,11 +446,9 @@ async fn firmware_for_another_model_stops_the_change_unless_allowed() {
     };
     let problem = problems.iter().next().unwrap();
     assert_eq!(problem.field, "device_ids[0]");
-    assert!(
-        problem.rule.contains("MX-3071") && problem.rule.contains("allow another model"),
-        "{}",
-        problem.rule
-    );
+    assert!(problem.rule.contains("MX-3071"), "{}", problem.rule);
+    // Each face words how to allow it (a flag, a parameter, a box).
+    assert_eq!(problem.hint, Some(rmm_core::Hint::AllowOtherModel));
 
     let allowed = ops
         .preview(&ops.check(&request(true)).unwrap())

@@ -670,8 +670,9 @@ fn problems_text(problems: &rmm_core::Problems) -> String {
         field: &str::to_owned,
         rule: &str::to_owned,
         hint: &|hint| match hint {
-            rmm_core::Hint::ListDevices => "list_devices",
-            rmm_core::Hint::ListStagedFirmware => "list_staged_firmware",
+            rmm_core::Hint::ListDevices => "see list_devices",
+            rmm_core::Hint::ListStagedFirmware => "see list_staged_firmware",
+            rmm_core::Hint::AllowOtherModel => "or allow it with allow_other_model: true",
         },
     })
 }

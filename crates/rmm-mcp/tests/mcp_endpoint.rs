@@ -796,3 +796,71 @@ async fn the_ota_setting_is_shown_and_get_device_gives_every_field_the_cloud_sen
         "{schema:?}"
     );
 }
+
+/// A file for another model is bad input naming the device and the parameter that allows it;
+/// with allow_other_model the preview goes ahead and says it was allowed.
+#[tokio::test]
+async fn firmware_for_another_model_needs_allow_other_model() {
+    let sim = rmm_sim::start(SimConfig::default()).await.unwrap();
+    let (http, secret) = endpoint(operations(&sim, sim.valid_token()), false).await;
+    let client = http_client(&http, secret.expose(), plain()).await;
+    let page = call(
+        &client,
+        "list_devices",
+        json!({"model": "MX-3071", "page_size": 1}),
+    )
+    .await
+    .structured_content
+    .unwrap();
+    let device = page["devices"][0]["device_id"].as_str().unwrap().to_owned();
+    let files = call(&client, "list_staged_firmware", json!({}))
+        .await
+        .structured_content
+        .unwrap();
+    let other = files["firmware_files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| {
+            !f["fits_models"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|m| m == "MX-3071")
+        })
+        .unwrap()["file_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let args = |allow: bool| {
+        json!({
+            "device_ids": [device],
+            "firmware_file_id": other,
+            "transfer_datetime": sim.now_ms() + 3_600_000,
+            "execute_datetime": "209901010200",
+            "allow_other_model": allow,
+        })
+    };
+    let refused = call(&client, "schedule_firmware_update", args(false)).await;
+    assert_eq!(refused.is_error, Some(true));
+    let body = error_body(&refused);
+    assert_eq!(body["problems"][0]["field"], "device_ids[0]", "{body}");
+    assert_eq!(body["problems"][0]["hint"], "allow_other_model", "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("(or allow it with allow_other_model: true)"),
+        "{body}"
+    );
+    let preview = call(&client, "schedule_firmware_update", args(true))
+        .await
+        .structured_content
+        .unwrap();
+    assert_eq!(preview["status"], "preview", "{preview}");
+    assert!(
+        preview.to_string().contains("allowed explicitly"),
+        "{preview}"
+    );
+    assert_eq!(sim.stats().change_requests, 0);
+}
