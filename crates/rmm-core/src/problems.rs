@@ -129,7 +129,7 @@ pub struct ProblemWords<'a> {
     /// A rule's text as the face shows it (core's field names in it renamed).
     pub rule: &'a dyn Fn(&str) -> String,
     /// A hint in the face's words, put in parentheses after the rule: ``see `rmm devices` ``,
-    /// `or set allow_other_model: true`.
+    /// `or allow it with allow_other_model: true`; empty leaves it out.
     pub hint: &'a dyn Fn(Hint) -> &'static str,
 }
 
@@ -149,8 +149,8 @@ impl Problems {
                 (words.field)(&p.field),
                 (words.rule)(&p.rule)
             ));
-            if let Some(hint) = p.hint {
-                text.push_str(&format!(" ({})", (words.hint)(hint)));
+            if let Some(hint) = p.hint.map(words.hint).filter(|h| !h.is_empty()) {
+                text.push_str(&format!(" ({hint})"));
             }
         }
         text
@@ -160,16 +160,12 @@ impl Problems {
 impl fmt::Display for Problems {
     /// Core's own names, hints left out (each face words them: [`Problems::render`]).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let count = self.0.len();
-        write!(
-            f,
-            "{count} problem{} with the request:",
-            if count == 1 { "" } else { "s" }
-        )?;
-        for p in &self.0 {
-            write!(f, "\n- {}: {}", p.field, p.rule)?;
-        }
-        Ok(())
+        f.write_str(&self.render(&ProblemWords {
+            input: "request",
+            field: &str::to_owned,
+            rule: &str::to_owned,
+            hint: &|_| "",
+        }))
     }
 }
 
