@@ -163,6 +163,18 @@ impl SessionState {
             if let Some(refusal) = check.refusal() {
                 return Err(CommandError::new(ErrorCode::TokenRejected, refusal));
             }
+            // An issuer learned from the token's discovery document is pinned from now on.
+            if let (Some(learned), Some(path)) = (
+                profile.validator.learned_issuer().await,
+                profile.settings_path.clone(),
+            ) {
+                let name = profile.name.clone();
+                tokio::task::spawn_blocking(move || {
+                    rmm_core::settings::pin_issuer(&path, &name, &learned)
+                })
+                .await
+                .map_err(|e| CommandError::new(ErrorCode::Internal, e.to_string()))??;
+            }
         }
         let store = profile.store.clone();
         let kept = token.clone();

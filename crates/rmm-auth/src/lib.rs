@@ -27,7 +27,7 @@ pub use origins::{
 };
 pub use store::{SecretKind, StoreError, TokenStore};
 pub use token::{AccessToken, TokenClaims, TokenOrigin};
-pub use validate::{TokenRejected, TokenValidator, ValidationRules};
+pub use validate::{LearnedIssuer, TokenRejected, TokenValidator, ValidationRules};
 
 mod log_filter;
 

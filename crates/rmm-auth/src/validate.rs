@@ -93,12 +93,25 @@ pub struct ValidationRules {
     pub jwks_url: Option<Url>,
     /// Allowed clock difference between this machine and the issuer.
     pub clock_skew: Duration,
+    /// `issuer` is a guess (the login page's origin; nobody set one): a token of another
+    /// issuer is checked against that issuer's own discovery document instead (its `issuer`
+    /// must be the token's, its `jwks_uri` on the issuer's origin), and the caller pins what
+    /// was learned ([`TokenValidator::learned_issuer`]). A custom Auth0 domain then works.
+    pub issuer_guessed: bool,
+}
+
+/// An issuer learned from its discovery document at a sign-in, for the profile to pin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LearnedIssuer {
+    pub issuer: String,
+    pub jwks_url: Url,
 }
 
 impl Default for ValidationRules {
     fn default() -> Self {
         Self {
             issuer: None,
+            issuer_guessed: false,
             audience: None,
             jwks_url: None,
             clock_skew: Duration::from_secs(30),
@@ -133,6 +146,8 @@ pub struct TokenValidator {
     keys: RwLock<HashMap<String, (Algorithm, DecodingKey)>>,
     /// Only one JWKS fetch at a time; callers that waited re-read the cache first.
     fetching: Mutex<u64>,
+    /// The issuer learned from a token when `issuer_guessed`, and a validator for it.
+    learned: Mutex<Option<(LearnedIssuer, std::sync::Arc<TokenValidator>)>>,
 }
 
 impl TokenValidator {
@@ -143,7 +158,101 @@ impl TokenValidator {
             http: reqwest::Client::new(),
             keys: RwLock::new(HashMap::new()),
             fetching: Mutex::new(0),
+            learned: Mutex::new(None),
         }
+    }
+
+    /// The issuer learned from a token's discovery document, when the rules' issuer was a
+    /// guess that the token did not match (see [`ValidationRules::issuer_guessed`]).
+    pub async fn learned_issuer(&self) -> Option<LearnedIssuer> {
+        self.learned.lock().await.as_ref().map(|(l, _)| l.clone())
+    }
+
+    /// A validator for the token's own issuer, from its discovery document: when the rules'
+    /// issuer is a guess the token does not match, and no key source was set.
+    async fn for_token_issuer(
+        &self,
+        iss: &str,
+    ) -> Result<Option<std::sync::Arc<TokenValidator>>, TokenRejected> {
+        let guess = self.rules.issuer.as_deref();
+        if !self.rules.issuer_guessed
+            || self.rules.jwks_url.is_some()
+            || guess.is_none_or(|g| g == iss)
+        {
+            return Ok(None);
+        }
+        let mut learned = self.learned.lock().await;
+        if let Some((l, v)) = learned.as_ref()
+            && l.issuer == iss
+        {
+            return Ok(Some(v.clone()));
+        }
+        let found = self.discover(iss).await?;
+        let validator = std::sync::Arc::new(TokenValidator::new(ValidationRules {
+            issuer: Some(found.issuer.clone()),
+            jwks_url: Some(found.jwks_url.clone()),
+            issuer_guessed: false,
+            ..self.rules.clone()
+        }));
+        tracing::info!(issuer = %found.issuer, "the token's issuer is not the login page's origin: using its discovery document");
+        *learned = Some((found, validator.clone()));
+        Ok(Some(validator))
+    }
+
+    /// `{iss}.well-known/openid-configuration`: its `issuer` must be `iss`, and its
+    /// `jwks_uri` on the issuer's origin; `iss` must be https (or http on loopback).
+    async fn discover(&self, iss: &str) -> Result<LearnedIssuer, TokenRejected> {
+        let wrong = |detail: String| TokenRejected::Jwks {
+            url: iss.to_owned(),
+            detail,
+        };
+        let issuer_url =
+            Url::parse(iss).map_err(|_| wrong("the token's issuer is not a URL".to_owned()))?;
+        let loopback = issuer_url.host().is_some_and(|h| match h {
+            url::Host::Ipv4(ip) => ip.is_loopback(),
+            url::Host::Ipv6(ip) => ip.is_loopback(),
+            url::Host::Domain(d) => d == "localhost",
+        });
+        if issuer_url.scheme() != "https" && !(issuer_url.scheme() == "http" && loopback) {
+            return Err(wrong(
+                "the token's issuer is not an https address".to_owned(),
+            ));
+        }
+        let base = if iss.ends_with('/') {
+            iss.to_owned()
+        } else {
+            format!("{iss}/")
+        };
+        let doc_url = Url::parse(&base)
+            .and_then(|u| u.join(".well-known/openid-configuration"))
+            .map_err(|e| wrong(format!("no discovery address ({e})")))?;
+        let doc: serde_json::Value = self
+            .http
+            .get(doc_url.clone())
+            .timeout(Duration::from_secs(15))
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .map_err(|e| wrong(format!("its discovery document: {}", e.without_url())))?
+            .json()
+            .await
+            .map_err(|_| wrong("its discovery document is not JSON".to_owned()))?;
+        if doc["issuer"].as_str() != Some(iss) {
+            return Err(wrong(
+                "its discovery document names another issuer".to_owned(),
+            ));
+        }
+        let jwks_url = doc["jwks_uri"]
+            .as_str()
+            .and_then(|u| Url::parse(u).ok())
+            .filter(|u| u.origin() == issuer_url.origin())
+            .ok_or_else(|| {
+                wrong("its discovery document has no jwks_uri on the issuer's origin".to_owned())
+            })?;
+        Ok(LearnedIssuer {
+            issuer: iss.to_owned(),
+            jwks_url,
+        })
     }
 
     /// The rules this validator applies.
@@ -173,6 +282,11 @@ impl TokenValidator {
         // Reading the claims before the signature lets a broken token be called broken
         // rather than "badly signed".
         let claims = read_claims_unverified(jwt)?;
+        if let Some(iss) = claims.iss.as_deref()
+            && let Some(own) = self.for_token_issuer(iss).await?
+        {
+            return Box::pin(own.validate(jwt, origin)).await;
+        }
         if !is_asymmetric(header.alg) {
             return Err(TokenRejected::UnsupportedAlgorithm(format!(
                 "{:?}",

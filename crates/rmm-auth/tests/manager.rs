@@ -42,6 +42,7 @@ async fn tokens(n: usize) -> Vec<AccessToken> {
         audience: Some(AUDIENCE.into()),
         jwks_url: Some(server.url.clone()),
         clock_skew: Duration::from_secs(30),
+        issuer_guessed: false,
     });
     let mut out = Vec::new();
     for i in 0..n {

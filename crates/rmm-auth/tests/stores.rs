@@ -33,6 +33,7 @@ async fn a_token() -> AccessToken {
         audience: Some(AUDIENCE.into()),
         jwks_url: Some(server.url.clone()),
         clock_skew: Duration::from_secs(30),
+        issuer_guessed: false,
     });
     v.validate(&key.sign(&claims()), TokenOrigin::HeadlessBrowser)
         .await

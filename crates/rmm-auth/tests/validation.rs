@@ -25,6 +25,7 @@ async fn setup() -> (JwksServer, TokenValidator) {
         audience: Some(AUDIENCE.to_owned()),
         jwks_url: Some(server.url.clone()),
         clock_skew: Duration::from_secs(30),
+        issuer_guessed: false,
     });
     (server, validator)
 }
@@ -228,4 +229,73 @@ async fn no_key_source_is_a_clear_error() {
         .unwrap_err();
     assert!(matches!(e, TokenRejected::NoKeySource), "{e}");
     assert!(e.to_string().contains("jwks_url"));
+}
+
+/// A profile that names no issuer guesses the login page's origin; a token of another issuer
+/// (a custom Auth0 domain) is checked against its own discovery document and keys, and the
+/// issuer learned is given for the profile to pin. A token of a guessed issuer is not taken
+/// when nobody said the issuer was a guess.
+#[tokio::test]
+async fn a_guessed_issuer_gives_way_to_the_tokens_own_discovery_document() {
+    let sim = rmm_sim::start(rmm_sim::SimConfig::default()).await.unwrap();
+    let issuer = sim.info().issuer.clone();
+    // The same server under another name: the guess (its origin) is not the token's issuer.
+    let guess = issuer.replace("127.0.0.1", "localhost");
+    assert_ne!(guess, issuer);
+    let rules = |guessed: bool| ValidationRules {
+        issuer: Some(guess.clone()),
+        issuer_guessed: guessed,
+        ..ValidationRules::default()
+    };
+    let jwt = sim.valid_token();
+
+    let strict = TokenValidator::new(rules(false));
+    let refused = strict
+        .validate(&jwt, TokenOrigin::Pasted)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(refused, TokenRejected::WrongIssuer { .. }),
+        "{refused}"
+    );
+    assert_eq!(strict.learned_issuer().await, None);
+
+    let learning = TokenValidator::new(rules(true));
+    let token = learning.validate(&jwt, TokenOrigin::Pasted).await.unwrap();
+    assert_eq!(token.claims().iss.as_deref(), Some(issuer.as_str()));
+    let learned = learning.learned_issuer().await.unwrap();
+    assert_eq!(learned.issuer, issuer);
+    assert_eq!(learned.jwks_url.as_str(), sim.info().jwks_url);
+    // Learned once: the next token is checked without another discovery.
+    learning
+        .validate(&sim.valid_token(), TokenOrigin::Pasted)
+        .await
+        .unwrap();
+
+    // A token of its own issuer, but signed with another key, is still refused.
+    let forged = sim.mint_token(&rmm_sim::TokenSpec {
+        sign_with_foreign_key: true,
+        ..rmm_sim::TokenSpec::default()
+    });
+    let refused = learning
+        .validate(&forged, TokenOrigin::Pasted)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            refused,
+            TokenRejected::BadSignature | TokenRejected::UnknownKeyId { .. }
+        ),
+        "{refused}"
+    );
+    // An issuer whose discovery document is not there is refused, naming it.
+    let elsewhere = sim.mint_token(&rmm_sim::TokenSpec {
+        issuer: Some(format!("{issuer}nowhere/")),
+        ..rmm_sim::TokenSpec::default()
+    });
+    let refused = TokenValidator::new(rules(true))
+        .validate(&elsewhere, TokenOrigin::Pasted)
+        .await
+        .unwrap_err();
+    assert!(matches!(refused, TokenRejected::Jwks { .. }), "{refused}");
 }

@@ -184,12 +184,11 @@ async fn login(args: &LoginArgs, global: &GlobalArgs) -> Result<(), Failure> {
     let rules = resolved
         .validation_rules()
         .map_err(|e| Failure::BadInput(e.to_string()))?;
-    let login = Arc::new(HeadlessLogin::new(
-        config,
-        Arc::new(TokenValidator::new(rules)),
-    ));
+    let validator = Arc::new(TokenValidator::new(rules));
+    let login = Arc::new(HeadlessLogin::new(config, validator.clone()));
     let manager = TokenManager::new(login, Some(store.clone()), TokenManager::DEFAULT_MARGIN);
     let token = manager.login_now().await.map_err(|e| login_failure(&e))?;
+    let learned_issuer = validator.learned_issuer().await;
     // A profile without an audience learns it now; one with another audience refuses the
     // token (and forgets it: the manager has already stored it).
     let (name, audiences, s) = (
@@ -205,6 +204,9 @@ async fn login(args: &LoginArgs, global: &GlobalArgs) -> Result<(), Failure> {
         if let Some(refusal) = check.refusal() {
             s.delete_token().map_err(|e| local(&e))?;
             return Err(Failure::Auth(refusal));
+        }
+        if let Some(learned) = &learned_issuer {
+            rmm_core::settings::pin_issuer(&path, &name, learned).map_err(|e| local(&e))?;
         }
         Ok(())
     })

@@ -367,3 +367,61 @@ fn tenants_status(info: &serde_json::Value, jwt: &str) -> u16 {
             .as_u16()
     })
 }
+
+/// A profile that names no issuer, whose login page is not on the issuer's origin (a custom
+/// Auth0 domain: here the same server under another name): the sign-in succeeds through the
+/// token's own discovery document, and the issuer and its keys are pinned in the profile.
+#[test]
+fn an_issuer_learned_at_sign_in_is_pinned_in_the_profile() {
+    let home = Home::new();
+    let (_sim, info) = start_sim(&home);
+    let settings = home.config.join("settings.toml");
+    let mut file = rmm_core::settings::SettingsFile::load(&settings).unwrap();
+    let profile = file.profiles.get_mut("demo").unwrap();
+    profile.issuer = None;
+    profile.jwks_url = None;
+    profile.login_url = Some(
+        info["login_url"]
+            .as_str()
+            .unwrap()
+            .replace("127.0.0.1", "localhost"),
+    );
+    file.save(&settings).unwrap();
+    // The secrets `rmm sim` saved are bound to its addresses, which this profile no longer
+    // names: start without them, the password and key from the environment.
+    std::fs::remove_file(&home.secrets).unwrap();
+
+    let login = home
+        .rmm(&["--profile", "demo", "login", "--headless"])
+        .env("PASSWORD_1", info["password"].as_str().unwrap())
+        .env(
+            "OCP_APIM_SUBSCRIPTION_KEY",
+            info["subscription_key"].as_str().unwrap(),
+        )
+        .output()
+        .unwrap();
+    assert!(
+        login.status.success(),
+        "login failed: {}",
+        text(&login.stderr)
+    );
+    let pinned = rmm_core::settings::SettingsFile::load(&settings).unwrap();
+    let profile = &pinned.profiles["demo"];
+    assert_eq!(profile.issuer.as_deref(), info["issuer"].as_str());
+    assert_eq!(profile.jwks_url.as_deref(), info["jwks_url"].as_str());
+    // The token saved at sign-in is still this profile's, now that its issuer is pinned.
+    let status = home
+        .rmm(&["--profile", "demo", "status"])
+        .env(
+            "OCP_APIM_SUBSCRIPTION_KEY",
+            info["subscription_key"].as_str().unwrap(),
+        )
+        .output()
+        .unwrap();
+    assert!(status.status.success(), "{}", text(&status.stderr));
+    assert!(
+        text(&status.stdout).contains(info["username"].as_str().unwrap()),
+        "{}",
+        text(&status.stdout)
+    );
+}

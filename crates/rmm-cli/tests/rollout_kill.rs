@@ -53,6 +53,12 @@ impl Delays {
 #[tokio::test]
 async fn a_runner_process_killed_again_and_again_never_reserves_twice_nor_loses_a_device() {
     let s = Setup::new(300, true).await;
+    // A little latency per request, so that a runner's work spans many kill moments (a
+    // healthy rollout needs few cycles and would otherwise end between two kills).
+    s.sim.set_faults(rmm_sim::Faults {
+        latency_ms: 4,
+        ..s.sim.faults()
+    });
     let args = |head: &[&str]| -> Vec<String> {
         head.iter().chain(PLAN).map(|a| (*a).to_owned()).collect()
     };

@@ -7,6 +7,7 @@
 mod audience;
 mod edit;
 mod env;
+mod issuer;
 mod resolve;
 
 use std::collections::BTreeMap;
@@ -22,6 +23,7 @@ pub use edit::{
     normalize_time_zone, profile_token_store, save_profile_edit_to,
 };
 pub use env::EnvVars;
+pub use issuer::pin_issuer;
 pub use resolve::{ProfileFlags, ResolvedProfile, resolve_profile, tenants_api_path};
 
 /// The settings file's name inside the config folder.

@@ -31,6 +31,7 @@ pub fn validator(sim: &rmm_sim::Sim) -> Arc<TokenValidator> {
         audience: Some(i.audience.clone()),
         jwks_url: Some(i.jwks_url.parse().unwrap()),
         clock_skew: Duration::from_secs(30),
+        issuer_guessed: false,
     }))
 }
 

@@ -252,12 +252,13 @@ pub(super) fn origins_of(p: &Profile) -> Result<Option<SecretOrigins>, SettingsE
         .as_deref()
         .map(|u| check_url("idp_url", u))
         .transpose()?;
-    let issuer = issuer_of(p)?;
+    // Only an issuer the profile names: a guessed one follows from the login page (bound
+    // already), and an issuer learned at sign-in and pinned is then not a change of address.
     Ok(Some(SecretOrigins::new(
         &api,
         login.as_ref(),
         idp.as_ref(),
-        issuer.as_deref(),
+        p.issuer.as_deref(),
     )))
 }
 
@@ -496,6 +497,9 @@ impl ResolvedProfile {
         let issuer = issuer_of(p)?;
         Ok(ValidationRules {
             issuer,
+            // The login page's origin is a guess: a token of another issuer is checked
+            // against its own discovery document, and the profile pins what was learned.
+            issuer_guessed: p.issuer.is_none(),
             audience: p.audience.clone(),
             jwks_url: p
                 .jwks_url
