@@ -492,6 +492,11 @@ export type DeviceView = DeviceView_Serialize | DeviceView_Deserialize;
 export type DeviceView_Deserialize = {
 	/**  `mn=<base64>:sn=<base64>`: what change tools take. */
 	device_id: string,
+	/**
+	 *  Why the cloud's id is not of the documented form, when it is not: the device is kept,
+	 *  and its id carried exactly as it came.
+	 */
+	odd_id?: string | null,
 	model: string,
 	serial: string,
 	name?: string,
@@ -523,6 +528,11 @@ export type DeviceView_Deserialize = {
 export type DeviceView_Serialize = {
 	/**  `mn=<base64>:sn=<base64>`: what change tools take. */
 	device_id: string,
+	/**
+	 *  Why the cloud's id is not of the documented form, when it is not: the device is kept,
+	 *  and its id carried exactly as it came.
+	 */
+	odd_id?: string,
 	model: string,
 	serial: string,
 	name?: string,

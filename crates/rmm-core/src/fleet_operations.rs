@@ -740,6 +740,15 @@ impl FleetOperations {
                 }
                 found.extend(page.devices);
             }
+            // The filter is an optimisation, never the truth: a device it did not find may
+            // still be there (a cloud that filters ids otherwise than it shows them).
+            if !filter_ignored
+                && ids
+                    .iter()
+                    .any(|id| !found.iter().any(|d| &d.device_id == id))
+            {
+                filter_ignored = true;
+            }
         }
         if filter_ignored {
             found = self

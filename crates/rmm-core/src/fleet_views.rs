@@ -14,6 +14,10 @@ use crate::firmware_fit::models_of_file;
 pub struct DeviceView {
     /// `mn=<base64>:sn=<base64>`: what change tools take.
     pub device_id: String,
+    /// Why the cloud's id is not of the documented form, when it is not: the device is kept,
+    /// and its id carried exactly as it came.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub odd_id: Option<String>,
     pub model: String,
     pub serial: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -84,6 +88,7 @@ impl From<&Device> for DeviceView {
         };
         Self {
             device_id: d.device_id.to_string(),
+            odd_id: d.device_id.oddity().map(ToString::to_string),
             model: d.model_name.clone(),
             serial: d.serial_number.clone(),
             name: d.friendly_name.clone(),

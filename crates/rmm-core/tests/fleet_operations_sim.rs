@@ -542,3 +542,38 @@ async fn kept_group_reads_answer_previews_only_while_young_and_only_where_asked_
     kept.preview(&request).await.unwrap();
     assert!(requests() >= before + 3, "{} requests", requests() - before);
 }
+
+/// A cloud whose device ids are not all of the documented form: every device is listed, each
+/// odd id is said to be odd (and why), and it is what a change takes, exactly as written.
+#[tokio::test]
+async fn odd_device_ids_are_kept_flagged_and_usable() {
+    let (sim, ops) = setup().await;
+    sim.set_modes(rmm_sim::Modes {
+        odd_device_ids: true,
+        ..sim.modes()
+    });
+    let all = ops
+        .all_devices(&DeviceQuery::default(), &mut |_| {})
+        .await
+        .unwrap();
+    assert_eq!(all.devices.len(), 250, "every device listed");
+    let odd: Vec<_> = all.devices.iter().filter(|d| d.odd_id.is_some()).collect();
+    assert!(!odd.is_empty() && odd.len() < 250, "{} odd", odd.len());
+    for d in &all.devices {
+        let canonical = d
+            .device_id
+            .parse::<rmm_api::DeviceId>()
+            .unwrap()
+            .is_canonical();
+        assert_eq!(
+            d.odd_id.is_some(),
+            !canonical,
+            "{}: {:?}",
+            d.device_id,
+            d.odd_id
+        );
+    }
+    let one = ops.device(&odd[0].device_id, None).await.unwrap();
+    assert_eq!(one.device_id, odd[0].device_id);
+    assert_eq!(one.odd_id, odd[0].odd_id);
+}

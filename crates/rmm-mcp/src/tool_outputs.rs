@@ -38,6 +38,10 @@ pub struct DevicesSummary {
 pub struct DeviceOutput {
     /// `mn=<base64>:sn=<base64>`: what change tools take.
     pub device_id: String,
+    /// Why the id is not of the documented form, when it is not (it is still what the change
+    /// tools take, exactly as written).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub odd_id: Option<String>,
     pub model_name: String,
     pub serial_number: String,
     pub ip_address: String,
@@ -77,6 +81,7 @@ impl From<DeviceView> for DeviceOutput {
         Self {
             latest_firmware: d.latest.unwrap_or_else(|| d.firmware.clone()),
             device_id: d.device_id,
+            odd_id: d.odd_id,
             model_name: d.model,
             serial_number: d.serial,
             ip_address: d.ip,
