@@ -72,10 +72,14 @@ function row(e: AuditEntry): HTMLTableRowElement {
     .filter((t) => t !== null)
     .join(" ");
   if (account) who.append(el("span", "activity-account", ` as ${account}`, "muted"));
+  // The tenant by the name the cloud gave it (its id on hover), when it gave one.
+  const action = el("td", "activity-action", actionText(e.action));
+  action.title = `group ${e.group_id}`;
+  if (e.group_name) action.append(el("span", "activity-group", ` in ${e.group_name}`, "muted"));
   tr.append(
     el("td", undefined, formatInstant(e.at_ms)),
     who,
-    el("td", "activity-action", actionText(e.action)),
+    action,
     el("td", "activity-devices", String(e.device_ids.length)),
     el("td", "activity-result", e.succeeded ? "succeeded" : "failed"),
   );

@@ -158,6 +158,8 @@ export type AuditEntry_Deserialize = {
 	/**  `schedule_firmware_update`, `cancel_scheduled_update`, `configure_ota_mode`, `api_request`. */
 	action: string,
 	group_id: string,
+	/**  The tenant's name as the preview showed it, when the cloud gave one. */
+	group_name?: string | null,
 	device_ids: string[],
 	request: Value,
 	preview: Value,
@@ -180,6 +182,8 @@ export type AuditEntry_Serialize = {
 	/**  `schedule_firmware_update`, `cancel_scheduled_update`, `configure_ota_mode`, `api_request`. */
 	action: string,
 	group_id: string,
+	/**  The tenant's name as the preview showed it, when the cloud gave one. */
+	group_name?: string,
 	device_ids: string[],
 	request: Value,
 	preview: Value,

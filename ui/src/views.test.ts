@@ -135,6 +135,7 @@ describe("activity", () => {
     caller: { kind: "mcp_client", name: "Claude Desktop", session: "s1" },
     action: "schedule_firmware_update",
     group_id: "g",
+    group_name: "Head office",
     device_ids: ["a", "b"],
     request: null,
     preview: null,
@@ -174,7 +175,9 @@ describe("activity", () => {
     expect(byTestId(document, "activity-who")?.textContent).toBe("Claude Desktop as fleet.admin@example.com");
     expect(byTestId(document, "activity-who")?.title).toBe("as fleet.admin@example.com");
     expect(byTestId(document, "activity-devices")?.textContent).toBe("2");
-    expect(byTestId(document, "activity-action")?.textContent).toBe("Schedule update");
+    // The tenant by its name; its id on hover.
+    expect(byTestId(document, "activity-action")?.textContent).toBe("Schedule update in Head office");
+    expect(byTestId(document, "activity-action")?.title).toBe("group g");
     expect(byTestId(document, "activity-result")?.textContent).toBe("failed");
 
     const since = byTestId<HTMLSelectElement>(document, "activity-since");

@@ -659,7 +659,8 @@ async fn audit(args: &AuditArgs) -> Result<(), Failure> {
                 e.action.clone(),
                 e.device_ids.len().to_string(),
                 if e.succeeded { "yes" } else { "no" }.to_owned(),
-                e.group_id.clone(),
+                // The tenant's name when the cloud gave one, else its id.
+                e.group_name.clone().unwrap_or_else(|| e.group_id.clone()),
             ]
         })
         .collect();

@@ -138,6 +138,17 @@ async fn a_change_needs_yes_and_is_audited() {
         "{out}"
     );
     assert!(!out.contains(&s.sim.info().subscription_key));
+    // The tenant by the name the cloud gave it, in JSON and in the table; by its id where
+    // the cloud's tenant list did not give a name we can read (the strict simulator's).
+    let (code, table, _) = s.run(&["audit", "--device", &device]).await;
+    assert_eq!(code, 0);
+    if s.sim.modes().documented_fields_only {
+        assert!(entries[0].get("group_name").is_none(), "{out}");
+        assert!(table.contains(&s.sim.info().group_id), "{table}");
+    } else {
+        assert_eq!(entries[0]["group_name"], "Sharp Demo Fleet", "{out}");
+        assert!(table.contains("Sharp Demo Fleet"), "{table}");
+    }
 
     let (code, _, err) = s.run(&["cancel", "--yes", &device]).await;
     assert_eq!(code, 0, "{err}");

@@ -32,6 +32,9 @@ pub struct AuditEntry {
     /// `schedule_firmware_update`, `cancel_scheduled_update`, `configure_ota_mode`, `api_request`.
     pub action: String,
     pub group_id: String,
+    /// The tenant's name as the preview showed it, when the cloud gave one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_name: Option<String>,
     pub device_ids: Vec<String>,
     pub request: Value,
     pub preview: Value,
@@ -284,15 +287,21 @@ impl AuditLog {
             let caller = serde_json::from_str(&caller).unwrap_or(Caller::CliUser {
                 user: "unknown".into(),
             });
+            let preview = json(&preview);
             entries.push(AuditEntry {
                 id,
                 at_ms,
                 caller,
                 action,
                 group_id,
+                // Kept in the preview recorded with the change (no column of its own).
+                group_name: preview
+                    .get("group_name")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
                 device_ids,
                 request: json(&request),
-                preview: json(&preview),
+                preview,
                 answer: json(&answer),
                 succeeded,
                 account,
