@@ -98,6 +98,11 @@ pub struct ValidationRules {
     /// must be the token's, its `jwks_uri` on the issuer's origin), and the caller pins what
     /// was learned ([`TokenValidator::learned_issuer`]). A custom Auth0 domain then works.
     pub issuer_guessed: bool,
+    /// The hosts a learned issuer must sit beside (the login page's and the dashboard's): a
+    /// token's own issuer is looked up only when its host is one of them or a sibling under
+    /// the same parent domain (`auth.example.com` beside `login.example.com`), or both are
+    /// loopback. A page handing over a token of an issuer of its own choosing is refused.
+    pub issuer_hosts: Vec<String>,
 }
 
 /// An issuer learned from its discovery document at a sign-in, for the profile to pin.
@@ -112,6 +117,7 @@ impl Default for ValidationRules {
         Self {
             issuer: None,
             issuer_guessed: false,
+            issuer_hosts: Vec::new(),
             audience: None,
             jwks_url: None,
             clock_skew: Duration::from_secs(30),
@@ -217,6 +223,18 @@ impl TokenValidator {
             return Err(wrong(
                 "the token's issuer is not an https address".to_owned(),
             ));
+        }
+        let host = issuer_url.host_str().unwrap_or_default();
+        if !self
+            .rules
+            .issuer_hosts
+            .iter()
+            .any(|known| beside(host, known))
+        {
+            return Err(wrong(format!(
+                "the token's issuer is not beside the profile's login page or dashboard ({}); set `issuer` in the profile if it is yours",
+                self.rules.issuer_hosts.join(", ")
+            )));
         }
         let base = if iss.ends_with('/') {
             iss.to_owned()
@@ -409,6 +427,40 @@ impl TokenValidator {
     }
 }
 
+/// Whether `host` is `known`, or a sibling of it under the same parent domain, or both are
+/// loopback. The parent must be an organisation's domain, not a public suffix: two labels at
+/// least, and not a country's second level (`co.jp`, `com.au`), so `evil.co.jp` is not beside
+/// `sharp.co.jp`.
+fn beside(host: &str, known: &str) -> bool {
+    let loopback = |h: &str| {
+        h == "localhost"
+            || h.trim_matches(['[', ']'])
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    };
+    if host.eq_ignore_ascii_case(known) || (loopback(host) && loopback(known)) {
+        return true;
+    }
+    let parent = |h: &str| {
+        h.split_once('.')
+            .map(|(_, rest)| rest.to_ascii_lowercase())
+            .filter(|rest| rest.contains('.'))
+    };
+    match (parent(host), parent(known)) {
+        (Some(a), Some(b)) => {
+            const SECOND_LEVELS: [&str; 10] = [
+                "ac", "co", "com", "edu", "go", "gov", "ne", "net", "or", "org",
+            ];
+            let labels: Vec<&str> = a.split('.').collect();
+            a == b
+                && !(labels.len() == 2
+                    && labels[1].len() == 2
+                    && SECOND_LEVELS.contains(&labels[0]))
+        }
+        _ => false,
+    }
+}
+
 fn is_asymmetric(alg: Algorithm) -> bool {
     matches!(
         alg,
@@ -450,4 +502,22 @@ pub(crate) fn read_claims_unverified(jwt: &str) -> Result<TokenClaims, TokenReje
             }
             _ => TokenRejected::Malformed("its claims are not base64url-encoded JSON"),
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::beside;
+
+    #[test]
+    fn a_learned_issuer_must_sit_beside_a_known_host() {
+        assert!(beside("login.example.com", "login.example.com"));
+        assert!(beside("auth.example.com", "dashboard.example.com"));
+        assert!(beside("auth.sharp.co.jp", "login.sharp.co.jp"));
+        assert!(beside("localhost", "127.0.0.1"));
+        assert!(!beside("evil.co.jp", "sharp.co.jp"));
+        assert!(!beside("x.evil.co.jp", "login.sharp.co.jp"));
+        assert!(!beside("tenant.auth0.com", "login.example.com"));
+        assert!(!beside("example.com", "evil.com"));
+        assert!(!beside("evil.example", "127.0.0.1"));
+    }
 }

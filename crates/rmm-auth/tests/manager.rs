@@ -43,6 +43,7 @@ async fn tokens(n: usize) -> Vec<AccessToken> {
         jwks_url: Some(server.url.clone()),
         clock_skew: Duration::from_secs(30),
         issuer_guessed: false,
+        issuer_hosts: Vec::new(),
     });
     let mut out = Vec::new();
     for i in 0..n {

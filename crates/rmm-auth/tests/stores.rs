@@ -34,6 +34,7 @@ async fn a_token() -> AccessToken {
         jwks_url: Some(server.url.clone()),
         clock_skew: Duration::from_secs(30),
         issuer_guessed: false,
+        issuer_hosts: Vec::new(),
     });
     v.validate(&key.sign(&claims()), TokenOrigin::HeadlessBrowser)
         .await

@@ -26,6 +26,7 @@ async fn setup() -> (JwksServer, TokenValidator) {
         jwks_url: Some(server.url.clone()),
         clock_skew: Duration::from_secs(30),
         issuer_guessed: false,
+        issuer_hosts: Vec::new(),
     });
     (server, validator)
 }
@@ -245,6 +246,8 @@ async fn a_guessed_issuer_gives_way_to_the_tokens_own_discovery_document() {
     let rules = |guessed: bool| ValidationRules {
         issuer: Some(guess.clone()),
         issuer_guessed: guessed,
+        // The login page is on `localhost`; the issuer beside it, on loopback too.
+        issuer_hosts: vec!["localhost".to_owned()],
         ..ValidationRules::default()
     };
     let jwt = sim.valid_token();
@@ -298,4 +301,24 @@ async fn a_guessed_issuer_gives_way_to_the_tokens_own_discovery_document() {
         .await
         .unwrap_err();
     assert!(matches!(refused, TokenRejected::Jwks { .. }), "{refused}");
+
+    // A page handing over a token of an issuer of its own choosing, away from the login page
+    // and the dashboard: refused before anything is fetched from it.
+    let foreign = sim.mint_token(&rmm_sim::TokenSpec {
+        issuer: Some("https://evil.example/".to_owned()),
+        ..rmm_sim::TokenSpec::default()
+    });
+    let refused = TokenValidator::new(ValidationRules {
+        issuer_hosts: vec!["login.example.com".to_owned()],
+        ..rules(true)
+    })
+    .validate(&foreign, TokenOrigin::Pasted)
+    .await
+    .unwrap_err();
+    assert!(
+        refused
+            .to_string()
+            .contains("not beside the profile's login page"),
+        "{refused}"
+    );
 }

@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use futures::{StreamExt as _, stream};
-
 use rmm_api::{
     ApiClient, ChangeOutcome, Device, DeviceId, DeviceListRequest, FirmwareListRequest,
     FleetProgress, Method, OtaSettings, ReservationRemoval, SimpleFilter, TokenSource,
@@ -390,7 +389,7 @@ impl FleetOperations {
                 // Kept as "no names": a cloud that refuses the listing is not asked again on
                 // every preview (the rollout engine previews each batch).
                 tracing::debug!(%error, "tenant names not read; previews show the group id");
-                std::collections::HashMap::new()
+                HashMap::new()
             }
         };
         let name = names.get(group).cloned();

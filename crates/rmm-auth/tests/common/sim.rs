@@ -32,6 +32,7 @@ pub fn validator(sim: &rmm_sim::Sim) -> Arc<TokenValidator> {
         jwks_url: Some(i.jwks_url.parse().unwrap()),
         clock_skew: Duration::from_secs(30),
         issuer_guessed: false,
+        issuer_hosts: Vec::new(),
     }))
 }
 

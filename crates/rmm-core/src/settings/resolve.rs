@@ -500,6 +500,11 @@ impl ResolvedProfile {
             // The login page's origin is a guess: a token of another issuer is checked
             // against its own discovery document, and the profile pins what was learned.
             issuer_guessed: p.issuer.is_none(),
+            issuer_hosts: [&p.login_url, &p.dashboard_url]
+                .into_iter()
+                .flatten()
+                .filter_map(|u| Url::parse(u).ok()?.host_str().map(str::to_owned))
+                .collect(),
             audience: p.audience.clone(),
             jwks_url: p
                 .jwks_url
