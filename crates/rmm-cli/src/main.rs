@@ -12,6 +12,7 @@ mod fleet_commands;
 mod fleet_connection;
 mod logging;
 mod mcp_command;
+mod policy_command;
 mod problem_words;
 mod rollout_commands;
 mod sim_command;
@@ -59,6 +60,8 @@ enum Command {
     Fleet(fleet_commands::FleetCommand),
     /// Phased firmware rollouts: plan, start, run, status, pause, resume, promote, abort, retry, history.
     Rollout(Box<rollout_commands::RolloutArgs>),
+    /// What agents may do alone with rollouts: show, set, qualify firmware, stop-agents (the kill switch).
+    Policy(policy_command::PolicyArgs),
     /// Serve the MCP endpoint for agents: --stdio, or --http 127.0.0.1:PORT (--print-config for a client configuration).
     Mcp(mcp_command::McpArgs),
 }
@@ -80,6 +83,7 @@ fn main() -> ExitCode {
             Command::Fleet(cmd) => fleet_commands::run(cmd, &cli.global).await,
             Command::Mcp(args) => mcp_command::run(args, &cli.global).await,
             Command::Rollout(args) => rollout_commands::run(*args, &cli.global).await,
+            Command::Policy(args) => policy_command::run(args, &cli.global).await,
         }
     });
     match outcome {

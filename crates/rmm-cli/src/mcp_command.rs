@@ -6,11 +6,14 @@
 //! app's approvals and shows in its activity list (`--standalone` serves here instead).
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use clap::Args;
 use rmm_auth::TokenStore;
+use rmm_core::settings::{SettingsFile, agent_policy};
 use rmm_mcp::{
-    EndpointSecret, GuardConfig, RmmMcpServer, ServerOptions, StdioCommand, serve_http, serve_stdio,
+    EndpointSecret, GuardConfig, RmmMcpServer, RolloutAccess, ServerOptions, StdioCommand,
+    serve_http, serve_stdio,
 };
 
 use crate::auth_commands::StoreArgs;
@@ -68,8 +71,9 @@ pub async fn run(args: McpArgs, global: &GlobalArgs) -> Result<(), Failure> {
         read_only: args.read_only,
     };
     let ops = connection.operations.clone();
+    let rollouts = rollout_access(global, &args)?;
     if args.stdio {
-        return serve_stdio(RmmMcpServer::new(ops, options))
+        return serve_stdio(RmmMcpServer::new(ops, options).with_rollouts(rollouts))
             .await
             .map_err(|e| Failure::Local(e.to_string()));
     }
@@ -84,9 +88,13 @@ pub async fn run(args: McpArgs, global: &GlobalArgs) -> Result<(), Failure> {
         secret,
         allowed_origins: args.allowed_origins.clone(),
     };
-    let endpoint = serve_http(addr, move || RmmMcpServer::new(ops.clone(), options), guard)
-        .await
-        .map_err(|e| Failure::BadInput(e.to_string()))?;
+    let endpoint = serve_http(
+        addr,
+        move || RmmMcpServer::new(ops.clone(), options).with_rollouts(rollouts.clone()),
+        guard,
+    )
+    .await
+    .map_err(|e| Failure::BadInput(e.to_string()))?;
     eprintln!(
         "rmm: MCP endpoint on {}{} (run `rmm mcp --print-config --http {}` for a client configuration); Ctrl-C stops it",
         endpoint.url(),
@@ -97,6 +105,18 @@ pub async fn run(args: McpArgs, global: &GlobalArgs) -> Result<(), Failure> {
         () = endpoint.wait() => Ok(()),
         signal = tokio::signal::ctrl_c() => signal.map_err(|e| Failure::Local(format!("cannot wait for Ctrl-C: {e}"))),
     }
+}
+
+/// The rollouts of the profile, with the agents' envelope read from the settings file at each
+/// step (a person's change in the app or with `rmm policy` holds at once).
+fn rollout_access(global: &GlobalArgs, args: &McpArgs) -> Result<RolloutAccess, Failure> {
+    let profile = crate::fleet_connection::resolve(global, &args.store)?
+        .profile
+        .name;
+    let path = SettingsFile::default_path().map_err(|e| Failure::Local(e.to_string()))?;
+    Ok(RolloutAccess::with_policy(Arc::new(move || {
+        agent_policy(&path, &profile).map_err(|e| e.to_string())
+    })))
 }
 
 /// The address given, else 127.0.0.1 and the profile's saved port (chosen free the first time).

@@ -13,6 +13,8 @@ pub enum Command {
     Devices,
     /// `rmm schedule`, `rmm cancel` or `rmm ota`.
     Change(ChangeKind),
+    /// `rmm policy set|qualify|unqualify`.
+    Policy,
 }
 
 impl Command {
@@ -43,6 +45,15 @@ impl Command {
                 ("end_hour", "--end"),
             ],
             Self::Change(ChangeKind::CancelScheduledUpdate) => &[("group_id", "--group")],
+            Self::Policy => &[
+                ("devices_per_day", "--devices-per-day"),
+                ("largest_wave", "--largest-wave"),
+                ("hours", "--hours"),
+                ("blackout_dates", "--blackout"),
+                ("max_failure_share", "--max-failure-share"),
+                ("model", "--model"),
+                ("file_id", "--file"),
+            ],
         }
     }
 

@@ -11,8 +11,9 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use rmm_core::rollout::{
-    ConflictKind, RolloutEngine, RolloutError, RolloutPlan, RolloutPreview, RolloutState,
-    RolloutStatus, RolloutStore, WaveSpec,
+    AbortReport, ConflictKind, RolloutAction, RolloutEngine, RolloutError, RolloutPlan,
+    RolloutPlanAnswer, RolloutPreview, RolloutStartAnswer, RolloutState, RolloutStatus,
+    RolloutStepAnswer, RolloutStore, RolloutsAnswer, StartStatus, WaveSpec, plan_limits,
 };
 use serde::Serialize;
 
@@ -289,7 +290,9 @@ fn rollout_failure(e: RolloutError) -> Failure {
         RolloutError::NotFound(_) | RolloutError::WrongState { .. } => {
             Failure::BadInput(e.to_string())
         }
-        RolloutError::LeaseHeld { .. } => Failure::NotDone(e.to_string()),
+        RolloutError::LeaseHeld { .. } | RolloutError::OutsideEnvelope(_) => {
+            Failure::NotDone(e.to_string())
+        }
         RolloutError::Store(_) | RolloutError::Crashed(_) => Failure::Local(e.to_string()),
     }
 }
@@ -427,7 +430,11 @@ pub async fn run(args: RolloutArgs, global: &GlobalArgs) -> Result<(), Failure> 
             let plan = plan.plan()?;
             let preview = engine.plan(&plan).await.map_err(rollout_failure)?;
             if json {
-                print_json(&preview)
+                print_json(&RolloutPlanAnswer {
+                    envelope: plan_limits(&policy(global, &args.store)?, &preview),
+                    next_step: format!("rmm rollout start ... --digest {}", preview.digest),
+                    preview,
+                })
             } else {
                 print_preview(&preview);
                 Ok(())
@@ -438,7 +445,18 @@ pub async fn run(args: RolloutArgs, global: &GlobalArgs) -> Result<(), Failure> 
             match engine.start(&plan, &digest, &caller).await {
                 Ok(id) => {
                     if json {
-                        print_json(&serde_json::json!({"id": id}))
+                        let preview = engine
+                            .store()
+                            .preview(id)
+                            .map_err(|e| Failure::Local(e.to_string()))?
+                            .ok_or(rollout_failure(RolloutError::NotFound(id)))?;
+                        print_json(&RolloutStartAnswer {
+                            status: StartStatus::Started,
+                            rollout_id: Some(id),
+                            envelope: plan_limits(&policy(global, &args.store)?, &preview),
+                            preview,
+                            next_step: format!("rmm rollout run {id}"),
+                        })
                     } else {
                         out!("Rollout {id} started. Drive it with: rmm rollout run {id}");
                         Ok(())
@@ -446,7 +464,13 @@ pub async fn run(args: RolloutArgs, global: &GlobalArgs) -> Result<(), Failure> 
                 }
                 Err(RolloutError::PreviewChanged { preview, approved }) => {
                     if json {
-                        print_json(&preview)?;
+                        print_json(&RolloutStartAnswer {
+                            status: StartStatus::PreviewChanged,
+                            rollout_id: None,
+                            envelope: plan_limits(&policy(global, &args.store)?, &preview),
+                            next_step: format!("rmm rollout start ... --digest {}", preview.digest),
+                            preview: (*preview).clone(),
+                        })?;
                     } else {
                         print_preview(&preview);
                     }
@@ -479,7 +503,7 @@ pub async fn run(args: RolloutArgs, global: &GlobalArgs) -> Result<(), Failure> 
                 .rollouts()
                 .map_err(|e| Failure::Local(e.to_string()))?;
             if json {
-                return print_json(&list);
+                return print_json(&RolloutsAnswer { rollouts: list });
             }
             if list.is_empty() {
                 out!("No rollouts yet (see `rmm rollout plan`).");
@@ -497,13 +521,22 @@ pub async fn run(args: RolloutArgs, global: &GlobalArgs) -> Result<(), Failure> 
             }
             Ok(())
         }
-        RolloutCommand::Pause { id } => engine.pause(id, &caller).map_err(rollout_failure),
-        RolloutCommand::Resume { id } => engine.resume(id, &caller).map_err(rollout_failure),
-        RolloutCommand::Promote { id } => engine.promote(id, &caller).map_err(rollout_failure),
+        RolloutCommand::Pause { id } => {
+            engine.pause(id, &caller).map_err(rollout_failure)?;
+            step_done(&engine, RolloutAction::Pause, id, None, None, json)
+        }
+        RolloutCommand::Resume { id } => {
+            engine.resume(id, &caller).map_err(rollout_failure)?;
+            step_done(&engine, RolloutAction::Resume, id, None, None, json)
+        }
+        RolloutCommand::Promote { id } => {
+            engine.promote(id, &caller).map_err(rollout_failure)?;
+            step_done(&engine, RolloutAction::Promote, id, None, None, json)
+        }
         RolloutCommand::Retry { id } => {
             let n = engine.retry_failed(id, &caller).map_err(rollout_failure)?;
             if json {
-                print_json(&serde_json::json!({"retried": n}))
+                step_done(&engine, RolloutAction::RetryFailed, id, Some(n), None, json)
             } else {
                 out!("{n} failed devices will be tried again (rmm rollout run {id}).");
                 Ok(())
@@ -512,7 +545,7 @@ pub async fn run(args: RolloutArgs, global: &GlobalArgs) -> Result<(), Failure> 
         RolloutCommand::Abort { id } => {
             let report = engine.abort(id, &caller).await.map_err(rollout_failure)?;
             if json {
-                return print_json(&report);
+                return step_done(&engine, RolloutAction::Abort, id, None, Some(report), json);
             }
             out!(
                 "Aborted: {} reservations removed, {} devices had not started.",
@@ -615,6 +648,42 @@ pub async fn run(args: RolloutArgs, global: &GlobalArgs) -> Result<(), Failure> 
             }
         }
     }
+}
+
+/// The profile's envelope for agents, for the plan's verdict.
+fn policy(
+    global: &GlobalArgs,
+    store: &StoreArgs,
+) -> Result<rmm_core::rollout::AgentPolicy, Failure> {
+    let path = rmm_core::settings::SettingsFile::default_path()
+        .map_err(|e| Failure::Local(e.to_string()))?;
+    let profile = crate::fleet_connection::resolve(global, store)?
+        .profile
+        .name;
+    rmm_core::settings::agent_policy(&path, &profile).map_err(|e| Failure::BadInput(e.to_string()))
+}
+
+/// After a step: the JSON answer MCP's step tools give, or nothing more for a person (the
+/// command's success is the answer; `rmm rollout status` shows where it is).
+fn step_done(
+    engine: &RolloutEngine,
+    action: RolloutAction,
+    id: i64,
+    devices: Option<usize>,
+    abort: Option<AbortReport>,
+    json: bool,
+) -> Result<(), Failure> {
+    if !json {
+        return Ok(());
+    }
+    let status = engine.status(id).map_err(rollout_failure)?;
+    print_json(&RolloutStepAnswer {
+        action,
+        rollout_id: id,
+        devices,
+        abort,
+        status,
+    })
 }
 
 /// The simulator's time (Unix ms) as its clock endpoint answers `request`: `--fast-sim` runs

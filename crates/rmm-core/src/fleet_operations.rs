@@ -290,6 +290,11 @@ impl FleetOperations {
         self.client.config().base_url.to_string()
     }
 
+    /// This instance's clock (a rollout engine over these operations keeps the same time).
+    pub fn clock(&self) -> Clock {
+        self.clock.clone()
+    }
+
     /// "Now" by this instance's clock, Unix milliseconds.
     pub fn now_ms(&self) -> i64 {
         (self.clock)()

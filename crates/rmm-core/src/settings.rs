@@ -4,6 +4,7 @@
 //! a saved profile's addresses). Secrets (password, subscription key)
 //! live in the token store (the OS keyring), never in the settings file.
 
+mod agent_policy;
 mod audience;
 mod edit;
 mod env;
@@ -17,6 +18,7 @@ use rmm_auth::{SecretKind, StoreError, TokenStore};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
+pub use agent_policy::{agent_policy, set_agent_policy};
 pub use audience::{AudienceCheck, learn_audience};
 pub use edit::{
     ProfileEdit, ProfileEditError, check_profile_edit, has_password, has_subscription_key,
@@ -99,7 +101,7 @@ fn invalid(field: impl Into<String>, rule: impl Into<String>) -> SettingsError {
 }
 
 /// One Sharp cloud account and how to reach it. Holds no secret.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Profile {
     /// The profile's name (letters, digits, `-`, `_`).
@@ -175,10 +177,13 @@ pub struct Profile {
     /// sharp_start, dnn_username, dnn_password, dnn_submit, dnn_error).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub selectors: BTreeMap<String, String>,
+    /// What agents may do alone with this profile's rollouts (the autonomy envelope).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_policy: Option<crate::rollout::AgentPolicy>,
 }
 
 /// The settings file: the default profile's name and the profiles.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SettingsFile {
     /// The profile used when none is named.

@@ -3,7 +3,8 @@
 //! reserved once, OTA restored), a bad firmware on one model stops the canary with a reason
 //! naming model, file and numbers, lying `completed` statuses are not success, and a runner
 //! killed at random points many times never reserves a device twice nor loses one — checked
-//! from the simulator's own records.
+//! from the simulator's own records. An agent's later steps are taken only inside the
+//! envelope a person set, each limit named when one is hit.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::HashMap;
@@ -12,8 +13,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use rmm_api::{ApiClient, ApiConfig, BearerToken, SecretString, StaticToken, TokenSource};
 use rmm_core::rollout::{
-    CrashPoint, DeviceState, RolloutEngine, RolloutError, RolloutPlan, RolloutState, RolloutStore,
-    TimeRules, WaveSpec,
+    AgentPolicy, AgentStep, CrashPoint, DeviceState, EnvelopeLimit, RolloutEngine, RolloutError,
+    RolloutPlan, RolloutState, RolloutStore, TimeRules, WaveSpec,
 };
 use rmm_core::{AuditLog, AuditQuery, Caller, FleetOperations, OperationSettings};
 use rmm_sim::{BadFirmware, RolloutFaults, Sim, SimConfig};
@@ -359,4 +360,178 @@ async fn a_runner_killed_at_random_points_never_reserves_twice_nor_loses_a_devic
             other => panic!("{} ended {other:?}", d.device_id),
         }
     }
+}
+
+fn agent() -> Caller {
+    Caller::McpClient {
+        name: "claude-code 2.1".into(),
+        session: "s-1".into(),
+    }
+}
+
+/// The limits an agent's step hit, or a panic if it was taken.
+fn refused(result: Result<usize, RolloutError>) -> Vec<EnvelopeLimit> {
+    match result {
+        Err(RolloutError::OutsideEnvelope(hits)) => {
+            for h in &hits {
+                assert!(!h.message.is_empty());
+            }
+            hits.iter().map(|h| h.limit).collect()
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn an_agent_takes_a_step_alone_only_inside_the_envelope_and_each_limit_is_named() {
+    let s = setup(200, 0.0).await;
+    let mut plan = plan();
+    plan.gates.pause_after_each_wave = true;
+    plan.gates.success_share = 0.5;
+    plan.gates.failure_share = 0.9;
+    let e = engine(&s, "runner");
+    let preview = e.plan(&plan).await.unwrap();
+    let id = e.start(&plan, &preview.digest, &agent()).await.unwrap();
+    assert_eq!(drive(&s, &e, id, 500).await, RolloutState::Paused);
+    let status = e.status(id).unwrap();
+    assert!(
+        status
+            .rollout
+            .reason
+            .contains("waiting for a person to promote"),
+        "{}",
+        status.rollout.reason
+    );
+    let next_wave = preview.waves[1].devices.len();
+    let reserved_before = s.sim.reservation_log().len();
+
+    // The defaults: nothing is qualified.
+    let mut policy = AgentPolicy {
+        max_failure_share: 1.0,
+        ..AgentPolicy::default()
+    };
+    let hits = refused(e.agent_step(id, AgentStep::Promote, &agent(), &policy));
+    assert_eq!(hits, vec![EnvelopeLimit::Qualified]);
+    for t in &preview.targets {
+        policy.qualify(&t.model, &t.file_id);
+    }
+    // One limit at a time, each named.
+    policy.largest_wave = u32::try_from(next_wave - 1).unwrap();
+    assert_eq!(
+        refused(e.agent_step(id, AgentStep::Promote, &agent(), &policy)),
+        vec![EnvelopeLimit::LargestWave]
+    );
+    policy.largest_wave = 1000;
+    policy.devices_per_day = u32::try_from(reserved_before + next_wave - 1).unwrap();
+    assert_eq!(
+        refused(e.agent_step(id, AgentStep::Promote, &agent(), &policy)),
+        vec![EnvelopeLimit::DevicesPerDay]
+    );
+    policy.devices_per_day = 10_000;
+    // The profile's zone is UTC here: an hour range that leaves the current hour out, and
+    // today as a blackout date.
+    let now = s.sim.now_ms();
+    let hour = (now / 3_600_000).rem_euclid(24);
+    policy.hours = vec![format!("{}-{}", (hour + 1) % 24, (hour + 2) % 24)];
+    let today = time::OffsetDateTime::from_unix_timestamp(now / 1000)
+        .unwrap()
+        .date();
+    policy.blackout_dates = vec![today.to_string()];
+    assert_eq!(
+        refused(e.agent_step(id, AgentStep::Promote, &agent(), &policy)),
+        vec![EnvelopeLimit::Hours, EnvelopeLimit::BlackoutDates]
+    );
+    policy.hours = vec![format!("{hour}-{}", (hour + 1) % 24)];
+    policy.blackout_dates.clear();
+    policy.agents_stopped = true;
+    assert_eq!(
+        refused(e.agent_step(id, AgentStep::Promote, &agent(), &policy)),
+        vec![EnvelopeLimit::AgentsStopped]
+    );
+    // Refusals changed nothing, and each is in the rollout's history.
+    assert_eq!(e.status(id).unwrap().rollout.state, RolloutState::Paused);
+    assert_eq!(s.sim.reservation_log().len(), reserved_before);
+    let history = e.history(id, None, 1000).unwrap();
+    let refusals: Vec<_> = history
+        .iter()
+        .filter(|h| h.kind == "agent_refused")
+        .collect();
+    assert_eq!(refusals.len(), 5, "{history:?}");
+    assert!(
+        refusals[0].detail.contains("claude-code"),
+        "{:?}",
+        refusals[0]
+    );
+
+    // Inside every limit: taken, as the agent.
+    policy.agents_stopped = false;
+    let starting = e
+        .agent_step(id, AgentStep::Promote, &agent(), &policy)
+        .unwrap();
+    assert_eq!(starting, next_wave);
+    let status = e.status(id).unwrap();
+    assert_eq!(status.rollout.state, RolloutState::Running);
+    assert!(status.rollout.promote);
+    let last = e.history(id, None, 1).unwrap();
+    assert!(
+        last[0].detail.contains("mcp_client claude-code"),
+        "{last:?}"
+    );
+
+    // The kill switch pauses what agents started, and leaves a person's rollouts running.
+    let paused = e.pause_agent_rollouts(&person()).unwrap();
+    assert_eq!(paused, vec![id]);
+    let status = e.status(id).unwrap();
+    assert_eq!(status.rollout.state, RolloutState::Paused);
+    assert!(
+        status.rollout.reason.contains("kill switch"),
+        "{}",
+        status.rollout.reason
+    );
+}
+
+#[tokio::test]
+async fn an_agent_may_not_resume_past_the_failure_share_a_person_set() {
+    let s = setup(300, 0.0).await;
+    let plan = plan();
+    let e = engine(&s, "runner");
+    let preview = e.plan(&plan).await.unwrap();
+    let target = preview
+        .targets
+        .iter()
+        .max_by_key(|t| t.devices)
+        .unwrap()
+        .clone();
+    s.sim
+        .set_rollout_faults(RolloutFaults {
+            bad_firmware: vec![BadFirmware {
+                file_id: target.file_id.clone(),
+                model: Some(target.model.clone()),
+            }],
+            ..RolloutFaults::default()
+        })
+        .unwrap();
+    let mut plan = plan;
+    plan.gates.failure_count = 0;
+    let preview = e.plan(&plan).await.unwrap();
+    let id = e.start(&plan, &preview.digest, &agent()).await.unwrap();
+    assert_eq!(drive(&s, &e, id, 500).await, RolloutState::Paused);
+    let mut policy = AgentPolicy {
+        devices_per_day: 10_000,
+        largest_wave: 10_000,
+        ..AgentPolicy::default()
+    };
+    for t in &preview.targets {
+        policy.qualify(&t.model, &t.file_id);
+    }
+    let hits = match e.agent_step(id, AgentStep::Resume, &agent(), &policy) {
+        Err(RolloutError::OutsideEnvelope(hits)) => hits,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert_eq!(hits[0].limit, EnvelopeLimit::MaxFailureShare);
+    assert!(hits[0].message.contains("failing"), "{}", hits[0].message);
+    // A person may resume it.
+    e.resume(id, &person()).unwrap();
+    assert_eq!(e.status(id).unwrap().rollout.state, RolloutState::Running);
 }

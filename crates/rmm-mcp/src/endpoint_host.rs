@@ -3,6 +3,7 @@
 //! session and call. Without a host, changes are confirmed by elicitation or `confirm: true`.
 
 use futures::future::BoxFuture;
+use rmm_core::rollout::RolloutPlanAnswer;
 use rmm_core::{Caller, ChangePreview};
 
 /// The person's answer to an agent's change request.
@@ -33,6 +34,19 @@ pub struct CallSeen {
 pub trait EndpointHost: Send + Sync + 'static {
     /// Asks the person to approve `preview`, which `caller` asked for.
     fn approve(&self, caller: Caller, preview: ChangePreview) -> BoxFuture<'static, Approval>;
+    /// Asks the person to approve starting the rollout `plan` shows (its waves, the envelope
+    /// it falls under, the digest it binds to), which `caller` asked for. A host that cannot
+    /// show a rollout leaves it unanswered: nothing starts.
+    fn approve_rollout(
+        &self,
+        caller: Caller,
+        plan: RolloutPlanAnswer,
+    ) -> BoxFuture<'static, Approval> {
+        let _ = (caller, plan);
+        Box::pin(async {
+            Approval::Unanswered("this app cannot show a rollout for approval".to_owned())
+        })
+    }
     /// An agent finished initializing a session over `transport` (`http`, `socket`, `stdio`).
     fn session_started(&self, caller: Caller, transport: &'static str);
     /// An agent's call ended.

@@ -11,6 +11,7 @@ mod http_endpoint;
 mod http_guard;
 pub mod local_socket;
 mod portable_schema;
+mod rollout_tools;
 mod server;
 mod session_end;
 mod tool_catalog;
@@ -25,6 +26,7 @@ pub use endpoint_host::{Approval, CallSeen, EndpointHost};
 pub use endpoint_port::{load_or_choose_port, port_path_in, saved_port_path, saved_ports_dir};
 pub use http_endpoint::{HttpEndpoint, HttpEndpointError, serve_http, serve_http_with_limits};
 pub use http_guard::{EndpointSecret, GuardConfig};
+pub use rollout_tools::{PolicySource, RolloutAccess, RolloutTool};
 pub use server::{AUTH_STATUS_URI, RECENT_AUDIT_URI, RmmMcpServer, ServerOptions};
 pub use tool_catalog::{CHANGE_TOOLS, ChangeToolStatus};
 

@@ -24,13 +24,14 @@ use serde_json::{Value, json};
 
 use crate::arguments::Arguments;
 use crate::endpoint_host::{Approval, CallSeen, EndpointHost};
+use crate::rollout_tools::{RolloutAccess, RolloutCall, RolloutTool};
 use crate::tool_catalog::{ApiAnswer, ChangeToolOutput, ChangeToolStatus, TenantsOutput, tools};
 use crate::tool_outputs::{DeviceDetailOutput, DeviceOutput, DevicesOutput, FirmwareOutput};
 
 pub const AUTH_STATUS_URI: &str = "rmm://auth/status";
 pub const RECENT_AUDIT_URI: &str = "rmm://audit/recent";
 /// The key of the confirmation question in an elicitation.
-const CONFIRM_KEY: &str = "confirm";
+pub(crate) const CONFIRM_KEY: &str = "confirm";
 
 /// How the endpoint behaves.
 #[derive(Debug, Clone, Copy, Default)]
@@ -51,6 +52,8 @@ pub struct RmmMcpServer {
     host: Option<Arc<dyn EndpointHost>>,
     /// How agents reach this server (`stdio`, `http`, `socket`), for the host's activity list.
     transport: &'static str,
+    /// The rollout store and the agents' envelope.
+    rollouts: RolloutAccess,
 }
 
 impl std::fmt::Debug for RmmMcpServer {
@@ -93,7 +96,15 @@ impl RmmMcpServer {
             session: random_session_id().into(),
             host: None,
             transport: "stdio",
+            rollouts: RolloutAccess::default(),
         }
+    }
+
+    /// Reads the agents' envelope for rollout steps from `access` (else: the defaults, under
+    /// which an agent takes no step alone).
+    pub fn with_rollouts(mut self, access: RolloutAccess) -> Self {
+        self.rollouts = access;
+        self
     }
 
     /// Hands every change to `host` for the person's approval (instead of elicitation or
@@ -412,7 +423,9 @@ impl RmmMcpServer {
         let name = request.name.to_string();
         if !self.tools.iter().any(|t| t.name == name) {
             let known: Vec<&str> = self.tools.iter().map(|t| t.name.as_ref()).collect();
-            let why = if ChangeKind::from_tool_name(&name).is_some() {
+            let why = if ChangeKind::from_tool_name(&name).is_some()
+                || RolloutTool::from_name(&name).is_some_and(|t| !t.reads_only())
+            {
                 "this endpoint is read-only (--read-only): change tools are off".to_owned()
             } else {
                 format!("no tool named {name:?}; the tools are {}", known.join(", "))
@@ -421,6 +434,16 @@ impl RmmMcpServer {
         }
         if let Some(kind) = ChangeKind::from_tool_name(&name) {
             return self.change_tool(kind, request, ctx).await;
+        }
+        if let Some(tool) = RolloutTool::from_name(&name) {
+            let call = RolloutCall {
+                ops: &self.ops,
+                access: &self.rollouts,
+                host: self.host.as_ref(),
+                caller: self.caller(ctx),
+                ctx,
+            };
+            return crate::rollout_tools::answer(call, tool, request).await;
         }
         let args = Arguments::new(request.arguments);
         let structured_aware = ctx
@@ -500,7 +523,7 @@ impl RmmMcpServer {
     }
 }
 
-fn accepted_confirmation(answer: &Value) -> bool {
+pub(crate) fn accepted_confirmation(answer: &Value) -> bool {
     answer["action"] == json!("accept") && answer["content"][CONFIRM_KEY] == json!(true)
 }
 
@@ -598,11 +621,11 @@ fn describe_response(response: &CallToolResponse) -> (bool, String) {
     (ok, short)
 }
 
-fn to_value(v: &impl Serialize) -> Value {
+pub(crate) fn to_value(v: &impl Serialize) -> Value {
     serde_json::to_value(v).unwrap_or(Value::Null)
 }
 
-fn structured(v: &impl Serialize) -> CallToolResult {
+pub(crate) fn structured(v: &impl Serialize) -> CallToolResult {
     CallToolResult::structured(to_value(v))
 }
 

@@ -174,7 +174,7 @@ pub const CHANGE_TOOLS: [&str; 3] = [
     ChangeKind::ALL[2].tool_name(),
 ];
 
-fn tool<P: JsonSchema + 'static, O: JsonSchema + 'static>(
+pub(crate) fn tool<P: JsonSchema + 'static, O: JsonSchema + 'static>(
     name: &'static str,
     title: &str,
     description: &'static str,
@@ -198,7 +198,7 @@ impl TitleOwned for ToolAnnotations {
     }
 }
 
-fn read() -> ToolAnnotations {
+pub(crate) fn read() -> ToolAnnotations {
     ToolAnnotations::new()
         .read_only(true)
         .destructive(false)
@@ -206,7 +206,7 @@ fn read() -> ToolAnnotations {
         .open_world(true)
 }
 
-fn change(idempotent: bool) -> ToolAnnotations {
+pub(crate) fn change(idempotent: bool) -> ToolAnnotations {
     ToolAnnotations::new()
         .read_only(false)
         .destructive(true)
@@ -304,6 +304,7 @@ pub fn tools(read_only: bool, api_writes_allowed: bool) -> Vec<Tool> {
     if !read_only {
         list.extend(ChangeKind::ALL.map(change_tool));
     }
+    list.extend(crate::rollout_tools::rollout_tools(read_only));
     list
 }
 
@@ -330,7 +331,7 @@ mod tests {
                 assert!(found.is_empty(), "{}: {found:#?}", tool.name);
             }
         }
-        assert!(checked >= 11 + 11 + 8, "{checked}");
+        assert!(checked >= 20 + 20 + 11, "{checked}");
     }
 
     #[test]

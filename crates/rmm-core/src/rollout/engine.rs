@@ -14,6 +14,7 @@ use rmm_api::{ConnectionStatus, Device, OtaMode, UpdateStatus};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::envelope::{AgentPolicy, AgentStep, LimitHit, StepFacts, step_limits};
 use super::plan::{Gates, RolloutPlan};
 use super::planner::{PlanInputs, RolloutPreview, preview_rollout};
 use super::store::{
@@ -31,6 +32,7 @@ use crate::operation_error::OperationError;
 use crate::problems::Problems;
 
 const MINUTE_MS: i64 = 60_000;
+const DAY_MS: i64 = 24 * 60 * MINUTE_MS;
 /// Shortest and longest wait between two ticks while a rollout runs.
 pub const MIN_POLL_MS: i64 = 30_000;
 pub const MAX_POLL_MS: i64 = 15 * MINUTE_MS;
@@ -69,6 +71,9 @@ pub enum RolloutError {
         state: &'static str,
         action: &'static str,
     },
+    /// An agent's step goes beyond the autonomy envelope a person set: every limit hit.
+    #[error("outside the agents' limits, so a person must do it (in the app, or `rmm rollout`): {}", super::envelope::limits_text(.0))]
+    OutsideEnvelope(Vec<LimitHit>),
     #[error(transparent)]
     Operation(#[from] OperationError),
     #[error(transparent)]
@@ -590,6 +595,86 @@ impl RolloutEngine {
             now,
         )?;
         Ok(failed.len())
+    }
+
+    /// Takes a later step of a started rollout for an agent, if it is inside `policy` (the
+    /// autonomy envelope); else refuses it with every limit it hits, and changes nothing.
+    pub fn agent_step(
+        &self,
+        id: i64,
+        step: AgentStep,
+        caller: &Caller,
+        policy: &AgentPolicy,
+    ) -> Result<usize, RolloutError> {
+        let status = self.status(id)?;
+        let preview = self.store.preview(id)?.ok_or(RolloutError::NotFound(id))?;
+        let r = &status.rollout;
+        let devices = self.store.devices(id)?;
+        let pending_in = |wave: usize| {
+            devices
+                .iter()
+                .filter(|d| d.wave == wave && d.state == DeviceState::Pending)
+                .count()
+        };
+        let devices_starting = match step {
+            AgentStep::Promote => pending_in(r.wave + 1),
+            AgentStep::Resume => pending_in(r.wave),
+            AgentStep::RetryFailed => status.counts.failed,
+        };
+        let now = self.now();
+        let zone_minutes = offset_of(&self.ops.schedule_time_zone());
+        let hits = step_limits(
+            policy,
+            &StepFacts {
+                step,
+                preview: &preview,
+                status: &status,
+                devices_starting,
+                reserved_last_day: self.store.reserved_since(now - DAY_MS)?,
+                now_ms: now,
+                zone_minutes,
+            },
+        );
+        if !hits.is_empty() {
+            tracing::info!(
+                rollout = id,
+                step = step.as_str(),
+                limits = hits.len(),
+                "agent step refused: outside the envelope"
+            );
+            let why = format!(
+                "{} by {} {} refused: {}",
+                step.as_str(),
+                caller.kind(),
+                caller.name(),
+                super::envelope::limits_text(&hits)
+            );
+            self.store.event(id, None, "agent_refused", &why, now)?;
+            return Err(RolloutError::OutsideEnvelope(hits));
+        }
+        match step {
+            AgentStep::Promote => self.promote(id, caller).map(|()| devices_starting),
+            AgentStep::Resume => self.resume(id, caller).map(|()| devices_starting),
+            AgentStep::RetryFailed => self.retry_failed(id, caller),
+        }
+    }
+
+    /// The kill switch's action: pauses every running rollout an agent started; their ids.
+    pub fn pause_agent_rollouts(&self, caller: &Caller) -> Result<Vec<i64>, RolloutError> {
+        let mut paused = Vec::new();
+        for r in self.store.rollouts()? {
+            if r.state == RolloutState::Running && matches!(r.started_by, Caller::McpClient { .. })
+            {
+                let why = format!(
+                    "stopped by {} {} with the agents' kill switch",
+                    caller.kind(),
+                    caller.name()
+                );
+                self.set_state(&r, RolloutState::Paused, &why, ("paused", &why))?;
+                paused.push(r.id);
+            }
+        }
+        Ok(paused)
     }
 
     fn acting_as(&self, r: &RolloutRecord) -> Caller {

@@ -1,18 +1,28 @@
 //! Phased firmware rollouts: the plan as data (`plan`), its time rules (`windows`), the
 //! planner that turns a plan and the fleet into a previewed set of waves with a digest
-//! (`planner`), the store of rollouts in SQLite beside the audit log (`store`) and the engine
+//! (`planner`), the autonomy envelope that bounds what agents do alone (`envelope`), the store of rollouts in SQLite beside the audit log (`store`) and the engine
 //! that drives them (`engine`). A rollout is started only with the digest of the preview a
 //! person saw.
 
+mod answers;
 mod engine;
+mod envelope;
 mod plan;
 mod planner;
 mod store;
 mod windows;
 
+pub use answers::{
+    RolloutAction, RolloutPlanAnswer, RolloutStartAnswer, RolloutStepAnswer, RolloutsAnswer,
+    StartStatus,
+};
 pub use engine::{
     AbortReport, Counts, CrashHook, CrashPoint, GateNumbers, LEASE_MS, MAX_POLL_MS, MIN_POLL_MS,
     RolloutEngine, RolloutError, RolloutStatus, TickReport, WaveStatus, within_site_limit,
+};
+pub use envelope::{
+    AgentPolicy, AgentStep, EnvelopeLimit, EnvelopeVerdict, LimitHit, QualifiedFirmware, StepFacts,
+    limits_text, plan_limits, qualification_problems, step_limits,
 };
 pub use store::{
     DeviceRecord, DeviceState, RolloutEvent, RolloutRecord, RolloutState, RolloutStore, StoreError,

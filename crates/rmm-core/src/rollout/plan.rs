@@ -388,6 +388,18 @@ impl RolloutPlan {
         Ok(plan)
     }
 
+    /// Reads a plan from JSON (an agent's `plan` argument); a shape error names the field's
+    /// path, and every rule the readable plan breaks is reported with it.
+    pub fn from_json(value: serde_json::Value) -> Result<Self, Problems> {
+        let plan: Self = serde_path_to_error::deserialize(value).map_err(|e| {
+            let path = e.path().to_string();
+            let field = if path == "." { String::new() } else { path };
+            Problems::from_one(field, e.into_inner().to_string())
+        })?;
+        plan.validate().into_result()?;
+        Ok(plan)
+    }
+
     /// The plan as TOML (for `rmm rollout plan --save`).
     pub fn to_toml(&self) -> String {
         toml::to_string_pretty(self).unwrap_or_default()

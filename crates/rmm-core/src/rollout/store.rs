@@ -75,6 +75,7 @@ CREATE TABLE IF NOT EXISTS rollout_event (
     detail TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS rollout_event_rollout ON rollout_event (rollout_id, id);
+CREATE INDEX IF NOT EXISTS rollout_event_kind ON rollout_event (kind, at_ms);
 CREATE TABLE IF NOT EXISTS rollout_intent (
     id INTEGER PRIMARY KEY,
     rollout_id INTEGER NOT NULL,
@@ -809,6 +810,18 @@ impl RolloutStore {
                 params![id, now_ms, device, kind, detail],
             )
             .map(drop)
+            .map_err(|e| self.error(e))
+    }
+
+    /// Devices reserved by any rollout since `since_ms` (what the agents' daily limit counts).
+    pub fn reserved_since(&self, since_ms: i64) -> Result<usize, StoreError> {
+        self.lock()
+            .query_row(
+                "SELECT COUNT(*) FROM rollout_event WHERE kind = 'reserved' AND device_id IS NOT NULL AND at_ms >= ?1",
+                params![since_ms],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| usize::try_from(n).unwrap_or(0))
             .map_err(|e| self.error(e))
     }
 
