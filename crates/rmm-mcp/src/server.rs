@@ -858,12 +858,9 @@ mod tests {
                 .as_ref()
                 .and_then(|a| a.destructive_hint)
                 .unwrap_or(false);
-            assert_eq!(
-                ChangeKind::from_tool_name(&tool.name).is_some(),
-                destructive,
-                "{}",
-                tool.name
-            );
+            let changes = ChangeKind::from_tool_name(&tool.name).is_some()
+                || RolloutTool::from_name(&tool.name).is_some_and(|t| !t.reads_only());
+            assert_eq!(changes, destructive, "{}", tool.name);
         }
         for kind in ChangeKind::ALL {
             assert!(
@@ -875,10 +872,16 @@ mod tests {
         for name in ["cancel_scheduled_updates", "configure_ota", "delete_device"] {
             assert_eq!(ChangeKind::from_tool_name(name), None, "{name}");
         }
-        assert!(
-            tools(true, false)
-                .iter()
-                .all(|t| ChangeKind::from_tool_name(&t.name).is_none())
-        );
+        assert!(tools(true, false).iter().all(|t| {
+            ChangeKind::from_tool_name(&t.name).is_none()
+                && RolloutTool::from_name(&t.name).is_none_or(RolloutTool::reads_only)
+        }));
+        for t in RolloutTool::ALL {
+            assert_eq!(RolloutTool::from_name(t.name()), Some(t));
+            assert!(
+                listed.iter().any(|l| l.name == t.name()),
+                "{t:?} has no tool"
+            );
+        }
     }
 }

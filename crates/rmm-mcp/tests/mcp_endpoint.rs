@@ -169,7 +169,8 @@ async fn tool_list_annotations_schemas_and_read_only() {
             tool.name
         );
         assert!(tool.description.as_ref().unwrap().len() > 40);
-        let is_change = rmm_mcp::CHANGE_TOOLS.contains(&tool.name.as_ref());
+        let is_change = rmm_mcp::CHANGE_TOOLS.contains(&tool.name.as_ref())
+            || rmm_mcp::RolloutTool::from_name(&tool.name).is_some_and(|t| !t.reads_only());
         assert_eq!(hints.read_only_hint, Some(!is_change), "{}", tool.name);
         assert_eq!(hints.destructive_hint, Some(is_change), "{}", tool.name);
     }
@@ -723,7 +724,7 @@ async fn stdio_codec_serves_the_same_tools() {
         }
     });
     let client = plain().serve(client_io).await.unwrap();
-    assert_eq!(client.list_all_tools().await.unwrap().len(), 11);
+    assert_eq!(client.list_all_tools().await.unwrap().len(), 20);
     let summary = call(&client, "fleet_summary", json!({}))
         .await
         .structured_content
