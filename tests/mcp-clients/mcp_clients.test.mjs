@@ -315,6 +315,72 @@ for (const transport of Object.keys(TRANSPORTS)) {
   });
 }
 
+test("stdio: an agent's rollout session: plan, a foreign digest refused, start, promote refused outside the envelope and taken inside it, the kill switch", async () => {
+  const client = await connect("stdio");
+  try {
+    const plan = {
+      name: "sdk rollout",
+      canary: { count: 3, soak_minutes: 5 },
+      waves: [{ count: 4, soak_minutes: 5 }, { percent: 100, soak_minutes: 5 }],
+      gates: { pause_after_each_wave: true, success_share: 0.5, failure_share: 0.9 },
+      execution: { retries: 0 },
+    };
+    // Every structured answer below is checked by the SDK against the tool's output schema.
+    const planned = await client.callTool({ name: "plan_rollout", arguments: { plan } });
+    assert.notEqual(planned.isError, true, JSON.stringify(planned));
+    const { digest, targets } = planned.structuredContent.preview;
+    assert.equal(planned.structuredContent.envelope.limits_hit[0].limit, "qualified");
+
+    const foreign = await client.callTool({
+      name: "start_rollout",
+      arguments: { plan, digest: "0000000000000000", confirm: true },
+    });
+    assert.equal(foreign.isError, true);
+    assert.equal(foreign.structuredContent.status, "preview_changed");
+    const started = await client.callTool({ name: "start_rollout", arguments: { plan, digest, confirm: true } });
+    assert.equal(started.structuredContent.status, "started", JSON.stringify(started));
+    const id = started.structuredContent.rollout_id;
+
+    // Driven as a person would (or the app): until the canary passed and waits for a promote.
+    const ran = await run(RMM, ["--profile", PROFILE, "rollout", "run", String(id), "--fast-sim"]);
+    assert.equal(ran.status, 7, ran.stderr);
+    const status = await client.callTool({ name: "rollout_status", arguments: { rollout_id: id } });
+    assert.equal(status.structuredContent.rollout.state, "paused");
+
+    const refused = await client.callTool({ name: "promote_rollout", arguments: { rollout_id: id } });
+    assert.equal(refused.isError, true);
+    const body = JSON.parse(refused.content[0].text);
+    assert.equal(body.error, "outside_envelope");
+    // Not qualified; and an offline canary device timing out may count against the failure share.
+    assert.equal(body.limits[0].limit, "qualified", refused.content[0].text);
+
+    // The person qualifies the files and sets the limits; the agent's promote is then taken.
+    for (const t of targets) {
+      const q = rmm(["policy", "qualify", "--model", t.model, "--file", t.file_id]);
+      assert.equal(q.code, 0, q.err);
+    }
+    const set = rmm(["policy", "set", "--largest-wave", "100", "--devices-per-day", "1000", "--max-failure-share", "1"]);
+    assert.equal(set.code, 0, set.err);
+    assert.match(set.out, /largest wave\s+100/);
+    const promoted = await client.callTool({ name: "promote_rollout", arguments: { rollout_id: id } });
+    assert.notEqual(promoted.isError, true, promoted.content[0]?.text);
+    assert.equal(promoted.structuredContent.action, "promote");
+    assert.equal(promoted.structuredContent.status.rollout.state, "running");
+
+    const stop = rmm(["policy", "stop-agents"]);
+    assert.equal(stop.code, 0, stop.err);
+    assert.match(stop.out, new RegExp(`Paused 1 rollout\\(s\\) agents started: ${id}`));
+    const stopped = await client.callTool({ name: "resume_rollout", arguments: { rollout_id: id } });
+    assert.equal(stopped.isError, true);
+    assert.equal(JSON.parse(stopped.content[0].text).limits[0].limit, "agents_stopped");
+    assert.equal(rmm(["policy", "allow-agents"]).code, 0);
+    const aborted = await client.callTool({ name: "abort_rollout", arguments: { rollout_id: id } });
+    assert.equal(aborted.structuredContent.status.rollout.state, "aborted", JSON.stringify(aborted));
+  } finally {
+    await client.close();
+  }
+});
+
 test("--print-config as pasted: the Inspector's --config and the SDK's HTTP transport", async () => {
   const addr = `127.0.0.1:${await freePort()}`;
   const printed = rmm(["mcp", "--print-config", "--http", addr, "--client", "inspector"]);
