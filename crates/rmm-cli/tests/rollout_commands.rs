@@ -39,7 +39,8 @@ async fn plan_start_run_status_history_and_list() {
     let s = Setup::new(120, true).await;
     let (code, out, err) = s.run(&args(&["rollout", "--json", "plan"], PLAN)).await;
     assert_eq!(code, 0, "{err}");
-    let preview: Value = serde_json::from_str(&out).unwrap();
+    let answer: Value = serde_json::from_str(&out).unwrap();
+    let preview = &answer["preview"];
     let digest = preview["digest"].as_str().unwrap().to_owned();
     let total = preview["total_devices"].as_u64().unwrap();
     assert!(total > 10, "{out}");
@@ -58,7 +59,7 @@ async fn plan_start_run_status_history_and_list() {
         ))
         .await;
     assert_eq!(code, 0, "{err}");
-    let id = serde_json::from_str::<Value>(&out).unwrap()["id"]
+    let id = serde_json::from_str::<Value>(&out).unwrap()["rollout_id"]
         .as_i64()
         .unwrap()
         .to_string();

@@ -67,7 +67,8 @@ async fn a_runner_process_killed_again_and_again_never_reserves_twice_nor_loses_
         .run(&plan.iter().map(String::as_str).collect::<Vec<_>>())
         .await;
     assert_eq!(code, 0, "{err}");
-    let preview: Value = serde_json::from_str(&out).unwrap();
+    let answer: Value = serde_json::from_str(&out).unwrap();
+    let preview = &answer["preview"];
     let digest = preview["digest"].as_str().unwrap().to_owned();
     let mut start = args(&["rollout", "--json", "start"]);
     start.extend(["--digest".to_owned(), digest]);
@@ -75,7 +76,7 @@ async fn a_runner_process_killed_again_and_again_never_reserves_twice_nor_loses_
         .run(&start.iter().map(String::as_str).collect::<Vec<_>>())
         .await;
     assert_eq!(code, 0, "{err}");
-    let id = serde_json::from_str::<Value>(&out).unwrap()["id"]
+    let id = serde_json::from_str::<Value>(&out).unwrap()["rollout_id"]
         .as_i64()
         .unwrap()
         .to_string();
