@@ -11,6 +11,7 @@ use rmm_core::settings::{
 };
 use serde::{Deserialize, Serialize};
 
+use crate::agent_policy_home::AgentPolicyHome;
 use crate::app_files::{read_json, write_json};
 use crate::app_info::DemoInfo;
 use crate::command_error::{CommandError, ErrorCode};
@@ -35,6 +36,8 @@ pub struct Connected {
     pub choice: Option<Choice>,
     pub session: Arc<SessionState>,
     pub fleet: Arc<FleetConnection>,
+    /// Where the agents' envelope of this profile is kept.
+    pub agent_policy: Option<AgentPolicyHome>,
 }
 
 impl Connected {
@@ -44,7 +47,13 @@ impl Connected {
             choice: None,
             session: Arc::new(SessionState::new(None, None)),
             fleet: Arc::new(FleetConnection::new(Err(no_profile()))),
+            agent_policy: None,
         }
+    }
+
+    /// The agents' envelope of this profile, or `no_profile`.
+    pub fn agent_policy(&self) -> Result<&AgentPolicyHome, CommandError> {
+        self.agent_policy.as_ref().ok_or_else(no_profile)
     }
 
     /// The name of the profile, as the keyring and the header know it.
@@ -280,10 +289,16 @@ fn demo_parts(
     let sign_in = sim
         .sign_in_profile()
         .map_err(|message| CommandError::new(ErrorCode::Internal, message))?;
+    // The demo's time is its simulator's: a rollout there follows the simulator's clock.
     let connection = audit_path
         .clone()
-        .and_then(|path| connect_fleet(&sim.resolved_profile(), &path));
-    Ok(parts(Choice::Demo, Some(sign_in), connection))
+        .and_then(|path| connect_fleet(&sim.resolved_profile(), &path))
+        .map(|mut c| {
+            c.operations = c.operations.clone().with_clock(sim.clock());
+            c
+        });
+    let policy = AgentPolicyHome::Demo(sim.agent_policy());
+    Ok(parts(Choice::Demo, Some(sign_in), connection, policy))
 }
 
 /// A settings-file profile's parts: its login URL, API origin, token rules and store.
@@ -305,12 +320,17 @@ fn profile_parts(
         store: connection.store.clone(),
         settings_path: Some(settings_path),
     };
+    let policy = AgentPolicyHome::Settings {
+        path: sign_in.settings_path.clone().unwrap_or_default(),
+        profile: resolved.profile.name.clone(),
+    };
     Ok(parts(
         Choice::Profile {
             name: resolved.profile.name.clone(),
         },
         Some(sign_in),
         Ok(connection),
+        policy,
     ))
 }
 
@@ -318,6 +338,7 @@ fn parts(
     choice: Choice,
     sign_in: Option<SignInProfile>,
     connection: Result<rmm_core::ProfileConnection, CommandError>,
+    agent_policy: AgentPolicyHome,
 ) -> (Connected, Option<EndpointProfile>) {
     let name = match &choice {
         Choice::Demo => DEMO_PROFILE.to_owned(),
@@ -328,11 +349,13 @@ fn parts(
         name,
         operations: c.operations.clone(),
         store: c.store.clone(),
+        rollouts: rmm_mcp::RolloutAccess::with_policy(agent_policy.source()),
     });
     let connected = Connected {
         choice: Some(choice),
         session: Arc::new(SessionState::new(sign_in, tokens)),
         fleet: Arc::new(FleetConnection::new(connection)),
+        agent_policy: Some(agent_policy),
     };
     (connected, endpoint_profile)
 }

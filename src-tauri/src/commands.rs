@@ -29,12 +29,23 @@ pub fn builder() -> Builder<tauri::Wry> {
             crate::profile_commands::use_profile,
             crate::profile_commands::start_demo,
             crate::profile_commands::sign_in_with_chromium,
+            crate::rollout_commands::plan_rollout,
+            crate::rollout_commands::start_rollout,
+            crate::rollout_commands::list_rollouts,
+            crate::rollout_commands::rollout_status,
+            crate::rollout_commands::rollout_history,
+            crate::rollout_commands::rollout_action,
+            crate::rollout_commands::agent_policy,
+            crate::rollout_commands::set_agent_policy,
+            crate::rollout_commands::qualify_firmware,
+            crate::rollout_commands::stop_agents,
         ])
         .events(collect_events![
             crate::fleet_commands::FleetProgress,
             crate::mcp_endpoint::ApprovalRequested,
             crate::mcp_endpoint::ApprovalSettled,
             crate::mcp_endpoint::McpActivity,
+            crate::rollout_runner::RolloutChanged,
         ])
         // The 64-bit integers crossing to the UI are Unix milliseconds and counts, far below
         // 2^53, so a JavaScript number holds them exactly.

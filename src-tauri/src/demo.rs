@@ -1,6 +1,10 @@
 //! The demo: the simulator of the Sharp cloud (`rmm-sim`) running inside the app, so that it
 //! works with no account and no network. It keeps running as long as this value lives.
 
+use std::sync::{Arc, Mutex};
+
+use rmm_core::rollout::AgentPolicy;
+
 use crate::app_info::DemoInfo;
 
 /// The profile name the demo's token is kept under in the keyring.
@@ -8,7 +12,9 @@ pub const DEMO_PROFILE: &str = "demo";
 
 /// A running in-process simulator.
 pub struct DemoSimulator {
-    sim: rmm_sim::Sim,
+    sim: Arc<rmm_sim::Sim>,
+    /// The demo's envelope for agents (the demo is in no settings file).
+    agent_policy: Arc<Mutex<AgentPolicy>>,
 }
 
 impl DemoSimulator {
@@ -45,7 +51,20 @@ impl DemoSimulator {
             devices = info.devices,
             "demo simulator running"
         );
-        Ok(Self { sim })
+        Ok(Self {
+            sim: Arc::new(sim),
+            agent_policy: Arc::default(),
+        })
+    }
+
+    /// The simulator's clock (its time moves on by itself, or as a test sets it).
+    pub fn clock(&self) -> rmm_core::Clock {
+        let sim = Arc::clone(&self.sim);
+        Arc::new(move || sim.now_ms())
+    }
+
+    pub fn agent_policy(&self) -> Arc<Mutex<AgentPolicy>> {
+        Arc::clone(&self.agent_policy)
     }
 
     /// What the UI may be told about the simulator.

@@ -7,6 +7,7 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 mod active_profile;
+mod agent_policy_home;
 mod app_files;
 mod app_info;
 mod command_error;
@@ -22,6 +23,8 @@ mod mcp_endpoint;
 mod notifications;
 mod profile_commands;
 mod rendering;
+mod rollout_commands;
+mod rollout_runner;
 mod session;
 mod single_instance;
 mod tray;
@@ -98,6 +101,8 @@ fn main() {
             app.manage(active);
             app.manage(endpoint);
             app.manage(app_info::AppState::new(log_dir));
+            app.manage(rollout_commands::RolloutStores::default());
+            rollout_runner::spawn(app.handle().clone());
             tray::install(app.handle());
             Ok(())
         })

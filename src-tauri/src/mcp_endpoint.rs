@@ -141,6 +141,8 @@ pub struct EndpointProfile {
     pub name: String,
     pub operations: FleetOperations,
     pub store: Arc<dyn TokenStore>,
+    /// The rollouts and the agents' envelope its servers use.
+    pub rollouts: rmm_mcp::RolloutAccess,
 }
 
 #[derive(Default)]
@@ -287,6 +289,7 @@ impl McpEndpoint {
         };
         let host: Arc<dyn EndpointHost> = self.clone();
         let ops = profile.operations.clone();
+        let rollouts = profile.rollouts.clone();
         let http_host = host.clone();
         let port = match running.settings.port {
             Some(port) => port,
@@ -295,7 +298,11 @@ impl McpEndpoint {
         let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
         let http = rmm_mcp::serve_http(
             addr,
-            move || RmmMcpServer::new(ops.clone(), options).with_host(http_host.clone(), "http"),
+            move || {
+                RmmMcpServer::new(ops.clone(), options)
+                    .with_host(http_host.clone(), "http")
+                    .with_rollouts(rollouts.clone())
+            },
             GuardConfig {
                 secret,
                 allowed_origins: Vec::new(),
@@ -352,12 +359,14 @@ impl McpEndpoint {
         };
         running.socket_path = Some(socket.path().to_owned());
         let ops = profile.operations.clone();
+        let rollouts = profile.rollouts.clone();
         running.socket_task = Some(tokio::spawn(async move {
             loop {
                 match socket.accept().await {
                     Ok(stream) => {
                         let server = RmmMcpServer::new(ops.clone(), options)
-                            .with_host(host.clone(), "socket");
+                            .with_host(host.clone(), "socket")
+                            .with_rollouts(rollouts.clone());
                         tokio::spawn(async move {
                             if let Err(error) =
                                 rmm_mcp::local_socket::serve_client(server, stream).await

@@ -68,6 +68,32 @@ export const commands = {
 	 *  the token. It runs in the background; `session_status` tells when it is done.
 	 */
 	signInWithChromium: () => typedError<SessionInfo_Serialize, CommandError_Serialize>(__TAURI_INVOKE("sign_in_with_chromium")),
+	/**  The preview of `plan` on the fleet as it is now, and its standing against the envelope. */
+	planRollout: (plan: RolloutPlan_Deserialize) => typedError<RolloutPlanAnswer_Serialize, CommandError_Serialize>(__TAURI_INVOKE("plan_rollout", { plan })),
+	/**  Starts `plan` if it still previews to the `digest` the person saw; its id. */
+	startRollout: (plan: RolloutPlan_Deserialize, digest: string) => typedError<number, CommandError_Serialize>(__TAURI_INVOKE("start_rollout", { plan, digest })),
+	/**  Every rollout, newest first. */
+	listRollouts: () => typedError<RolloutRecord_Serialize[], CommandError_Serialize>(__TAURI_INVOKE("list_rollouts")),
+	/**  Where a rollout is: waves, counts, gates, who drives it. */
+	rolloutStatus: (rolloutId: number) => typedError<RolloutStatus_Serialize, CommandError_Serialize>(__TAURI_INVOKE("rollout_status", { rolloutId })),
+	/**  The newest `limit` events of a rollout, oldest first. */
+	rolloutHistory: (rolloutId: number, limit: number) => typedError<RolloutEvent_Serialize[], CommandError_Serialize>(__TAURI_INVOKE("rollout_history", { rolloutId, limit })),
+	/**  The person's step on a rollout. */
+	rolloutAction: (rolloutId: number, action: RolloutAction) => typedError<RolloutStepAnswer_Serialize, CommandError_Serialize>(__TAURI_INVOKE("rollout_action", { rolloutId, action })),
+	/**  The agents' envelope of the active profile. */
+	agentPolicy: () => typedError<AgentPolicy_Serialize, CommandError_Serialize>(__TAURI_INVOKE("agent_policy")),
+	/**  Saves the agents' envelope (every broken rule comes back at once, by field). */
+	setAgentPolicy: (policy: AgentPolicy_Deserialize) => typedError<AgentPolicy_Serialize, CommandError_Serialize>(__TAURI_INVOKE("set_agent_policy", { policy })),
+	/**
+	 *  Qualifies (or, with `qualified: false`, unqualifies) a staged file for a model: agents
+	 *  may then roll it out inside their envelope.
+	 */
+	qualifyFirmware: (model: string, fileId: string, qualified: boolean) => typedError<AgentPolicy_Serialize, CommandError_Serialize>(__TAURI_INVOKE("qualify_firmware", { model, fileId, qualified })),
+	/**
+	 *  The kill switch: agents may take no rollout step, and every rollout an agent started is
+	 *  paused. The ids paused.
+	 */
+	stopAgents: () => typedError<number[], CommandError_Serialize>(__TAURI_INVOKE("stop_agents")),
 };
 
 /** Events */
@@ -76,15 +102,80 @@ export const events = {
 	approvalSettled: makeEvent<ApprovalSettled, ApprovalSettled>("approval-settled"),
 	fleetProgress: makeEvent<FleetProgress, FleetProgress>("fleet-progress"),
 	mcpActivity: makeEvent<McpActivity, McpActivity>("mcp-activity"),
+	rolloutChanged: makeEvent<RolloutChanged, RolloutChanged>("rollout-changed"),
 };
 
 /* Types */
+/**  What an abort did. */
+export type AbortReport = {
+	/**  Reservations removed before they started executing. */
+	stopped: string[],
+	/**  Devices already updating: they could not be stopped. */
+	not_stoppable: string[],
+	/**  Devices that never got a reservation. */
+	never_started: number,
+};
+
 /**  One call in the activity list. */
 export type AgentCall = {
 	atMs: number,
 	tool: string,
 	ok: boolean,
 	summary: string,
+};
+
+/**
+ *  What an agent may do alone, per profile (`[profiles.<name>.agent_policy]` in the settings
+ *  file). The defaults let an agent take no step alone: nothing is qualified.
+ */
+export type AgentPolicy = AgentPolicy_Serialize | AgentPolicy_Deserialize;
+
+/**
+ *  What an agent may do alone, per profile (`[profiles.<name>.agent_policy]` in the settings
+ *  file). The defaults let an agent take no step alone: nothing is qualified.
+ */
+export type AgentPolicy_Deserialize = {
+	/**  Firmware files agents may roll out, per model. */
+	qualified?: QualifiedFirmware[],
+	/**  Most devices rollouts may reserve in any 24 hours when an agent takes a step. */
+	devices_per_day?: number,
+	/**  The largest wave an agent may start. */
+	largest_wave?: number,
+	/**  Hours (`start-end`, the profile's time zone) in which agents may act. Empty: any hour. */
+	hours?: string[],
+	/**  Dates (`YYYY-MM-DD`, the profile's time zone) on which agents may not act. */
+	blackout_dates?: string[],
+	/**
+	 *  Above this share (0-1) of a rollout's finished devices failing, an agent may not
+	 *  resume or promote it.
+	 */
+	max_failure_share?: number | null,
+	/**  The kill switch: while on, agents may take no rollout step at all. */
+	agents_stopped?: boolean,
+};
+
+/**
+ *  What an agent may do alone, per profile (`[profiles.<name>.agent_policy]` in the settings
+ *  file). The defaults let an agent take no step alone: nothing is qualified.
+ */
+export type AgentPolicy_Serialize = {
+	/**  Firmware files agents may roll out, per model. */
+	qualified?: QualifiedFirmware[],
+	/**  Most devices rollouts may reserve in any 24 hours when an agent takes a step. */
+	devices_per_day: number,
+	/**  The largest wave an agent may start. */
+	largest_wave: number,
+	/**  Hours (`start-end`, the profile's time zone) in which agents may act. Empty: any hour. */
+	hours?: string[],
+	/**  Dates (`YYYY-MM-DD`, the profile's time zone) on which agents may not act. */
+	blackout_dates?: string[],
+	/**
+	 *  Above this share (0-1) of a rollout's finished devices failing, an agent may not
+	 *  resume or promote it.
+	 */
+	max_failure_share: number | null,
+	/**  The kill switch: while on, agents may take no rollout step at all. */
+	agents_stopped: boolean,
 };
 
 /**  An agent's session and its recent calls (newest first). */
@@ -245,6 +336,29 @@ export type Caller =
 /**  A rollout's engine acting for the one who started it (`started_by`: kind and name). */
 { kind: "rollout"; rollout_id: number; rollout: string; started_by: string };
 
+/**  The first wave: few devices, covering every model × current firmware (× site). */
+export type CanarySpec = CanarySpec_Serialize | CanarySpec_Deserialize;
+
+/**  The first wave: few devices, covering every model × current firmware (× site). */
+export type CanarySpec_Deserialize = {
+	/**  Devices in the canary (it grows to cover every stratum when there are more strata). */
+	count: number,
+	/**  Stratify by site (from `location`) as well, when the fleet has several sites. */
+	by_site?: boolean,
+	/**  Soak after the canary before the next wave, minutes. */
+	soak_minutes?: number,
+};
+
+/**  The first wave: few devices, covering every model × current firmware (× site). */
+export type CanarySpec_Serialize = {
+	/**  Devices in the canary (it grows to cover every stratum when there are more strata). */
+	count: number,
+	/**  Stratify by site (from `location`) as well, when the fleet has several sites. */
+	by_site: boolean,
+	/**  Soak after the canary before the next wave, minutes. */
+	soak_minutes: number,
+};
+
 /**  Cancel the reservations of devices. */
 export type CancelReservations = CancelReservations_Serialize | CancelReservations_Deserialize;
 
@@ -398,10 +512,45 @@ export type CommandError_Serialize = {
 	preview: ChangePreview_Serialize | null,
 };
 
+export type Conflict = {
+	device_id: string,
+	model: string,
+	kind: ConflictKind,
+	/**  Still part of the rollout (offline, replaced reservation) or left out. */
+	included: boolean,
+	message: string,
+};
+
+export type ConflictKind = 
+/**  Offline now: its update waits until it is back (it stays in the rollout). */
+"offline" | 
+/**  Has a reservation: kept out of the rollout, or replaced, by the plan's choice. */
+"reserved" | 
+/**  No staged file fits its model at the target version: left out. */
+"no_fitting_file" | 
+/**  Already on the target firmware: left out. */
+"up_to_date" | 
+/**  No allowed instant in the next 60 days (windows, OTA window, blackouts): left out. */
+"outside_every_window";
+
 /**  How many devices have one value. */
 export type Count = {
 	value: string,
 	devices: number,
+};
+
+/**  Counts of a wave (or of the whole rollout). */
+export type Counts = {
+	total: number,
+	pending: number,
+	reserving: number,
+	reserved: number,
+	verified: number,
+	/**  Out of retries. */
+	failed: number,
+	aborted: number,
+	/**  Not verified and whose last attempt failed (what the failure gate counts). */
+	failing: number,
 };
 
 /**  Where the demo simulator listens and as whom the demo signs in. No secret. */
@@ -462,6 +611,41 @@ export type DeviceListing_Serialize = {
 	/**  Of the returned devices, how many have newer firmware on offer. */
 	needing_update: number,
 	devices: DeviceView_Serialize[],
+};
+
+/**  Which devices take part: an explicit list, or a query over the group. */
+export type DeviceSelector = DeviceSelector_Serialize | DeviceSelector_Deserialize;
+
+/**  Which devices take part: an explicit list, or a query over the group. */
+export type DeviceSelector_Deserialize = {
+	/**  Exactly these device ids (the query fields are then not allowed). */
+	ids?: string[],
+	/**  Only these models. */
+	models?: string[],
+	/**  Only devices on one of these firmware versions. */
+	firmware?: string[],
+	/**  Only devices whose location contains this text (any case). */
+	location?: string | null,
+	/**  Only devices with newer firmware on offer (default true). */
+	needs_update?: boolean,
+	/**  Text searched in name, model, serial, IP and location. */
+	search?: string | null,
+};
+
+/**  Which devices take part: an explicit list, or a query over the group. */
+export type DeviceSelector_Serialize = {
+	/**  Exactly these device ids (the query fields are then not allowed). */
+	ids?: string[],
+	/**  Only these models. */
+	models?: string[],
+	/**  Only devices on one of these firmware versions. */
+	firmware?: string[],
+	/**  Only devices whose location contains this text (any case). */
+	location?: string,
+	/**  Only devices with newer firmware on offer (default true). */
+	needs_update: boolean,
+	/**  Text searched in name, model, serial, IP and location. */
+	search?: string,
 };
 
 /**  A device's state as the preview saw it. */
@@ -564,6 +748,38 @@ export type DeviceView_Serialize = {
 	reservation?: ReservationTimes_Serialize,
 };
 
+/**  Which limit of the envelope a step (or a plan) goes beyond. */
+export type EnvelopeLimit = 
+/**  The kill switch is on. */
+"agents_stopped" | 
+/**  A file of the rollout is not qualified for its model. */
+"qualified" | "devices_per_day" | "largest_wave" | "hours" | "blackout_dates" | "max_failure_share";
+
+/**  Where a plan stands against the envelope: which of its later steps an agent could take. */
+export type EnvelopeVerdict = EnvelopeVerdict_Serialize | EnvelopeVerdict_Deserialize;
+
+/**  Where a plan stands against the envelope: which of its later steps an agent could take. */
+export type EnvelopeVerdict_Deserialize = {
+	/**
+	 *  No limit is hit by the plan itself (a step may still hit the daily count, the hours or
+	 *  the failure share when it is taken).
+	 */
+	within: boolean,
+	limits_hit: LimitHit[],
+	policy: AgentPolicy_Deserialize,
+};
+
+/**  Where a plan stands against the envelope: which of its later steps an agent could take. */
+export type EnvelopeVerdict_Serialize = {
+	/**
+	 *  No limit is hit by the plan itself (a step may still hit the daily count, the hours or
+	 *  the failure share when it is taken).
+	 */
+	within: boolean,
+	limits_hit: LimitHit[],
+	policy: AgentPolicy_Serialize,
+};
+
 /**  What kind of failure a command met (the UI switches on it). */
 export type ErrorCode = 
 /**  No profile to sign in with (the app was not started with `--demo` and none is set up). */
@@ -588,6 +804,40 @@ export type ErrorCode =
 "local" | 
 /**  Something in the app itself went wrong. */
 "internal";
+
+/**  Per-device timeout and retries. */
+export type Execution = Execution_Serialize | Execution_Deserialize;
+
+/**  Per-device timeout and retries. */
+export type Execution_Deserialize = {
+	/**  No progress for this long (minutes) counts as a failure. */
+	device_timeout_minutes?: number,
+	/**  A failed device is tried again up to this many times... */
+	retries?: number,
+	/**  ...waiting this long first, doubled on each retry (minutes). */
+	retry_backoff_minutes?: number,
+	/**  The file is sent this long (minutes) before the update runs. */
+	transfer_lead_minutes?: number,
+};
+
+/**  Per-device timeout and retries. */
+export type Execution_Serialize = {
+	/**  No progress for this long (minutes) counts as a failure. */
+	device_timeout_minutes: number,
+	/**  A failed device is tried again up to this many times... */
+	retries: number,
+	/**  ...waiting this long first, doubled on each retry (minutes). */
+	retry_backoff_minutes: number,
+	/**  The file is sent this long (minutes) before the update runs. */
+	transfer_lead_minutes: number,
+};
+
+/**  What to do with existing reservations on the rollout's devices. */
+export type ExistingReservations = 
+/**  Leave those devices out of the rollout (and their reservation alone). */
+"keep_out" | 
+/**  Replace their reservation with the rollout's. */
+"replace";
 
 /**  A staged firmware file and the models it fits. */
 export type FirmwareFileView = FirmwareFileView_Serialize | FirmwareFileView_Deserialize;
@@ -697,6 +947,51 @@ export type FleetSummary_Serialize = {
 	by_ota_mode: Count[],
 };
 
+/**  A wave's gates and where its numbers stand: what `gates` decides on and `status` shows. */
+export type GateNumbers = {
+	/**  Devices of the wave verified, and how many the success gate needs. */
+	verified: number,
+	verified_needed: number,
+	/**  Verified or failing devices; the failure gate counts once this reaches `min_finished`. */
+	finished: number,
+	min_finished: number,
+	/**  Failing devices; the failure gate pauses when they are above both limits. */
+	failing: number,
+	failure_share: number | null,
+	failure_count: number,
+};
+
+/**  When a wave lets the next one start, and when the rollout stops. */
+export type Gates = Gates_Serialize | Gates_Deserialize;
+
+/**  When a wave lets the next one start, and when the rollout stops. */
+export type Gates_Deserialize = {
+	/**  Share of a wave verified updated that lets the next wave start (default 0.95). */
+	success_share?: number | null,
+	/**  Wait for a person (`rmm rollout promote`) after each wave instead of going on. */
+	pause_after_each_wave?: boolean,
+	/**  Failures above this share of the wave's finished devices... */
+	failure_share?: number | null,
+	/**  ...and above this count pause the rollout... */
+	failure_count?: number,
+	/**  ...once at least this many of the wave's devices have finished. */
+	min_finished?: number,
+};
+
+/**  When a wave lets the next one start, and when the rollout stops. */
+export type Gates_Serialize = {
+	/**  Share of a wave verified updated that lets the next wave start (default 0.95). */
+	success_share: number | null,
+	/**  Wait for a person (`rmm rollout promote`) after each wave instead of going on. */
+	pause_after_each_wave: boolean,
+	/**  Failures above this share of the wave's finished devices... */
+	failure_share: number | null,
+	/**  ...and above this count pause the rollout... */
+	failure_count: number,
+	/**  ...once at least this many of the wave's devices have finished. */
+	min_finished: number,
+};
+
 /**
  *  What helps with a problem, as data: a listing that shows the values a field may take, or
  *  the switch that allows what the rule refuses.
@@ -708,6 +1003,12 @@ export type Hint =
 "list_staged_firmware" | 
 /**  Firmware for another model is allowed only when the caller says so. */
 "allow_other_model";
+
+/**  One limit hit, and why, in a sentence. */
+export type LimitHit = {
+	limit: EnvelopeLimit,
+	message: string,
+};
 
 /**  The connected agents changed. */
 export type McpActivity = {
@@ -774,6 +1075,79 @@ export type McpStatus_Serialize = {
 	/**  Why the endpoint is not running although on. */
 	error: string | null,
 	agents: AgentSession[],
+};
+
+/**
+ *  Devices in OTA `auto` mode could update themselves outside the plan: hold them in
+ *  `confirmation` for the rollout and restore them after.
+ */
+export type OtaGuard = OtaGuard_Serialize | OtaGuard_Deserialize;
+
+/**
+ *  Devices in OTA `auto` mode could update themselves outside the plan: hold them in
+ *  `confirmation` for the rollout and restore them after.
+ */
+export type OtaGuard_Deserialize = {
+	enabled?: boolean,
+	existing_reservations?: ExistingReservations,
+};
+
+/**
+ *  Devices in OTA `auto` mode could update themselves outside the plan: hold them in
+ *  `confirmation` for the rollout and restore them after.
+ */
+export type OtaGuard_Serialize = {
+	enabled: boolean,
+	existing_reservations: ExistingReservations,
+};
+
+/**  One device in a wave. */
+export type PlannedDevice = PlannedDevice_Serialize | PlannedDevice_Deserialize;
+
+/**  One device in a wave. */
+export type PlannedDevice_Deserialize = {
+	device_id: string,
+	model: string,
+	/**  The part of `location` before ` / ` (empty when unknown). */
+	site?: string,
+	firmware: string,
+	target_version: string,
+	file_id: string,
+	/**  `UTC±hh:mm`, from the plan's time zones. */
+	time_zone: string,
+	/**  The device's own OTA window (start, end hours), when it has one. */
+	ota_window?: [number, number] | null,
+	/**  In OTA `auto` mode: the OTA guard holds it in `confirmation` during the rollout. */
+	ota_auto: boolean,
+	offline: boolean,
+	/**  The file of the reservation the rollout replaces, if any. */
+	replaces_reservation?: string | null,
+	/**  The first instant the update could run if its wave started at the wave's estimate. */
+	first_slot_ms?: number | null,
+	first_slot_local?: string,
+};
+
+/**  One device in a wave. */
+export type PlannedDevice_Serialize = {
+	device_id: string,
+	model: string,
+	/**  The part of `location` before ` / ` (empty when unknown). */
+	site?: string,
+	firmware: string,
+	target_version: string,
+	file_id: string,
+	/**  `UTC±hh:mm`, from the plan's time zones. */
+	time_zone: string,
+	/**  The device's own OTA window (start, end hours), when it has one. */
+	ota_window?: [number, number],
+	/**  In OTA `auto` mode: the OTA guard holds it in `confirmation` during the rollout. */
+	ota_auto: boolean,
+	offline: boolean,
+	/**  The file of the reservation the rollout replaces, if any. */
+	replaces_reservation?: string,
+	/**  The first instant the update could run if its wave started at the wave's estimate. */
+	first_slot_ms?: number,
+	first_slot_local?: string,
 };
 
 export type PreviewWarning = PreviewWarning_Serialize | PreviewWarning_Deserialize;
@@ -920,6 +1294,12 @@ export type ProfileSummary_Serialize = {
 	hasPassword: boolean,
 };
 
+/**  A staged firmware file a person has qualified for one model: agents may roll it out. */
+export type QualifiedFirmware = {
+	model: string,
+	file_id: string,
+};
+
 /**
  *  The times of a reservation, both as the cloud holds them and as instants, so that every
  *  face can show them in its user's own time zone.
@@ -954,6 +1334,240 @@ export type ReservationTimes_Serialize = {
 	execute_local: string,
 	/**  The reservation's time zone, `UTC±hh:mm`. */
 	time_zone: string,
+};
+
+/**  A step taken on a started rollout. */
+export type RolloutAction = "pause" | "resume" | "promote" | "abort" | "retry_failed";
+
+/**  A rollout moved on (state, wave or reason): the Rollouts view reads it again. */
+export type RolloutChanged = {
+	rollout_id: number,
+	state: RolloutState,
+	summary: string,
+};
+
+/**  One line of a rollout's history. */
+export type RolloutEvent = RolloutEvent_Serialize | RolloutEvent_Deserialize;
+
+/**  One line of a rollout's history. */
+export type RolloutEvent_Deserialize = {
+	id: number,
+	at_ms: number,
+	device_id?: string | null,
+	kind: string,
+	detail: string,
+};
+
+/**  One line of a rollout's history. */
+export type RolloutEvent_Serialize = {
+	id: number,
+	at_ms: number,
+	device_id?: string,
+	kind: string,
+	detail: string,
+};
+
+/**  A phased firmware rollout. */
+export type RolloutPlan = RolloutPlan_Serialize | RolloutPlan_Deserialize;
+
+/**  A plan's preview (nothing changed) and where it stands against the agents' envelope. */
+export type RolloutPlanAnswer = RolloutPlanAnswer_Serialize | RolloutPlanAnswer_Deserialize;
+
+/**  A plan's preview (nothing changed) and where it stands against the agents' envelope. */
+export type RolloutPlanAnswer_Deserialize = {
+	preview: RolloutPreview_Deserialize,
+	envelope: EnvelopeVerdict_Deserialize,
+	/**  What to do next. */
+	next_step: string,
+};
+
+/**  A plan's preview (nothing changed) and where it stands against the agents' envelope. */
+export type RolloutPlanAnswer_Serialize = {
+	preview: RolloutPreview_Serialize,
+	envelope: EnvelopeVerdict_Serialize,
+	/**  What to do next. */
+	next_step: string,
+};
+
+/**  A phased firmware rollout. */
+export type RolloutPlan_Deserialize = {
+	/**  A name for people ("Q4 firmware, EMEA"). */
+	name: string,
+	/**  The group; else the token's tenant. */
+	group_id?: string | null,
+	target?: TargetFirmware_Deserialize,
+	devices?: DeviceSelector_Deserialize,
+	canary?: CanarySpec_Deserialize,
+	/**  The waves after the canary; the last one takes whatever remains. */
+	waves?: WaveSpec_Deserialize[],
+	gates?: Gates_Deserialize,
+	execution?: Execution_Deserialize,
+	windows?: Windows_Deserialize,
+	time_zones?: TimeZones_Deserialize,
+	ota_guard?: OtaGuard_Deserialize,
+};
+
+/**  A phased firmware rollout. */
+export type RolloutPlan_Serialize = {
+	/**  A name for people ("Q4 firmware, EMEA"). */
+	name: string,
+	/**  The group; else the token's tenant. */
+	group_id?: string,
+	target: TargetFirmware_Serialize,
+	devices: DeviceSelector_Serialize,
+	canary: CanarySpec_Serialize,
+	/**  The waves after the canary; the last one takes whatever remains. */
+	waves: WaveSpec_Serialize[],
+	gates: Gates_Serialize,
+	execution: Execution_Serialize,
+	windows: Windows_Serialize,
+	time_zones: TimeZones_Serialize,
+	ota_guard: OtaGuard_Serialize,
+};
+
+/**  What a rollout plan will do on the fleet as it is now. Start it by passing `digest` back. */
+export type RolloutPreview = RolloutPreview_Serialize | RolloutPreview_Deserialize;
+
+/**  What a rollout plan will do on the fleet as it is now. Start it by passing `digest` back. */
+export type RolloutPreview_Deserialize = {
+	name: string,
+	group_id: string,
+	plan: RolloutPlan_Deserialize,
+	/**  Devices in the waves. */
+	total_devices: number,
+	targets: TargetView[],
+	waves: WavePreview_Deserialize[],
+	conflicts: Conflict[],
+	/**  Devices the OTA guard holds in `confirmation` for the rollout. */
+	ota_guarded: number,
+	/**  One line per notable fact, for people. */
+	notes: string[],
+	/**  Names this plan on these devices in this state (not the time estimates). */
+	digest: string,
+};
+
+/**  What a rollout plan will do on the fleet as it is now. Start it by passing `digest` back. */
+export type RolloutPreview_Serialize = {
+	name: string,
+	group_id: string,
+	plan: RolloutPlan_Serialize,
+	/**  Devices in the waves. */
+	total_devices: number,
+	targets: TargetView[],
+	waves: WavePreview_Serialize[],
+	conflicts: Conflict[],
+	/**  Devices the OTA guard holds in `confirmation` for the rollout. */
+	ota_guarded: number,
+	/**  One line per notable fact, for people. */
+	notes: string[],
+	/**  Names this plan on these devices in this state (not the time estimates). */
+	digest: string,
+};
+
+/**  A rollout as stored. */
+export type RolloutRecord = RolloutRecord_Serialize | RolloutRecord_Deserialize;
+
+/**  A rollout as stored. */
+export type RolloutRecord_Deserialize = {
+	id: number,
+	name: string,
+	group_id: string,
+	digest: string,
+	state: RolloutState,
+	/**  Why it is paused, aborted or finished (empty while running). */
+	reason: string,
+	/**  The wave being run (0 = canary). */
+	wave: number,
+	waves: number,
+	/**  When the current wave passed its success gate (its soak runs from here). */
+	wave_passed_ms?: number | null,
+	/**  A person asked to start the next wave now. */
+	promote: boolean,
+	started_by: Caller,
+	created_ms: number,
+	updated_ms: number,
+	lease_holder?: string | null,
+	lease_until_ms: number,
+};
+
+/**  A rollout as stored. */
+export type RolloutRecord_Serialize = {
+	id: number,
+	name: string,
+	group_id: string,
+	digest: string,
+	state: RolloutState,
+	/**  Why it is paused, aborted or finished (empty while running). */
+	reason: string,
+	/**  The wave being run (0 = canary). */
+	wave: number,
+	waves: number,
+	/**  When the current wave passed its success gate (its soak runs from here). */
+	wave_passed_ms: number | null,
+	/**  A person asked to start the next wave now. */
+	promote: boolean,
+	started_by: Caller,
+	created_ms: number,
+	updated_ms: number,
+	lease_holder: string | null,
+	lease_until_ms: number,
+};
+
+/**  Where a rollout is. */
+export type RolloutState = "running" | 
+/**  Paused by a person or by a gate (`reason` says which). */
+"paused" | 
+/**  Every wave done; some devices may have failed. */
+"finished" | "aborted";
+
+/**  A rollout as `status` shows it. */
+export type RolloutStatus = RolloutStatus_Serialize | RolloutStatus_Deserialize;
+
+/**  A rollout as `status` shows it. */
+export type RolloutStatus_Deserialize = {
+	rollout: RolloutRecord_Deserialize,
+	counts: Counts,
+	waves: WaveStatus[],
+	/**  Whether a runner holds the lease now (a rollout nobody drives waits). */
+	driven: boolean,
+	/**  What the status means, in one line. */
+	summary: string,
+};
+
+/**  A rollout as `status` shows it. */
+export type RolloutStatus_Serialize = {
+	rollout: RolloutRecord_Serialize,
+	counts: Counts,
+	waves: WaveStatus[],
+	/**  Whether a runner holds the lease now (a rollout nobody drives waits). */
+	driven: boolean,
+	/**  What the status means, in one line. */
+	summary: string,
+};
+
+/**  What a step did, and the rollout's status after it. */
+export type RolloutStepAnswer = RolloutStepAnswer_Serialize | RolloutStepAnswer_Deserialize;
+
+/**  What a step did, and the rollout's status after it. */
+export type RolloutStepAnswer_Deserialize = {
+	action: RolloutAction,
+	rollout_id: number,
+	/**  Devices the step lets start (promote, resume) or tries again (retry_failed). */
+	devices?: number | null,
+	/**  What an abort removed and could not stop. */
+	abort?: AbortReport | null,
+	status: RolloutStatus_Deserialize,
+};
+
+/**  What a step did, and the rollout's status after it. */
+export type RolloutStepAnswer_Serialize = {
+	action: RolloutAction,
+	rollout_id: number,
+	/**  Devices the step lets start (promote, resume) or tries again (retry_failed). */
+	devices?: number,
+	/**  What an abort removed and could not stop. */
+	abort?: AbortReport,
+	status: RolloutStatus_Serialize,
 };
 
 /**  Schedule a firmware file onto devices (an `UpdateReservation` in the cloud). */
@@ -1059,6 +1673,41 @@ export type SetOtaMode_Serialize = {
 	group_id: string | null,
 };
 
+/**  The firmware each device should reach. */
+export type TargetFirmware = TargetFirmware_Serialize | TargetFirmware_Deserialize;
+
+/**  The firmware each device should reach. */
+export type TargetFirmware_Deserialize = {
+	/**
+	 *  Each model's latest firmware (the version the cloud offers), from the staged file that
+	 *  fits the model and names that version. Used when `files` is empty.
+	 */
+	latest?: boolean,
+	/**  One staged file per model: model name → file id. */
+	files?: { [key in string]: string },
+};
+
+/**  The firmware each device should reach. */
+export type TargetFirmware_Serialize = {
+	/**
+	 *  Each model's latest firmware (the version the cloud offers), from the staged file that
+	 *  fits the model and names that version. Used when `files` is empty.
+	 */
+	latest: boolean,
+	/**  One staged file per model: model name → file id. */
+	files?: { [key in string]: string },
+};
+
+/**  The file a device is to get and the version it installs. */
+export type TargetView = {
+	model: string,
+	file_id: string,
+	file_title: string,
+	version: string,
+	/**  Devices of the rollout getting it. */
+	devices: number,
+};
+
 /**  A tenant (group) the user may manage. */
 export type TenantView = TenantView_Serialize | TenantView_Deserialize;
 
@@ -1076,6 +1725,25 @@ export type TenantView_Serialize = {
 	parent_group_id?: string,
 };
 
+/**  Devices' time zones: the cloud does not give one, so the plan says, per site. */
+export type TimeZones = TimeZones_Serialize | TimeZones_Deserialize;
+
+/**  Devices' time zones: the cloud does not give one, so the plan says, per site. */
+export type TimeZones_Deserialize = {
+	/**  `UTC±hh:mm` of devices whose site is not listed. */
+	default?: string,
+	/**  Site (the part of `location` before ` / `) → `UTC±hh:mm`. */
+	sites?: { [key in string]: string },
+};
+
+/**  Devices' time zones: the cloud does not give one, so the plan says, per site. */
+export type TimeZones_Serialize = {
+	/**  `UTC±hh:mm` of devices whose site is not listed. */
+	default: string,
+	/**  Site (the part of `location` before ` / `) → `UTC±hh:mm`. */
+	sites?: { [key in string]: string },
+};
+
 export type Value = null | boolean | number | string | Value[] | { [key in string]: Value };
 
 export type WarningKind = 
@@ -1091,6 +1759,93 @@ export type WarningKind =
 "no_reservation" | 
 /**  The device already has these settings. */
 "no_change";
+
+/**  A wave: the canary is wave 0. */
+export type WavePreview = WavePreview_Serialize | WavePreview_Deserialize;
+
+/**  A wave: the canary is wave 0. */
+export type WavePreview_Deserialize = {
+	index: number,
+	/**  `canary`, `wave 1`, ... */
+	label: string,
+	soak_minutes: number,
+	/**  If every earlier wave passes its gate as soon as it can. */
+	earliest_start_ms: number,
+	devices: PlannedDevice_Deserialize[],
+};
+
+/**  A wave: the canary is wave 0. */
+export type WavePreview_Serialize = {
+	index: number,
+	/**  `canary`, `wave 1`, ... */
+	label: string,
+	soak_minutes: number,
+	/**  If every earlier wave passes its gate as soon as it can. */
+	earliest_start_ms: number,
+	devices: PlannedDevice_Serialize[],
+};
+
+/**  One wave after the canary: a share or a count of the devices left after the canary. */
+export type WaveSpec = WaveSpec_Serialize | WaveSpec_Deserialize;
+
+/**  One wave after the canary: a share or a count of the devices left after the canary. */
+export type WaveSpec_Deserialize = {
+	/**  Percent (0-100] of the devices after the canary. */
+	percent?: number | null,
+	/**  Or a number of devices. */
+	count?: number | null,
+	/**  Soak after this wave before the next one, minutes. */
+	soak_minutes?: number,
+};
+
+/**  One wave after the canary: a share or a count of the devices left after the canary. */
+export type WaveSpec_Serialize = {
+	/**  Percent (0-100] of the devices after the canary. */
+	percent?: number | null,
+	/**  Or a number of devices. */
+	count?: number,
+	/**  Soak after this wave before the next one, minutes. */
+	soak_minutes: number,
+};
+
+/**  One wave in a status. */
+export type WaveStatus = {
+	index: number,
+	label: string,
+	counts: Counts,
+	gate: GateNumbers,
+};
+
+/**  When updates may run, in each device's local time. */
+export type Windows = Windows_Serialize | Windows_Deserialize;
+
+/**  When updates may run, in each device's local time. */
+export type Windows_Deserialize = {
+	/**  Allowed hours, `start-end` (end excluded; `22-5` runs over midnight). Empty: any hour. */
+	hours?: string[],
+	/**  Allowed days (`mon` .. `sun`). Empty: every day. */
+	days?: string[],
+	/**  Local dates (`YYYY-MM-DD`) on which nothing runs. */
+	blackout_dates?: string[],
+	/**  Also keep inside each device's own OTA window (`otaStartHour`-`otaEndHour`). */
+	respect_ota_window?: boolean,
+	/**  At most this many devices of one site updating at once. */
+	site_limit?: number | null,
+};
+
+/**  When updates may run, in each device's local time. */
+export type Windows_Serialize = {
+	/**  Allowed hours, `start-end` (end excluded; `22-5` runs over midnight). Empty: any hour. */
+	hours?: string[],
+	/**  Allowed days (`mon` .. `sun`). Empty: every day. */
+	days?: string[],
+	/**  Local dates (`YYYY-MM-DD`) on which nothing runs. */
+	blackout_dates?: string[],
+	/**  Also keep inside each device's own OTA window (`otaStartHour`-`otaEndHour`). */
+	respect_ota_window: boolean,
+	/**  At most this many devices of one site updating at once. */
+	site_limit?: number,
+};
 
 /* Tauri Specta runtime */
 async function typedError<T, E>(result: Promise<T>): Promise<{ status: "ok"; data: T } | { status: "error"; error: E }> {

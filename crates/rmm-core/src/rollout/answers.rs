@@ -10,6 +10,7 @@ use super::planner::RolloutPreview;
 use super::store::RolloutRecord;
 
 /// A plan's preview (nothing changed) and where it stands against the agents' envelope.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RolloutPlanAnswer {
     pub preview: RolloutPreview,
@@ -19,6 +20,7 @@ pub struct RolloutPlanAnswer {
 }
 
 /// What asking to start a rollout came to.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum StartStatus {
@@ -38,6 +40,7 @@ pub enum StartStatus {
 }
 
 /// The answer to starting a rollout.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RolloutStartAnswer {
     pub status: StartStatus,
@@ -49,12 +52,14 @@ pub struct RolloutStartAnswer {
 }
 
 /// Every rollout of the profile, newest first.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RolloutsAnswer {
     pub rollouts: Vec<RolloutRecord>,
 }
 
 /// A step taken on a started rollout.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RolloutAction {
@@ -66,6 +71,7 @@ pub enum RolloutAction {
 }
 
 /// What a step did, and the rollout's status after it.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RolloutStepAnswer {
     pub action: RolloutAction,

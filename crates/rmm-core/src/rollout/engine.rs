@@ -106,6 +106,7 @@ pub enum CrashPoint {
 pub type CrashHook = Arc<dyn Fn(CrashPoint) -> bool + Send + Sync>;
 
 /// Counts of a wave (or of the whole rollout).
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Counts {
     pub total: usize,
@@ -143,6 +144,7 @@ impl Counts {
 }
 
 /// A wave's gates and where its numbers stand: what `gates` decides on and `status` shows.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct GateNumbers {
     /// Devices of the wave verified, and how many the success gate needs.
@@ -205,6 +207,7 @@ impl GateNumbers {
 }
 
 /// One wave in a status.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct WaveStatus {
     pub index: usize,
@@ -214,6 +217,7 @@ pub struct WaveStatus {
 }
 
 /// A rollout as `status` shows it.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RolloutStatus {
     pub rollout: RolloutRecord,
@@ -226,6 +230,7 @@ pub struct RolloutStatus {
 }
 
 /// What one tick did and when the next one is due.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct TickReport {
     pub state: RolloutState,
@@ -242,6 +247,7 @@ pub struct TickReport {
 }
 
 /// What an abort did.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct AbortReport {
     /// Reservations removed before they started executing.

@@ -14,6 +14,7 @@ use crate::problems::Problems;
 pub const MAX_WAVES: usize = 20;
 
 /// A phased firmware rollout.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RolloutPlan {
@@ -44,6 +45,7 @@ pub struct RolloutPlan {
 }
 
 /// The firmware each device should reach.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TargetFirmware {
@@ -57,6 +59,7 @@ pub struct TargetFirmware {
 }
 
 /// Which devices take part: an explicit list, or a query over the group.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeviceSelector {
@@ -81,6 +84,7 @@ pub struct DeviceSelector {
 }
 
 /// The first wave: few devices, covering every model × current firmware (× site).
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CanarySpec {
@@ -105,6 +109,7 @@ impl Default for CanarySpec {
 }
 
 /// One wave after the canary: a share or a count of the devices left after the canary.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WaveSpec {
@@ -120,6 +125,7 @@ pub struct WaveSpec {
 }
 
 /// When a wave lets the next one start, and when the rollout stops.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Gates {
@@ -153,6 +159,7 @@ impl Default for Gates {
 }
 
 /// Per-device timeout and retries.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Execution {
@@ -182,6 +189,7 @@ impl Default for Execution {
 }
 
 /// When updates may run, in each device's local time.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Windows {
@@ -203,6 +211,7 @@ pub struct Windows {
 }
 
 /// Devices' time zones: the cloud does not give one, so the plan says, per site.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TimeZones {
@@ -224,6 +233,7 @@ impl Default for TimeZones {
 }
 
 /// What to do with existing reservations on the rollout's devices.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ExistingReservations {
@@ -236,6 +246,7 @@ pub enum ExistingReservations {
 
 /// Devices in OTA `auto` mode could update themselves outside the plan: hold them in
 /// `confirmation` for the rollout and restore them after.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OtaGuard {

@@ -22,6 +22,7 @@ use crate::problems::Problems;
 pub const ASSUMED_WAVE_MINUTES: i64 = 30;
 
 /// The file a device is to get and the version it installs.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct TargetView {
     pub model: String,
@@ -33,6 +34,7 @@ pub struct TargetView {
 }
 
 /// One device in a wave.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct PlannedDevice {
     pub device_id: String,
@@ -62,6 +64,7 @@ pub struct PlannedDevice {
 }
 
 /// A wave: the canary is wave 0.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct WavePreview {
     pub index: usize,
@@ -73,6 +76,7 @@ pub struct WavePreview {
     pub devices: Vec<PlannedDevice>,
 }
 
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ConflictKind {
@@ -88,6 +92,7 @@ pub enum ConflictKind {
     OutsideEveryWindow,
 }
 
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Conflict {
     pub device_id: String,
@@ -99,6 +104,7 @@ pub struct Conflict {
 }
 
 /// What a rollout plan will do on the fleet as it is now. Start it by passing `digest` back.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RolloutPreview {
     pub name: String,

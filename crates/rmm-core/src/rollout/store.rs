@@ -88,6 +88,7 @@ CREATE TABLE IF NOT EXISTS rollout_intent (
 ";
 
 /// Where a rollout is.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RolloutState {
@@ -120,6 +121,7 @@ impl RolloutState {
 }
 
 /// Where a device is in a rollout.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
 )]
@@ -174,6 +176,7 @@ impl DeviceState {
 }
 
 /// A rollout as stored.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RolloutRecord {
     pub id: i64,
@@ -198,6 +201,7 @@ pub struct RolloutRecord {
 }
 
 /// A device of a rollout as stored.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct DeviceRecord {
     pub device_id: String,
@@ -228,6 +232,7 @@ pub struct DeviceRecord {
 }
 
 /// One line of a rollout's history.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct RolloutEvent {
     pub id: i64,
