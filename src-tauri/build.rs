@@ -39,6 +39,16 @@ fn main() {
             "use_profile",
             "start_demo",
             "sign_in_with_chromium",
+            "plan_rollout",
+            "start_rollout",
+            "list_rollouts",
+            "rollout_status",
+            "rollout_history",
+            "rollout_action",
+            "agent_policy",
+            "set_agent_policy",
+            "qualify_firmware",
+            "stop_agents",
         ]));
     if let Err(error) = tauri_build::try_build(attributes) {
         println!("cargo::error=tauri-build failed: {error:#}");

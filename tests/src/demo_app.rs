@@ -93,6 +93,26 @@ pub async fn turn_on_endpoint(session: &Session) -> Result<AgentEndpoint, String
     })
 }
 
+/// POSTs `body` to a control endpoint (`.../clock`, `.../rollout-faults`); its JSON answer.
+pub async fn post_json(url: &str, body: &Value) -> Result<Value, String> {
+    let answer = reqwest::Client::new()
+        .post(url)
+        .json(body)
+        .send()
+        .await
+        .map_err(|e| format!("POST {url}: {e}"))?;
+    let status = answer.status();
+    let value: Value = answer
+        .json()
+        .await
+        .map_err(|e| format!("POST {url}: {e}"))?;
+    if status.is_success() {
+        Ok(value)
+    } else {
+        Err(format!("POST {url}: {status} {value}"))
+    }
+}
+
 async fn get_json(url: String) -> Result<Value, String> {
     reqwest::get(&url)
         .await

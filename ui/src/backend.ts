@@ -53,6 +53,19 @@ export type ProfileSummary = B.ProfileSummary_Serialize;
 export type ProfileList = B.ProfileList_Serialize;
 export type ProfileInput = B.ProfileInput_Deserialize;
 
+// Rollouts and the agents' envelope.
+export type RolloutPlan = B.RolloutPlan_Deserialize;
+export type RolloutPlanAnswer = B.RolloutPlanAnswer_Serialize;
+export type RolloutPreview = B.RolloutPreview_Serialize;
+export type RolloutRecord = B.RolloutRecord_Serialize;
+export type RolloutStatus = B.RolloutStatus_Serialize;
+export type RolloutEvent = B.RolloutEvent_Serialize;
+export type RolloutAction = B.RolloutAction;
+export type RolloutStepAnswer = B.RolloutStepAnswer_Serialize;
+export type RolloutChanged = B.RolloutChanged;
+export type AgentPolicy = B.AgentPolicy_Serialize;
+export type AgentPolicyInput = B.AgentPolicy_Deserialize;
+
 /**
  * A command's failure as thrown by this facade: `code` to switch on, `problems` field by field
  * for bad input (field names as rmm-core gives them: `device_ids`, `device_ids[2]`,
@@ -199,6 +212,61 @@ export async function useProfile(name: string): Promise<SessionInfo> {
 /** Starts the built-in simulator and switches the app to it, as `--demo` does. */
 export async function startDemo(): Promise<SessionInfo> {
   return unwrap(await commands.startDemo());
+}
+
+/** The preview of a rollout plan (nothing changes) and where it stands against the agents' envelope. */
+export async function planRollout(plan: RolloutPlan): Promise<RolloutPlanAnswer> {
+  return unwrap(await commands.planRollout(plan));
+}
+
+/** Starts a plan whose preview had this digest; throws `preview_changed` if the fleet moved. */
+export async function startRollout(plan: RolloutPlan, digest: string): Promise<number> {
+  return unwrap(await commands.startRollout(plan, digest));
+}
+
+/** Every rollout, newest first. */
+export async function listRollouts(): Promise<RolloutRecord[]> {
+  return unwrap(await commands.listRollouts());
+}
+
+/** Where a rollout is: waves, counts per state, gates, who drives it. */
+export async function rolloutStatus(rolloutId: number): Promise<RolloutStatus> {
+  return unwrap(await commands.rolloutStatus(rolloutId));
+}
+
+/** A rollout's newest `limit` events, oldest first. */
+export async function rolloutHistory(rolloutId: number, limit: number): Promise<RolloutEvent[]> {
+  return unwrap(await commands.rolloutHistory(rolloutId, limit));
+}
+
+/** Pause, resume, promote, abort or retry failed devices, as the signed-in person. */
+export async function rolloutAction(rolloutId: number, action: RolloutAction): Promise<RolloutStepAnswer> {
+  return unwrap(await commands.rolloutAction(rolloutId, action));
+}
+
+/** The agents' envelope of the profile in use. */
+export async function agentPolicy(): Promise<AgentPolicy> {
+  return unwrap(await commands.agentPolicy());
+}
+
+/** Saves the agents' envelope; bad fields throw `bad_input` with every problem. */
+export async function setAgentPolicy(policy: AgentPolicyInput): Promise<AgentPolicy> {
+  return unwrap(await commands.setAgentPolicy(policy));
+}
+
+/** Marks a staged file qualified (or not) for a model: agents may roll it out alone. */
+export async function qualifyFirmware(model: string, fileId: string, qualified: boolean): Promise<AgentPolicy> {
+  return unwrap(await commands.qualifyFirmware(model, fileId, qualified));
+}
+
+/** The kill switch: agents take no rollout step; every rollout an agent started is paused. */
+export async function stopAgents(): Promise<number[]> {
+  return unwrap(await commands.stopAgents());
+}
+
+/** Calls `cb` when a rollout moved on (state, wave, reason). */
+export function onRolloutChanged(cb: (c: RolloutChanged) => void): Promise<Unlisten> {
+  return events.rolloutChanged.listen((e) => cb(e.payload));
 }
 
 /** Unsubscribes a listener. */

@@ -31,6 +31,8 @@ export interface FleetView {
   load(): Promise<void>;
   /** Reads these devices again and updates just their rows. */
   refresh(deviceIds: string[]): Promise<void>;
+  /** The ids of the devices selected in the grid (a rollout may be planned on them). */
+  selectedIds(): string[];
 }
 
 const BAR_NAMES: Record<BarFilter["field"], string> = {
@@ -246,7 +248,7 @@ export function createFleetView(deps: FleetViewDeps): FleetView {
 
   setSignedIn(false);
   syncSelection();
-  return { root, grid, setSignedIn, load, refresh };
+  return { root, grid, setSignedIn, load, refresh, selectedIds: () => selected.map((d) => d.device_id) };
 }
 
 /** Resolves after the next frame has been drawn. */

@@ -13,6 +13,7 @@ import { createFirmwareView } from "./firmware_view";
 import { FleetStore } from "./fleet_store";
 import { createFirstRun } from "./first_run";
 import { createFleetView } from "./fleet_view";
+import { createRolloutsView } from "./rollouts_view";
 import { createScheduledView } from "./scheduled_view";
 import { startHeader } from "./session_header";
 import { createSettingsView } from "./settings_view";
@@ -37,6 +38,7 @@ const fleet = createFleetView({ store, banner, toasts, onChangeApplied: () => vo
 const firmware = createFirmwareView(banner);
 const scheduled = createScheduledView({ store, banner, toasts });
 const agents = createAgentsView({ banner, toasts });
+const rollouts = createRolloutsView({ banner, toasts, selection: () => fleet.selectedIds() });
 
 const settings = createSettingsView({ toasts, onProfileChanged: () => void renderAbout(byId("about")) });
 
@@ -60,6 +62,7 @@ const tabs = createTabs(byId("nav"), views, [
   { id: "fleet", label: "Fleet", panel: fleet.root },
   { id: "firmware", label: "Firmware", panel: firmware.root, onShow: () => void firmware.load() },
   { id: "scheduled", label: "Scheduled", panel: scheduled.root, onShow: scheduled.onShow, onHide: scheduled.onHide },
+  { id: "rollouts", label: "Rollouts", panel: rollouts.root, onShow: rollouts.onShow, onHide: rollouts.onHide },
   { id: "activity", label: "Activity", panel: activity.root, onShow: () => void activity.refresh() },
   { id: "agents", label: "Agents", panel: agents.root, onShow: () => void agents.load() },
   { id: "settings", label: "Settings", panel: settings.root, onShow: () => void settings.load() },
