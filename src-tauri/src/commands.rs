@@ -43,6 +43,7 @@ pub fn builder() -> Builder<tauri::Wry> {
         .events(collect_events![
             crate::fleet_commands::FleetProgress,
             crate::mcp_endpoint::ApprovalRequested,
+            crate::mcp_endpoint::RolloutApprovalRequested,
             crate::mcp_endpoint::ApprovalSettled,
             crate::mcp_endpoint::McpActivity,
             crate::rollout_runner::RolloutChanged,

@@ -147,6 +147,14 @@ fn window_notifier(app: tauri::AppHandle) -> Notify {
                 }
                 request.emit(&app)
             }
+            EndpointEvent::RolloutApprovalRequested(request) => {
+                if let Some(window) = app.get_webview_window("main") {
+                    let _ = window.show();
+                    let _ = window.unminimize();
+                    let _ = window.set_focus();
+                }
+                request.emit(&app)
+            }
             EndpointEvent::ApprovalSettled(settled) => settled.emit(&app),
             EndpointEvent::Activity(activity) => activity.emit(&app),
         };

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 use rmm_auth::TokenStore;
+use rmm_core::rollout::RolloutPlanAnswer;
 use rmm_core::{Caller, ChangePreview, FleetOperations};
 use rmm_mcp::{
     Approval, CallSeen, EndpointHost, GuardConfig, HttpEndpoint, RmmMcpServer, ServerOptions,
@@ -112,6 +113,16 @@ pub struct ApprovalRequested {
     pub preview: ChangePreview,
 }
 
+/// An agent asks to start a rollout: show its waves, the agents' envelope it falls under and
+/// the digest the approval binds to, and ask the person. Answered like a change's approval.
+#[derive(Debug, Clone, Serialize, specta::Type, tauri_specta::Event)]
+pub struct RolloutApprovalRequested {
+    pub id: String,
+    /// The agent's name as it gave it.
+    pub client: String,
+    pub plan: RolloutPlanAnswer,
+}
+
 /// An approval was answered, or withdrawn (the agent went away, nobody answered in time).
 #[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
 pub struct ApprovalSettled {
@@ -129,6 +140,7 @@ pub struct McpActivity {
 #[derive(Debug, Clone)]
 pub enum EndpointEvent {
     ApprovalRequested(ApprovalRequested),
+    RolloutApprovalRequested(RolloutApprovalRequested),
     ApprovalSettled(ApprovalSettled),
     Activity(McpActivity),
 }
@@ -506,25 +518,16 @@ impl Drop for PendingApproval {
     }
 }
 
-fn session_of(caller: &Caller) -> (String, String) {
-    (
-        caller.session().unwrap_or_default().to_owned(),
-        caller.name().to_owned(),
-    )
-}
-
-impl EndpointHost for McpEndpoint {
-    fn approve(&self, caller: Caller, preview: ChangePreview) -> BoxFuture<'static, Approval> {
+impl McpEndpoint {
+    /// Puts the question `event` makes (given its id) to the person and waits for the answer,
+    /// at most `APPROVAL_TIMEOUT`; a question nobody waits for any more is withdrawn.
+    fn ask(&self, event: impl FnOnce(String) -> EndpointEvent) -> BoxFuture<'static, Approval> {
         let id = random_id();
         let (sender, receiver) = oneshot::channel();
         if let Ok(mut approvals) = self.approvals.lock() {
             approvals.insert(id.clone(), sender);
         }
-        (self.notify)(EndpointEvent::ApprovalRequested(ApprovalRequested {
-            id: id.clone(),
-            client: caller.name().to_owned(),
-            preview,
-        }));
+        (self.notify)(event(id.clone()));
         let pending = PendingApproval {
             approvals: self.approvals.clone(),
             notify: self.notify.clone(),
@@ -542,6 +545,37 @@ impl EndpointHost for McpEndpoint {
                     APPROVAL_TIMEOUT.as_secs() / 60
                 )),
             }
+        })
+    }
+}
+
+fn session_of(caller: &Caller) -> (String, String) {
+    (
+        caller.session().unwrap_or_default().to_owned(),
+        caller.name().to_owned(),
+    )
+}
+
+impl EndpointHost for McpEndpoint {
+    fn approve(&self, caller: Caller, preview: ChangePreview) -> BoxFuture<'static, Approval> {
+        let client = caller.name().to_owned();
+        self.ask(move |id| {
+            EndpointEvent::ApprovalRequested(ApprovalRequested {
+                id,
+                client,
+                preview,
+            })
+        })
+    }
+
+    fn approve_rollout(
+        &self,
+        caller: Caller,
+        plan: RolloutPlanAnswer,
+    ) -> BoxFuture<'static, Approval> {
+        let client = caller.name().to_owned();
+        self.ask(move |id| {
+            EndpointEvent::RolloutApprovalRequested(RolloutApprovalRequested { id, client, plan })
         })
     }
 

@@ -1,7 +1,7 @@
 // Tests of the approval dialog: requests queue and show one at a time, the buttons answer the
 // shown request, a withdrawn request disappears, a failed answer keeps the request.
 import { beforeEach, describe, expect, it, vi } from "vitest";
-import { answerApproval, type ApprovalRequested } from "./backend";
+import { answerApproval, type ApprovalRequested, type RolloutApprovalRequested } from "./backend";
 import { ApprovalQueue, askText, createApprovalDialog } from "./approval_dialog";
 import { allByTestId, backendError, byTestId, preview, settle } from "./test_fixtures";
 
@@ -19,6 +19,32 @@ function request(id: string, client = "Claude Desktop"): ApprovalRequested {
       warnings: [{ device_id: "d2", kind: "already_reserved", message: "already has a reservation" }],
     }),
   };
+}
+
+function rolloutRequest(id: string): RolloutApprovalRequested {
+  const device = (n: number) => ({ device_id: `d${n}`, model: "MX-3071", firmware: "1.0", target_version: "1.2", file_id: "F", time_zone: "UTC+00:00", ota_auto: false, offline: false, first_slot_local: "2030-01-01 02:00 UTC+00:00" });
+  return {
+    id,
+    client: "Claude Code",
+    plan: {
+      preview: {
+        name: "Q4",
+        group_id: "g",
+        total_devices: 3,
+        targets: [{ model: "MX-3071", file_id: "F", file_title: "MX-3071 v1.2", version: "1.2", devices: 3 }],
+        waves: [
+          { index: 0, label: "canary", soak_minutes: 30, earliest_start_ms: 0, devices: [device(1)] },
+          { index: 1, label: "wave 1", soak_minutes: 30, earliest_start_ms: 0, devices: [device(2), device(3)] },
+        ],
+        conflicts: [],
+        ota_guarded: 0,
+        notes: [],
+        digest: "abc123",
+      },
+      envelope: { within: false, limits_hit: [{ limit: "qualified", message: "not qualified" }], policy: {} },
+      next_step: "",
+    },
+  } as unknown as RolloutApprovalRequested;
 }
 
 beforeEach(() => {
@@ -49,6 +75,18 @@ describe("approval queue", () => {
 });
 
 describe("approval dialog", () => {
+  it("shows an agent's rollout with its waves, envelope and digest, and answers it by id", async () => {
+    const d = createApprovalDialog();
+    d.requested(rolloutRequest("r1"));
+    expect(byTestId(document, "approval-title")?.textContent).toBe("Claude Code asks to start rollout “Q4” on 3 devices in 2 waves");
+    expect(byTestId(document, "rollout-preview-wave-1")?.textContent).toContain("2");
+    expect(byTestId(document, "rollout-preview-envelope")?.textContent).toContain("Outside the agents' limits (qualified)");
+    expect(byTestId(document, "rollout-preview-digest")?.textContent).toBe("Digest abc123");
+    byTestId(document, "approval-approve")?.click();
+    await settle();
+    expect(answerApproval).toHaveBeenCalledWith("r1", true);
+  });
+
   it("shows the first request with its preview and the count of the others", () => {
     const d = createApprovalDialog();
     d.requested(request("a"));

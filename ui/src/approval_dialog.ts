@@ -1,16 +1,25 @@
-// The approval dialog: when an agent asks for a change that needs the user's yes, its preview
-// shows here, whatever tab is open. Requests queue up and show one at a time; one the agent
+// The approval dialog: when an agent asks for a change (or to start a rollout) that needs the
+// user's yes, its preview shows here, whatever tab is open — for a rollout, its waves, the
+// agents' envelope it falls under and the digest the yes binds to. Requests queue up and show one at a time; one the agent
 // withdrew (it gave up, timed out) disappears.
-import { answerApproval, type ApprovalRequested } from "./backend";
+import { answerApproval, type ApprovalRequested, type RolloutApprovalRequested } from "./backend";
 import { renderPreview } from "./change_preview_view";
 import { button, el, errorText } from "./dom";
 import { openModal, type Modal } from "./modal";
+import { renderRolloutPreview } from "./rollout_preview_view";
+
+/** What an agent asks the person to approve: a change, or starting a rollout. */
+export type Approvable = ApprovalRequested | RolloutApprovalRequested;
+
+function isRollout(a: Approvable): a is RolloutApprovalRequested {
+  return "plan" in a;
+}
 
 /** The requests waiting for an answer, oldest first. */
 export class ApprovalQueue {
-  private items: ApprovalRequested[] = [];
+  private items: Approvable[] = [];
 
-  add(a: ApprovalRequested): void {
+  add(a: Approvable): void {
     if (!this.items.some((i) => i.id === a.id)) this.items.push(a);
   }
 
@@ -21,7 +30,7 @@ export class ApprovalQueue {
     return this.items.length !== before;
   }
 
-  current(): ApprovalRequested | null {
+  current(): Approvable | null {
     return this.items[0] ?? null;
   }
 
@@ -31,7 +40,11 @@ export class ApprovalQueue {
 }
 
 /** "Claude Desktop asks to schedule …" from rmm-core's summary ("Schedule …"). */
-export function askText(a: ApprovalRequested): string {
+export function askText(a: Approvable): string {
+  if (isRollout(a)) {
+    const p = a.plan.preview;
+    return `${a.client} asks to start rollout “${p.name}” on ${p.total_devices} devices in ${p.waves.length} waves`;
+  }
   const s = a.preview.summary;
   // Lower the first letter, unless the summary starts with an acronym ("OTA …").
   const first = /^[A-Z][a-z]/.test(s) ? s.charAt(0).toLowerCase() + s.slice(1) : s;
@@ -39,7 +52,7 @@ export function askText(a: ApprovalRequested): string {
 }
 
 export interface ApprovalDialog {
-  requested(a: ApprovalRequested): void;
+  requested(a: Approvable): void;
   settled(id: string): void;
   readonly queue: ApprovalQueue;
 }
@@ -73,12 +86,14 @@ export function createApprovalDialog(): ApprovalDialog {
     const body = [
       title,
       count,
-      renderPreview(a.preview, { testid: "approval-preview", summaryTestid: "approval-summary" }),
+      isRollout(a)
+        ? renderRolloutPreview(a.plan)
+        : renderPreview(a.preview, { testid: "approval-preview", summaryTestid: "approval-summary" }),
       error,
       buttons,
     ];
     const old = modal;
-    modal = openModal("approval-dialog", body, "Approve an agent's change", false);
+    modal = openModal("approval-dialog", body, isRollout(a) ? "Approve an agent's rollout" : "Approve an agent's change", false);
     modal.root.classList.add("approval");
     const mine = modal;
     mine.onClose(() => {

@@ -48,6 +48,7 @@ export type AgentSession = B.AgentSession;
 export type AgentCall = B.AgentCall;
 export type ApprovalRequested = B.ApprovalRequested_Serialize;
 export type ApprovalSettled = B.ApprovalSettled;
+export type RolloutApprovalRequested = B.RolloutApprovalRequested_Serialize;
 // Profiles (Settings and the first-run screen). The subscription key only goes in.
 export type ProfileSummary = B.ProfileSummary_Serialize;
 export type ProfileList = B.ProfileList_Serialize;
@@ -280,6 +281,11 @@ export function onFleetProgress(cb: (p: FleetProgress) => void): Promise<Unliste
 /** Calls `cb` when an agent asks for a change that needs the user's approval. */
 export function onApprovalRequested(cb: (a: ApprovalRequested) => void): Promise<Unlisten> {
   return events.approvalRequested.listen((e) => cb(e.payload));
+}
+
+/** Calls `cb` when an agent asks to start a rollout (the person approves it like a change). */
+export function onRolloutApprovalRequested(cb: (a: RolloutApprovalRequested) => void): Promise<Unlisten> {
+  return events.rolloutApprovalRequested.listen((e) => cb(e.payload));
 }
 
 /** Calls `cb` when an approval was answered or withdrawn (the agent went away, timed out). */

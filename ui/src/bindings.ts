@@ -102,6 +102,7 @@ export const events = {
 	approvalSettled: makeEvent<ApprovalSettled, ApprovalSettled>("approval-settled"),
 	fleetProgress: makeEvent<FleetProgress, FleetProgress>("fleet-progress"),
 	mcpActivity: makeEvent<McpActivity, McpActivity>("mcp-activity"),
+	rolloutApprovalRequested: makeEvent<RolloutApprovalRequested_Serialize, RolloutApprovalRequested_Deserialize>("rollout-approval-requested"),
 	rolloutChanged: makeEvent<RolloutChanged, RolloutChanged>("rollout-changed"),
 };
 
@@ -1338,6 +1339,34 @@ export type ReservationTimes_Serialize = {
 
 /**  A step taken on a started rollout. */
 export type RolloutAction = "pause" | "resume" | "promote" | "abort" | "retry_failed";
+
+/**
+ *  An agent asks to start a rollout: show its waves, the agents' envelope it falls under and
+ *  the digest the approval binds to, and ask the person. Answered like a change's approval.
+ */
+export type RolloutApprovalRequested = RolloutApprovalRequested_Serialize | RolloutApprovalRequested_Deserialize;
+
+/**
+ *  An agent asks to start a rollout: show its waves, the agents' envelope it falls under and
+ *  the digest the approval binds to, and ask the person. Answered like a change's approval.
+ */
+export type RolloutApprovalRequested_Deserialize = {
+	id: string,
+	/**  The agent's name as it gave it. */
+	client: string,
+	plan: RolloutPlanAnswer_Deserialize,
+};
+
+/**
+ *  An agent asks to start a rollout: show its waves, the agents' envelope it falls under and
+ *  the digest the approval binds to, and ask the person. Answered like a change's approval.
+ */
+export type RolloutApprovalRequested_Serialize = {
+	id: string,
+	/**  The agent's name as it gave it. */
+	client: string,
+	plan: RolloutPlanAnswer_Serialize,
+};
 
 /**  A rollout moved on (state, wave or reason): the Rollouts view reads it again. */
 export type RolloutChanged = {

@@ -6,7 +6,7 @@ import { renderAbout } from "./about_line";
 import { createActivityView } from "./activity_view";
 import { createAgentsView } from "./agents_view";
 import { createApprovalDialog } from "./approval_dialog";
-import { onApprovalRequested, onApprovalSettled, onMcpActivity, type AgentSession } from "./backend";
+import { onApprovalRequested, onApprovalSettled, onMcpActivity, onRolloutApprovalRequested, type AgentSession } from "./backend";
 import { el } from "./dom";
 import { createErrorBanner } from "./error_banner";
 import { createFirmwareView } from "./firmware_view";
@@ -109,6 +109,7 @@ startHeader(byId("session"), undefined, (info) => {
 
 const approvals = createApprovalDialog();
 void onApprovalRequested((a) => approvals.requested(a)).catch(() => undefined);
+void onRolloutApprovalRequested((a) => approvals.requested(a)).catch(() => undefined);
 void onApprovalSettled((s) => approvals.settled(s.id)).catch(() => undefined);
 void onMcpActivity((list: AgentSession[]) => {
   agents.showAgents(list);

@@ -22,6 +22,7 @@ import {
 import { button, el, errorText } from "./dom";
 import type { ErrorBanner } from "./error_banner";
 import { FIELD_LABELS, createRolloutForm, formFieldOf, planFromForm } from "./rollout_form";
+import { renderRolloutPreview } from "./rollout_preview_view";
 import type { Toasts } from "./toasts";
 
 export interface RolloutsViewDeps {
@@ -163,7 +164,7 @@ export function createRolloutsView(deps: RolloutsViewDeps): RolloutsView {
     try {
       const answer = await planRollout(reading.plan);
       planned = { plan: reading.plan, answer };
-      renderPreview(answer);
+      preview.replaceChildren(renderRolloutPreview(answer));
       startButton.disabled = answer.preview.total_devices === 0;
     } catch (err) {
       if (err instanceof BackendError && err.problems.length > 0) showProblems(err.problems);
@@ -171,41 +172,6 @@ export function createRolloutsView(deps: RolloutsViewDeps): RolloutsView {
     } finally {
       previewButton.disabled = false;
     }
-  }
-
-  function renderPreview(answer: RolloutPlanAnswer) {
-    const p = answer.preview;
-    const lines: HTMLElement[] = [
-      el("p", "rollout-preview-summary", `${p.total_devices} devices in ${p.waves.length} waves`, "preview-summary"),
-    ];
-    const targets = el("ul", "rollout-preview-targets");
-    for (const t of p.targets) targets.append(el("li", undefined, `${t.model}: ${t.devices} devices → ${t.version} (${t.file_title})`));
-    const table = el("table", "rollout-preview-waves", undefined, "list-table");
-    const head = el("tr");
-    for (const h of ["Wave", "Devices", "Soak", "First update (device's local time)"]) head.append(el("th", undefined, h));
-    table.append(head);
-    for (const w of p.waves) {
-      const first = w.devices.map((d) => d.first_slot_local).filter((t) => t).sort()[0] ?? "";
-      const tr = el("tr", `rollout-preview-wave-${w.index}`);
-      tr.append(el("td", undefined, w.label), el("td", undefined, String(w.devices.length)), el("td", undefined, `${w.soak_minutes} min`), el("td", undefined, first));
-      table.append(tr);
-    }
-    const conflicts = new Map<string, number>();
-    for (const c of p.conflicts) conflicts.set(`${c.kind}${c.included ? " (included)" : " (left out)"}`, (conflicts.get(c.kind) ?? 0) + 1);
-    const conflictList = el("ul", "rollout-preview-conflicts");
-    for (const [k, n] of conflicts) conflictList.append(el("li", undefined, `${n} ${k.replace(/_/g, " ")}`));
-    const env = answer.envelope;
-    const envelope = el(
-      "p",
-      "rollout-preview-envelope",
-      env.within
-        ? "Inside the agents' limits: an agent may promote and resume it alone."
-        : `Outside the agents' limits (${env.limits_hit.map((h) => h.limit.replace(/_/g, " ")).join(", ")}): only a person may promote or resume it.`,
-      "muted",
-    );
-    const digest = el("p", "rollout-preview-digest", `Digest ${p.digest}`, "muted mono");
-    lines.push(targets, table, conflictList, envelope, ...p.notes.map((n) => el("p", undefined, n, "muted")), digest);
-    preview.replaceChildren(...lines);
   }
 
   async function start() {

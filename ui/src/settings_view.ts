@@ -16,6 +16,7 @@ import {
   type ProfileSummary,
 } from "./backend";
 import { button, el, errorText, labelled } from "./dom";
+import { createAgentLimitsForm } from "./agent_limits_form";
 import { ProblemSlots } from "./form_problems";
 import type { Toasts } from "./toasts";
 
@@ -110,7 +111,8 @@ export function createSettingsView(deps: SettingsDeps): SettingsView {
     formError,
     actions,
   );
-  root.append(heading, listError, list, add, form);
+  const limits = createAgentLimitsForm(toasts);
+  root.append(heading, listError, list, add, form, limits.root);
 
   let profiles: ProfileSummary[] = [];
   let saving = false;
@@ -198,6 +200,7 @@ export function createSettingsView(deps: SettingsDeps): SettingsView {
   }
 
   async function load() {
+    void limits.load();
     try {
       const current = await listProfiles();
       listError.hidden = true;
