@@ -140,7 +140,8 @@ pub struct McpActivity {
 #[derive(Debug, Clone)]
 pub enum EndpointEvent {
     ApprovalRequested(ApprovalRequested),
-    RolloutApprovalRequested(RolloutApprovalRequested),
+    // Boxed: a rollout's preview is large and the other events are small.
+    RolloutApprovalRequested(Box<RolloutApprovalRequested>),
     ApprovalSettled(ApprovalSettled),
     Activity(McpActivity),
 }
@@ -575,7 +576,11 @@ impl EndpointHost for McpEndpoint {
     ) -> BoxFuture<'static, Approval> {
         let client = caller.name().to_owned();
         self.ask(move |id| {
-            EndpointEvent::RolloutApprovalRequested(RolloutApprovalRequested { id, client, plan })
+            EndpointEvent::RolloutApprovalRequested(Box::new(RolloutApprovalRequested {
+                id,
+                client,
+                plan,
+            }))
         })
     }
 
