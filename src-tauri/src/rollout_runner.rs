@@ -183,3 +183,45 @@ fn news(r: &RolloutRecord, wave_before: usize) -> Option<String> {
         RolloutState::Running => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(state: RolloutState, wave: usize, reason: &str) -> RolloutRecord {
+        RolloutRecord {
+            id: 1,
+            name: "Q4".into(),
+            group_id: "g".into(),
+            digest: "d".into(),
+            state,
+            reason: reason.into(),
+            wave,
+            waves: 3,
+            wave_passed_ms: None,
+            promote: false,
+            started_by: rmm_core::Caller::Person { name: "ann".into() },
+            created_ms: 0,
+            updated_ms: 0,
+            lease_holder: None,
+            lease_until_ms: 0,
+        }
+    }
+
+    #[test]
+    fn a_person_is_told_of_a_finished_wave_a_pause_with_its_reason_and_the_end() {
+        let next = news(&record(RolloutState::Running, 1, ""), 0);
+        assert_eq!(
+            next.as_deref(),
+            Some("Wave 0 finished; wave 1 of 2 started")
+        );
+        let paused = news(
+            &record(RolloutState::Paused, 0, "failure gate: canary ..."),
+            0,
+        );
+        assert_eq!(paused.as_deref(), Some("Paused: failure gate: canary ..."));
+        let done = news(&record(RolloutState::Finished, 2, "every wave passed"), 2);
+        assert_eq!(done.as_deref(), Some("Finished: every wave passed"));
+        assert_eq!(news(&record(RolloutState::Running, 1, ""), 1), None);
+    }
+}

@@ -285,21 +285,8 @@ async fn call(request: reqwest::RequestBuilder) -> Result<Value, String> {
     let response = request
         .send()
         .await
-        .map_err(|e| format!("WebDriver request failed: {}", error_chain(&e)))?;
+        .map_err(|e| format!("WebDriver request failed: {}", rmm_api::with_causes(&e)))?;
     answer(response).await
-}
-
-/// An error with its causes: reqwest's own text ("error sending request") hides whether the
-/// connection was refused, reset or timed out.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// The `value` of a WebDriver answer, or its error as text.

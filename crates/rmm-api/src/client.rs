@@ -791,17 +791,11 @@ impl ApiClient {
 
 /// A transport error in words, with its causes (reqwest's own text is terse).
 fn describe(error: &reqwest::Error) -> String {
-    use std::error::Error as _;
-    let mut text = if error.is_timeout() {
-        "timed out".to_owned()
-    } else {
-        error.to_string()
-    };
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
+    let text = crate::error::with_causes(error);
+    if error.is_timeout() {
+        // Its own words are reqwest's terse ones; its causes stay.
+        let causes = text.strip_prefix(&error.to_string()).unwrap_or_default();
+        return format!("timed out{causes}");
     }
     text
 }

@@ -123,3 +123,16 @@ impl ApiError {
         }
     }
 }
+
+/// An error with its causes, `outer: cause: root cause`: reqwest's own text ("error sending
+/// request") hides whether the connection was refused, reset or timed out.
+pub fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

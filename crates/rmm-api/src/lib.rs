@@ -36,7 +36,7 @@ pub use device_list::{
     DeviceListRequest, DevicePage, FilterOperator, OrderBy, SimpleFilter, SortOrder,
     UnreadableDevice,
 };
-pub use error::{ApiError, FieldError, FieldErrors, RequestError};
+pub use error::{ApiError, FieldError, FieldErrors, RequestError, with_causes};
 pub use firmware::{FirmwareFile, FirmwareFilePage, FirmwareListRequest, MAX_PAGE_COUNT};
 pub use fleet::{Fleet, FleetProgress};
 pub use reqwest::Method;
