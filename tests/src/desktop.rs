@@ -224,7 +224,7 @@ fn start_xvfb(xvfb: &Path) -> Result<(ProcessGroup, String), String> {
             "1",
             "-screen",
             "0",
-            "1280x800x24",
+            "1920x1080x24",
             "-nolisten",
             "tcp",
         ])

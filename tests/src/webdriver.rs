@@ -191,6 +191,40 @@ impl Session {
         .map(drop)
     }
 
+    /// Presses `keys` one after the other on whatever has the focus (WebDriver key actions:
+    /// `\u{E007}` Enter, `\u{E004}` Tab, `\u{E00C}` Escape, `\u{E015}` ArrowDown, " " Space;
+    /// `\u{E008}` Shift is held until the end of `keys`).
+    pub async fn press_keys(&self, keys: &str) -> Result<(), String> {
+        let mut actions = Vec::new();
+        for k in keys.chars() {
+            actions.push(json!({"type": "keyDown", "value": k.to_string()}));
+            if k != '\u{E008}' {
+                actions.push(json!({"type": "keyUp", "value": k.to_string()}));
+            }
+        }
+        if keys.contains('\u{E008}') {
+            actions.push(json!({"type": "keyUp", "value": "\u{E008}"}));
+        }
+        call(
+            self.http
+                .post(format!("{}/actions", self.url))
+                .json(&json!({"actions": [{"type": "key", "id": "keyboard", "actions": actions}]})),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Resizes the window (its outer size, in pixels).
+    pub async fn set_window_size(&self, width: u32, height: u32) -> Result<(), String> {
+        call(
+            self.http
+                .post(format!("{}/window/rect", self.url))
+                .json(&json!({"width": width, "height": height})),
+        )
+        .await
+        .map(drop)
+    }
+
     /// Types `text` into an element.
     pub async fn type_into(&self, element: &str, text: &str) -> Result<(), String> {
         call(

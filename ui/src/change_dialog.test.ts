@@ -92,6 +92,8 @@ describe("schedule form", () => {
       group_id: null,
       allow_other_model: false,
     });
+    // The keyboard goes on from the preview: Enter confirms.
+    expect(document.activeElement?.getAttribute("data-testid")).toBe("confirm-change");
   });
 
   it("allows a file for another model only when the box is ticked", async () => {
@@ -112,6 +114,9 @@ describe("schedule form", () => {
     const form = createScheduleForm(devices, new Date());
     await form.ready;
     openChangeDialog(form, hooks());
+    // The form starts from default times; a person may clear them.
+    setValue("schedule-transfer", "");
+    setValue("schedule-execute", "");
     setValue("schedule-timezone", "Paris");
     vi.mocked(previewChange).mockRejectedValue(
       backendError({

@@ -106,13 +106,17 @@ export function openChangeDialog(form: ChangeForm, hooks: ChangeDialogHooks): Ch
     form.problems.clear();
     const request = form.request();
     busy(true);
+    let answer: ChangePreview;
     try {
-      showPreview(request, await previewChange(request));
+      answer = await previewChange(request);
     } catch (err) {
-      failed(err);
-    } finally {
       busy(false);
+      failed(err);
+      return;
     }
+    // Enabled before it is shown: the focus goes to Confirm, which a disabled button refuses.
+    busy(false);
+    showPreview(request, answer);
   }
 
   async function confirm() {

@@ -26,6 +26,7 @@ function fakeGrid() {
       calls.push("setQuickSearch");
       search = t;
     },
+    focusFirstRow: () => calls.push("focusFirstRow"),
     setFilter: (f) => {
       calls.push("setFilter");
       filter = f;

@@ -42,6 +42,7 @@ export function createDeferredFleetGrid(load: GridFactory): DeferredFleetGrid {
     showColumns: (ids) => (real ? real.showColumns(ids) : void (columns = ids)),
     selectAllMatching: () => real?.selectAllMatching(),
     clearSelection: () => real?.clearSelection(),
+    focusFirstRow: () => real?.focusFirstRow(),
     // Nothing can be selected before the grid shows rows.
     selected: () => real?.selected() ?? [],
     matching: () => real?.matching() ?? [],

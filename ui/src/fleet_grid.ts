@@ -63,6 +63,8 @@ export interface FleetGrid {
   /** Selects every row passing the current filters, scrolled into view or not. */
   selectAllMatching(): void;
   clearSelection(): void;
+  /** Moves the keyboard focus to the first row shown (from the search box's ArrowDown). */
+  focusFirstRow(): void;
   selected(): DeviceView[];
   /** The devices passing the filters, in the grid's current sort order. */
   matching(): DeviceView[];
@@ -75,6 +77,7 @@ export function createFleetGrid(
   container: HTMLElement,
   onSelectionChanged: (selected: DeviceView[]) => void,
   shownColumns: readonly string[],
+  onOpen: (device: DeviceView) => void = () => undefined,
 ): FleetGrid {
   container.classList.add("ag-theme-quartz-auto-dark", "fleet-grid");
   let filter: FleetFilter = NO_FILTER;
@@ -124,6 +127,16 @@ export function createFleetGrid(
     isExternalFilterPresent: () => isFilterActive(filter),
     doesExternalFilterPass: (node) => (node.data ? passesFleetFilter(node.data, filter) : false),
     onSelectionChanged: () => onSelectionChanged(api.getSelectedRows()),
+    // A row's device opens in the side panel: a click outside its checkbox, or Enter.
+    onRowClicked: (e) => {
+      const target = e.event?.target;
+      if (target instanceof HTMLElement && target.closest(".ag-selection-checkbox, input")) return;
+      if (e.data) onOpen(e.data);
+    },
+    onCellKeyDown: (e) => {
+      const key = e.event instanceof KeyboardEvent ? e.event.key : "";
+      if (key === "Enter" && e.data) onOpen(e.data);
+    },
     overlayNoRowsTemplate: "No devices to show",
   });
 
@@ -160,6 +173,19 @@ export function createFleetGrid(
     },
     selectAllMatching: () => api.selectAll("filtered"),
     clearSelection: () => api.deselectAll(),
+    focusFirstRow: () => {
+      // The first data column's cell of the first row shown (the grid follows the DOM focus);
+      // scrolled to first when it is not drawn.
+      const focusCell = () => {
+        const cells = container.querySelectorAll<HTMLElement>('.ag-row[row-index="0"] .ag-cell[col-id]');
+        const cell = [...cells].find((c) => !(c.getAttribute("col-id") ?? "").startsWith("ag-Grid-")) ?? cells[0];
+        cell?.focus();
+        return cell !== undefined;
+      };
+      if (focusCell()) return;
+      api.ensureIndexVisible(0, "top");
+      requestAnimationFrame(() => void focusCell());
+    },
     selected: () => api.getSelectedRows(),
     matching: () => collect((cb) => api.forEachNodeAfterFilterAndSort(cb)),
     // Every column, shown or not: the file is the data, not the view.

@@ -1,6 +1,7 @@
 // The Fleet tab: loads every device once signed in (with a progress bar), shows the summary
 // bars and the device grid, and offers the actions on the selected devices.
 import { loadFleet, onFleetProgress, refreshDevices, saveCsv, type ChangeResult, type DeviceView } from "./backend";
+import { createDevicePanel } from "./device_panel";
 import { createCancelForm } from "./cancel_form";
 import { createColumnChooser } from "./column_chooser";
 import { loadShownColumns, saveShownColumns } from "./column_choice";
@@ -68,6 +69,13 @@ export function createFleetView(deps: FleetViewDeps): FleetView {
   search.placeholder = "Search devices";
   search.setAttribute("aria-label", "Search devices");
   search.addEventListener("input", () => grid.setQuickSearch(search.value));
+  // From the search box straight to the rows it found: Space selects, Enter opens a device.
+  search.addEventListener("keydown", (e) => {
+    if (e.key === "ArrowDown") {
+      e.preventDefault();
+      grid.focusFirstRow();
+    }
+  });
   const needsUpdate = el("input", "filter-needs-update");
   needsUpdate.type = "checkbox";
   needsUpdate.addEventListener("change", () => setFilter({ ...filter, needsUpdateOnly: needsUpdate.checked }));
@@ -123,7 +131,11 @@ export function createFleetView(deps: FleetViewDeps): FleetView {
   const summaryBox = el("aside", undefined, undefined, "summary-box");
   const gridBox = el("div", "device-grid", undefined, "device-grid");
   const body = el("div", undefined, undefined, "fleet-body");
-  body.append(summaryBox, gridBox);
+  const panel = createDevicePanel((action, device) => {
+    const one = [device];
+    openAction(action === "schedule" ? createScheduleForm(one) : action === "ota" ? createOtaForm(one) : createCancelForm(one), one);
+  });
+  body.append(summaryBox, gridBox, panel.root);
   content.append(progressBox, countLine, toolbar, body);
   root.append(signedOut, content);
 
@@ -141,6 +153,7 @@ export function createFleetView(deps: FleetViewDeps): FleetView {
             syncSelection();
           },
           shownColumns,
+          (device) => panel.open(device),
         ),
       ),
   );
@@ -182,8 +195,8 @@ export function createFleetView(deps: FleetViewDeps): FleetView {
     count.textContent = store.loaded ? fleetCountText(store.totalDevices, store.needingUpdate) : "";
   }
 
-  function openAction(form: ChangeForm) {
-    if (selected.length === 0) return;
+  function openAction(form: ChangeForm, devices: DeviceView[] = selected) {
+    if (devices.length === 0) return;
     dialog?.close();
     dialog = openChangeDialog(form, {
       onApplied: (result, ids) => {
@@ -200,6 +213,7 @@ export function createFleetView(deps: FleetViewDeps): FleetView {
       drawSummary();
     } else {
       grid.updateDevices(change.devices);
+      for (const d of change.devices) panel.update(d);
     }
     drawCount();
   });

@@ -80,6 +80,27 @@ export function fillFileSelect(select: HTMLSelectElement, files: FirmwareFileVie
   select.value = files.some((f) => f.file_id === kept) ? kept : "";
 }
 
+/** `YYYY-MM-DDTHH:MM`, local wall-clock time, as a datetime-local input holds it. */
+function localInputText(d: Date): string {
+  const p = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
+}
+
+/**
+ * The times a new schedule starts from, which a person can keep: the file sent at the next full
+ * hour at least an hour away, the update at the next 02:00 at least an hour after that (printers
+ * are idle at night).
+ */
+export function defaultTimes(now: Date): { transfer: string; execute: string } {
+  const transfer = new Date(now.getTime());
+  transfer.setMinutes(0, 0, 0);
+  transfer.setHours(transfer.getHours() + 2);
+  const execute = new Date(transfer.getTime() + 3600_000);
+  if (execute.getHours() > 2 || (execute.getHours() === 2 && execute.getMinutes() > 0)) execute.setDate(execute.getDate() + 1);
+  execute.setHours(2, 0, 0, 0);
+  return { transfer: localInputText(transfer), execute: localInputText(execute) };
+}
+
 export interface ScheduleForm extends ChangeForm {
   /** Resolves once the file list is in (or failed to load). */
   ready: Promise<void>;
@@ -102,6 +123,9 @@ export function createScheduleForm(devices: DeviceView[], now: Date = new Date()
   const execute = el("input", "schedule-execute");
   execute.type = "datetime-local";
   execute.id = "schedule-execute";
+  const times = defaultTimes(now);
+  transfer.value = times.transfer;
+  execute.value = times.execute;
   const timezone = el("input", "schedule-timezone");
   timezone.type = "text";
   timezone.id = "schedule-timezone";
