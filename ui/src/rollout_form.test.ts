@@ -17,6 +17,9 @@ const typed: RolloutFormValues = {
   pauseAfterEachWave: true,
   hours: "22-5",
   siteLimit: "3",
+  firmware: "",
+  otaGuard: true,
+  replaceReservations: false,
 };
 
 describe("planFromForm", () => {
@@ -31,6 +34,15 @@ describe("planFromForm", () => {
     expect(plan?.canary).toEqual({ count: 5, soak_minutes: 30 });
     expect(plan?.gates).toEqual({ pause_after_each_wave: true, success_share: 0.9 });
     expect(plan?.windows).toEqual({ hours: ["22-5"], site_limit: 3 });
+    expect(plan?.target).toEqual({ latest: true });
+    expect(plan?.ota_guard).toEqual({ enabled: true, existing_reservations: "keep_out" });
+  });
+
+  it("reads a file per model and the OTA guard's choices", () => {
+    const { plan } = planFromForm({ ...typed, firmware: "MX-3071=f1, MX-4071 = f2", otaGuard: false, replaceReservations: true });
+    expect(plan?.target).toEqual({ latest: false, files: { "MX-3071": "f1", "MX-4071": "f2" } });
+    expect(plan?.ota_guard).toEqual({ enabled: false, existing_reservations: "replace" });
+    expect(planFromForm({ ...typed, firmware: "MX-3071" }).problems.map((p) => p.field)).toEqual(["firmware"]);
   });
 
   it("names every field it cannot read", () => {

@@ -1,5 +1,5 @@
 // The "New rollout" form: what a person types (name, models, location or the Fleet tab's
-// selection, canary, waves, soak, gates, hours, site limit) turned into a rollout plan for
+// selection, canary, waves, soak, gates, hours, site limit, firmware per model, OTA guard) turned into a rollout plan for
 // rmm-core, which checks every rule. Only the typing is read here: "10%, 30%, 100%" becomes
 // three waves, "22-5" one window; the rules (shares, sizes, hours) are core's.
 import type { Problem, RolloutPlan } from "./backend";
@@ -20,6 +20,12 @@ export interface RolloutFormValues {
   pauseAfterEachWave: boolean;
   hours: string;
   siteLimit: string;
+  /** `MODEL=FILE_ID, ...`; empty: each model's latest firmware. */
+  firmware: string;
+  /** Hold devices in OTA auto mode in confirmation during the rollout. */
+  otaGuard: boolean;
+  /** Replace devices' existing reservations (else those devices are left out). */
+  replaceReservations: boolean;
 }
 
 /** A plan, or the problems of what could not even be read (field: the form's). */
@@ -57,6 +63,12 @@ export function planFromForm(v: RolloutFormValues): FormReading {
   const success = number(v.successShare, "success_share", problems);
   const failure = number(v.failureShare, "failure_share", problems);
   const siteLimit = number(v.siteLimit, "site_limit", problems);
+  const files: Record<string, string> = {};
+  for (const pair of list(v.firmware)) {
+    const [model, file] = pair.split("=").map((t) => t.trim());
+    if (!model || !file) problems.push({ field: "firmware", rule: `must be MODEL=FILE_ID, got "${pair}"` });
+    else files[model] = file;
+  }
   if (problems.length > 0) return { plan: null, problems };
   const plan: RolloutPlan = {
     name: v.name,
@@ -70,6 +82,8 @@ export function planFromForm(v: RolloutFormValues): FormReading {
       ...(failure === undefined ? {} : { failure_share: failure }),
     },
     windows: { hours: list(v.hours), site_limit: siteLimit ?? null },
+    target: Object.keys(files).length > 0 ? { latest: false, files } : { latest: true },
+    ota_guard: { enabled: v.otaGuard, existing_reservations: v.replaceReservations ? "replace" : "keep_out" },
   };
   if (waves.length > 0) plan.waves = waves;
   return { plan, problems: [] };
@@ -84,6 +98,7 @@ export function formFieldOf(planField: string): string {
   if (planField.startsWith("windows.hours")) return "hours";
   if (planField.startsWith("windows.site_limit")) return "site_limit";
   if (planField.startsWith("devices.models")) return "models";
+  if (planField.startsWith("target")) return "firmware";
   return base;
 }
 
@@ -99,6 +114,7 @@ export const FIELD_LABELS: Record<string, string> = {
   hours: "Allowed hours",
   site_limit: "Per-site limit",
   devices: "Devices",
+  firmware: "Firmware",
 };
 
 export interface RolloutForm {
@@ -138,6 +154,12 @@ export function createRolloutForm(selection: () => string[]): RolloutForm {
   pause.type = "checkbox";
   const hours = input("rollout-hours", "", "any hour, or 22-5");
   const siteLimit = input("rollout-site-limit", "", "no limit");
+  const firmware = input("rollout-firmware", "", "each model's latest, or MX-3071=<file id>");
+  const otaGuard = el("input", "rollout-ota-guard");
+  otaGuard.type = "checkbox";
+  otaGuard.checked = true;
+  const replace = el("input", "rollout-replace-reservations");
+  replace.type = "checkbox";
   root.append(
     labelled("Name", name),
     labelled("Models", models),
@@ -151,6 +173,9 @@ export function createRolloutForm(selection: () => string[]): RolloutForm {
     labelled("Wait for me after each wave", pause),
     labelled("Allowed hours", hours),
     labelled("Per-site limit", siteLimit),
+    labelled("Firmware per model", firmware),
+    labelled("Hold devices in OTA auto mode", otaGuard),
+    labelled("Replace existing reservations", replace),
   );
   return {
     root,
@@ -169,6 +194,9 @@ export function createRolloutForm(selection: () => string[]): RolloutForm {
         pauseAfterEachWave: pause.checked,
         hours: hours.value,
         siteLimit: siteLimit.value,
+        firmware: firmware.value,
+        otaGuard: otaGuard.checked,
+        replaceReservations: replace.checked,
       };
     },
   };

@@ -22,6 +22,20 @@ export function renderRolloutPreview(answer: RolloutPlanAnswer): HTMLElement {
     tr.append(el("td", undefined, w.label), el("td", undefined, String(w.devices.length)), el("td", undefined, `${w.soak_minutes} min`), el("td", undefined, first));
     table.append(tr);
   }
+  // Each device's first possible update, in its own time zone, one wave at a time.
+  const perDevice = el("div", "rollout-preview-devices");
+  for (const w of p.waves) {
+    const d = el("details", `rollout-preview-devices-${w.index}`);
+    d.append(el("summary", undefined, `${w.label}: each device's update time`));
+    const t = el("table", undefined, undefined, "list-table");
+    for (const dev of w.devices) {
+      const tr = el("tr");
+      tr.append(el("td", undefined, dev.model), el("td", undefined, dev.site ?? ""), el("td", undefined, dev.first_slot_local ?? "", "mono"), el("td", undefined, dev.device_id, "mono muted"));
+      t.append(tr);
+    }
+    d.append(t);
+    perDevice.append(d);
+  }
   const conflicts = new Map<string, number>();
   for (const c of p.conflicts) {
     const key = `${c.kind}${c.included ? " (included)" : " (left out)"}`;
@@ -39,7 +53,7 @@ export function renderRolloutPreview(answer: RolloutPlanAnswer): HTMLElement {
     "muted",
   );
   const digest = el("p", "rollout-preview-digest", `Digest ${p.digest}`, "muted mono");
-  lines.push(targets, table, conflictList, envelope, ...p.notes.map((n) => el("p", undefined, n, "muted")), digest);
+  lines.push(targets, table, perDevice, conflictList, envelope, ...p.notes.map((n) => el("p", undefined, n, "muted")), digest);
   const box = el("div", "rollout-preview-body");
   box.append(...lines);
   return box;
