@@ -50,6 +50,12 @@ impl AgentPolicyHome {
         }
     }
 
+    /// Saves `policy` and gives it back as kept (what a form shows after saving).
+    pub fn replace(&self, policy: &AgentPolicy) -> Result<AgentPolicy, CommandError> {
+        self.set(policy)?;
+        self.get()
+    }
+
     /// The envelope as rmm-mcp's servers read it, at each agent step.
     pub fn source(&self) -> rmm_mcp::PolicySource {
         let home = self.clone();

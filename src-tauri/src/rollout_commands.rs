@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use rmm_core::rollout::{
     AgentPolicy, RolloutAction, RolloutEngine, RolloutError, RolloutEvent, RolloutPlan,
     RolloutPlanAnswer, RolloutRecord, RolloutStatus, RolloutStepAnswer, RolloutStore, plan_limits,
-    qualification_problems,
+    qualify_staged,
 };
 use rmm_core::{Caller, FleetOperations, OperationError};
 use tauri::State;
@@ -220,11 +220,7 @@ pub async fn set_agent_policy(
     policy: AgentPolicy,
 ) -> Result<AgentPolicy, CommandError> {
     let home = active.current().agent_policy()?.clone();
-    blocking(move || {
-        home.set(&policy)?;
-        home.get()
-    })
-    .await
+    blocking(move || home.replace(&policy)).await
 }
 
 /// Qualifies (or, with `qualified: false`, unqualifies) a staged file for a model: agents
@@ -242,20 +238,11 @@ pub async fn qualify_firmware(
     let mut policy = home.get()?;
     if qualified {
         let ops = active.fleet().operations()?.clone();
-        let staged = ops.all_firmware_files(None).await?;
-        let problems = qualification_problems(&model, &file_id, &staged);
-        if !problems.is_empty() {
-            return Err(OperationError::Invalid(problems).into());
-        }
-        policy.qualify(&model, &file_id);
+        qualify_staged(&ops, &mut policy, &model, &file_id).await?;
     } else {
         policy.unqualify(&model, &file_id);
     }
-    blocking(move || {
-        home.set(&policy)?;
-        home.get()
-    })
-    .await
+    blocking(move || home.replace(&policy)).await
 }
 
 /// The kill switch: agents may take no rollout step, and every rollout an agent started is

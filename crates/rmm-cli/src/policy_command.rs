@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use clap::{Args, Subcommand};
-use rmm_core::rollout::{AgentPolicy, RolloutEngine, RolloutStore, qualification_problems};
+use rmm_core::rollout::{AgentPolicy, RolloutEngine, RolloutStore, qualify_staged};
 use rmm_core::settings::{SettingsFile, agent_policy, set_agent_policy};
 
 use crate::auth_commands::StoreArgs;
@@ -107,16 +107,13 @@ pub async fn run(args: PolicyArgs, global: &GlobalArgs) -> Result<(), Failure> {
         }
         PolicyCommand::Qualify(q) => {
             let connection = connect(global, &args.store).await?;
-            let staged = connection
-                .operations
-                .all_firmware_files(None)
-                .await
-                .map_err(failure)?;
-            let problems = qualification_problems(&q.model, &q.file_id, &staged);
-            if !problems.is_empty() {
-                return Err(Failure::BadInput(Words::Policy.render(&problems)));
+            match qualify_staged(&connection.operations, &mut policy, &q.model, &q.file_id).await {
+                Ok(()) => {}
+                Err(rmm_core::OperationError::Invalid(problems)) => {
+                    return Err(Failure::BadInput(Words::Policy.render(&problems)));
+                }
+                Err(e) => return Err(failure(e)),
             }
-            policy.qualify(&q.model, &q.file_id);
         }
         PolicyCommand::Unqualify(q) => {
             if !policy.unqualify(&q.model, &q.file_id) {

@@ -26,7 +26,9 @@ use serde_json::json;
 
 use crate::arguments::Arguments;
 use crate::endpoint_host::{Approval, EndpointHost};
-use crate::server::{CONFIRM_KEY, accepted_confirmation, error_result, structured};
+use crate::server::{
+    CONFIRM_KEY, accepted_confirmation, error_result, structured, yes_no_question,
+};
 use crate::tool_catalog::{NoParams, change, read, tool};
 
 /// One rollout tool (every tool has a variant: matches over it have no catch-all).
@@ -638,17 +640,10 @@ fn elicitation(preview: &RolloutPreview, policy: &AgentPolicy) -> ElicitRequestP
         }
     }
     message.push_str(&format!("Digest {}. Start it?", preview.digest));
-    let requested_schema = rmcp::model::ElicitationSchema::builder()
-        .required_bool_with(CONFIRM_KEY, |b| {
-            b.title("Start this rollout")
-                .description("Yes to start the rollout shown")
-        })
-        .description("Confirm the rollout an agent asked to start")
-        .build()
-        .unwrap_or_else(|_| rmcp::model::ElicitationSchema::new(BTreeMap::new()));
-    ElicitRequestParams::FormElicitationParams {
-        meta: None,
+    yes_no_question(
         message,
-        requested_schema,
-    }
+        "Start this rollout",
+        "Yes to start the rollout shown",
+        "Confirm the rollout an agent asked to start",
+    )
 }

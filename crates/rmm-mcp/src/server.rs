@@ -539,12 +539,24 @@ fn elicitation(preview: &ChangePreview) -> ElicitRequestParams {
         message.push_str(&format!("! {}\n", w.message));
     }
     message.push_str("Carry out this change?");
+    yes_no_question(
+        message,
+        "Carry out this change",
+        "Yes to carry out the change shown",
+        "Confirm the change an agent asked for",
+    )
+}
+
+/// A form asking the user one yes/no question (`confirm`, required), with `message` above it.
+pub(crate) fn yes_no_question(
+    message: String,
+    title: &'static str,
+    yes_means: &'static str,
+    form: &'static str,
+) -> ElicitRequestParams {
     let requested_schema = rmcp::model::ElicitationSchema::builder()
-        .required_bool_with(CONFIRM_KEY, |b| {
-            b.title("Carry out this change")
-                .description("Yes to carry out the change shown")
-        })
-        .description("Confirm the change an agent asked for")
+        .required_bool_with(CONFIRM_KEY, |b| b.title(title).description(yes_means))
+        .description(form)
         .build()
         .unwrap_or_else(|_| rmcp::model::ElicitationSchema::new(BTreeMap::new()));
     ElicitRequestParams::FormElicitationParams {

@@ -189,6 +189,23 @@ pub fn qualification_problems(
     p
 }
 
+/// Qualifies `file_id` for `model` in `policy` after checking it against the group's staged
+/// files (the rule every face applies: `qualification_problems`). Nothing changes on a problem.
+pub async fn qualify_staged(
+    ops: &crate::fleet_operations::FleetOperations,
+    policy: &mut AgentPolicy,
+    model: &str,
+    file_id: &str,
+) -> Result<(), crate::operation_error::OperationError> {
+    let staged = ops.all_firmware_files(None).await?;
+    let problems = qualification_problems(model, file_id, &staged);
+    if !problems.is_empty() {
+        return Err(crate::operation_error::OperationError::Invalid(problems));
+    }
+    policy.qualify(model, file_id);
+    Ok(())
+}
+
 /// A later step of a started rollout that an agent may take inside the envelope.
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

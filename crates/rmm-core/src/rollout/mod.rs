@@ -22,7 +22,7 @@ pub use engine::{
 };
 pub use envelope::{
     AgentPolicy, AgentStep, EnvelopeLimit, EnvelopeVerdict, LimitHit, QualifiedFirmware, StepFacts,
-    limits_text, plan_limits, qualification_problems, step_limits,
+    limits_text, plan_limits, qualification_problems, qualify_staged, step_limits,
 };
 pub use store::{
     DeviceRecord, DeviceState, RolloutEvent, RolloutRecord, RolloutState, RolloutStore, StoreError,
