@@ -215,8 +215,12 @@ fn find_tauri_driver() -> Result<PathBuf, String> {
 }
 
 /// Starts Xvfb on a display number it picks itself (`-displayfd`), returning `:N`.
+/// The virtual display's size: room for the app's window at 1920×1080 (the big screenshots).
+pub const SCREEN: (u32, u32) = (1920, 1080);
+
 fn start_xvfb(xvfb: &Path) -> Result<(ProcessGroup, String), String> {
     let mut command = Command::new(xvfb);
+    let screen = format!("{}x{}x24", SCREEN.0, SCREEN.1);
     // Xvfb writes the display number it took to fd 1 once it accepts clients.
     command
         .args([
@@ -224,7 +228,7 @@ fn start_xvfb(xvfb: &Path) -> Result<(ProcessGroup, String), String> {
             "1",
             "-screen",
             "0",
-            "1920x1080x24",
+            &screen,
             "-nolisten",
             "tcp",
         ])

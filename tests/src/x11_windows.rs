@@ -201,7 +201,7 @@ mod tests {
         let reader = decoder.read_info().unwrap();
         let info = reader.info();
         // The test desktop's Xvfb screen (desktop.rs).
-        assert_eq!((info.width, info.height), (1280, 800));
+        assert_eq!((info.width, info.height), crate::desktop::SCREEN);
         assert_eq!(info.color_type, png::ColorType::Rgb);
     }
 }
